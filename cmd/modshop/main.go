@@ -1,0 +1,149 @@
+// Command modshop is the whole shop in one binary: serve, migrate, seed,
+// modules, version.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/fx"
+
+	"github.com/modshop/modshop/modules/inventory"
+	"github.com/modshop/modshop/platform/app"
+	"github.com/modshop/modshop/platform/config"
+)
+
+// modules is every module the binary knows, in dependency order.
+var modules = []app.Module{
+	{Name: inventory.Name, Local: inventory.Module},
+}
+
+const usage = `modshop — an e-commerce backend, one binary of modules
+
+usage:
+  modshop serve [--addr :8080]     apply pending migrations, then serve the API
+  modshop migrate                  apply pending migrations and exit
+  modshop seed [--products N]      fill the database with a deterministic demo catalog
+  modshop modules                  show this process's modules and how they connect
+  modshop version                  print the version
+
+Configuration comes from MODSHOP_* variables (see README.md).
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// exitConfig is the exit code for a wrong configuration or usage.
+const exitConfig = 2
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitConfig
+	}
+	cmd, rest := args[0], args[1:]
+	fs := flag.NewFlagSet("modshop "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "", "listen address (overrides MODSHOP_HTTP_ADDR)")
+	products := fs.Int("products", 200, "how many demo products seed creates")
+	switch cmd {
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "modshop", app.Version)
+		return 0
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "serve", "migrate", "seed", "modules":
+	default:
+		fmt.Fprintf(stderr, "modshop: unknown command %q\n\n%s", cmd, usage)
+		return exitConfig
+	}
+	if err := fs.Parse(rest); err != nil {
+		return exitConfig
+	}
+	cfg, err := config.FromEnv(app.Names(modules))
+	if *addr != "" {
+		cfg.HTTPAddr = *addr
+	}
+	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			for _, p := range ce.Problems {
+				fmt.Fprintln(stderr, "modshop: "+p)
+			}
+		} else {
+			fmt.Fprintln(stderr, "modshop:", err)
+		}
+		return exitConfig
+	}
+	switch cmd {
+	case "serve":
+		return serve(cfg, stderr)
+	case "migrate":
+		return migrate(cfg, stdout, stderr)
+	case "seed":
+		if *products < 0 || *products > 10_000_000 {
+			fmt.Fprintln(stderr, "modshop: --products must be from 0 to 10000000")
+			return exitConfig
+		}
+		return seed(cfg, *products, stdout, stderr)
+	case "modules":
+		return describe(cfg, stdout, stderr)
+	}
+	return exitConfig
+}
+
+func serve(cfg config.Config, stderr io.Writer) int {
+	a := app.New(cfg, modules, stderr, fx.Invoke(app.Serve))
+	if err := a.Err(); err != nil {
+		fmt.Fprintln(stderr, "modshop:", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := a.Start(ctx); err != nil {
+		fmt.Fprintln(stderr, "modshop: start:", err)
+		return 1
+	}
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace+20e9)
+	defer cancel()
+	if err := a.Stop(stopCtx); err != nil {
+		fmt.Fprintln(stderr, "modshop: stop:", err)
+		return 1
+	}
+	return 0
+}
+
+func migrate(cfg config.Config, stdout, stderr io.Writer) int {
+	var m *app.Migrator
+	a := app.New(cfg, modules, stderr, fx.Populate(&m))
+	if err := a.Err(); err != nil {
+		fmt.Fprintln(stderr, "modshop:", err)
+		return 1
+	}
+	applied, err := m.Run(context.Background())
+	for _, x := range applied {
+		fmt.Fprintf(stdout, "applied %s/%s %04d_%s\n", x.Module, x.Component, x.Version, x.Name)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "modshop: migrate:", err)
+		return 1
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "nothing to apply: the schema is up to date")
+	}
+	return 0
+}
+
+func seed(cfg config.Config, n int, stdout, stderr io.Writer) int {
+	fmt.Fprintln(stderr, "modshop: seed: no catalog module in this build yet")
+	return 1
+}

@@ -1,0 +1,292 @@
+// Package app wires the platform with fx and runs a process's life: listen,
+// migrate (retrying while the database is down), start the event bus and the
+// modules' workers, open the API, and on a signal stop in reverse order.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/fx"
+
+	"github.com/modshop/modshop/platform/auth"
+	"github.com/modshop/modshop/platform/config"
+	"github.com/modshop/modshop/platform/database"
+	"github.com/modshop/modshop/platform/events"
+	"github.com/modshop/modshop/platform/httpx"
+	"github.com/modshop/modshop/platform/modkit"
+)
+
+// Version is set at build time.
+var Version = "dev"
+
+// Platform provides everything modules stand on.
+func Platform(cfg config.Config, logOut io.Writer) fx.Option {
+	return fx.Options(
+		fx.Supply(cfg),
+		fx.Provide(
+			func() *slog.Logger { return NewLogger(cfg, logOut) },
+			newMetricsRegistry,
+			func(r *prometheus.Registry) prometheus.Registerer { return r },
+			func(log *slog.Logger) *database.Registry { return database.NewRegistry(cfg.DatabaseURLFor, log) },
+			func() (*auth.Keys, error) { return auth.LoadKeys(cfg.JWTSecret, cfg.DataDir) },
+			newTransport,
+			newBus,
+			newMigrator,
+			newServer,
+			newRuntime,
+		),
+	)
+}
+
+// NewLogger makes the process logger.
+func NewLogger(cfg config.Config, out io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(out, opts))
+	}
+	return slog.New(slog.NewJSONHandler(out, opts))
+}
+
+func newMetricsRegistry() *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return r
+}
+
+func newTransport(cfg config.Config, log *slog.Logger) (events.Transport, error) {
+	if cfg.NATSURL != "" {
+		return nil, fmt.Errorf("MODSHOP_NATS_URL: the NATS JetStream transport is not built into this version yet")
+	}
+	return events.NewGoChannel(log), nil
+}
+
+type busIn struct {
+	fx.In
+	Transport events.Transport
+	Registry  *prometheus.Registry
+	Log       *slog.Logger
+	Consumers []events.Consumer `group:"consumers"`
+}
+
+func newBus(in busIn) *events.Bus {
+	b := events.NewBus(in.Transport, in.Registry, in.Log)
+	b.Subscribe(in.Consumers...)
+	return b
+}
+
+type serverIn struct {
+	fx.In
+	Config   config.Config
+	Keys     *auth.Keys
+	Registry *prometheus.Registry
+	Log      *slog.Logger
+	DBs      *database.Registry
+	Bus      *events.Bus
+	Routes   []httpx.RouteSet `group:"routes"`
+	Checks   []httpx.Check    `group:"checks"`
+}
+
+func newServer(in serverIn) (*httpx.Server, error) {
+	checks := append([]httpx.Check{
+		{Name: "database", Fn: in.DBs.Ping},
+		{Name: "event_bus", Fn: in.Bus.Transport().Ping},
+	}, in.Checks...)
+	return httpx.NewServer(httpx.Config{Addr: in.Config.HTTPAddr, Version: Version, InternalToken: in.Config.InternalToken},
+		in.Routes, checks, httpx.Keys{K: in.Keys}, in.Registry, in.Log)
+}
+
+// Migrator applies every local module's migrations.
+type Migrator struct {
+	sets []database.MigrationSet
+	dbs  *database.Registry
+	log  *slog.Logger
+}
+
+type migratorIn struct {
+	fx.In
+	Sets []database.MigrationSet `group:"migrations"`
+	DBs  *database.Registry
+	Log  *slog.Logger
+}
+
+func newMigrator(in migratorIn) *Migrator {
+	sets := append([]database.MigrationSet(nil), in.Sets...)
+	// Platform tables first, then each module's own, in a stable order.
+	sort.SliceStable(sets, func(i, j int) bool {
+		if sets[i].Module != sets[j].Module {
+			return sets[i].Module < sets[j].Module
+		}
+		return sets[i].Component > sets[j].Component
+	})
+	return &Migrator{sets: sets, dbs: in.DBs, log: in.Log}
+}
+
+// Run applies pending migrations and reports what it applied.
+func (m *Migrator) Run(ctx context.Context) ([]database.Applied, error) {
+	var all []database.Applied
+	for _, set := range m.sets {
+		h, err := m.dbs.For(set.Module)
+		if err != nil {
+			return all, err
+		}
+		applied, err := database.Migrate(ctx, h, set)
+		all = append(all, applied...)
+		for _, a := range applied {
+			m.log.Info("migration applied", "module", a.Module, "component", a.Component, "version", a.Version, "name", a.Name)
+		}
+		if err != nil {
+			return all, err
+		}
+	}
+	return all, nil
+}
+
+// Runtime is a serving process's life.
+type Runtime struct {
+	cfg      config.Config
+	log      *slog.Logger
+	server   *httpx.Server
+	migrator *Migrator
+	bus      *events.Bus
+	dbs      *database.Registry
+	workers  []modkit.Worker
+	mods     []modkit.Descriptor
+	ready    chan struct{}
+	cancel   context.CancelFunc
+	booted   chan struct{}
+	started  []modkit.Worker
+}
+
+type runtimeIn struct {
+	fx.In
+	Config   config.Config
+	Log      *slog.Logger
+	Server   *httpx.Server
+	Migrator *Migrator
+	Bus      *events.Bus
+	DBs      *database.Registry
+	Workers  []modkit.Worker     `group:"workers"`
+	Modules  []modkit.Descriptor `group:"modules"`
+}
+
+func newRuntime(in runtimeIn) *Runtime {
+	return &Runtime{cfg: in.Config, log: in.Log, server: in.Server, migrator: in.Migrator, bus: in.Bus, dbs: in.DBs,
+		workers: in.Workers, mods: in.Modules, ready: make(chan struct{}), booted: make(chan struct{})}
+}
+
+// Server is the HTTP server.
+func (r *Runtime) Server() *httpx.Server { return r.server }
+
+// Bus is the event bus.
+func (r *Runtime) Bus() *events.Bus { return r.bus }
+
+// Modules are the local modules' descriptors.
+func (r *Runtime) Modules() []modkit.Descriptor { return r.mods }
+
+// Ready is closed once the API is open.
+func (r *Runtime) Ready() <-chan struct{} { return r.ready }
+
+// Serve hooks the runtime into the fx lifecycle.
+func Serve(lc fx.Lifecycle, r *Runtime) {
+	lc.Append(fx.Hook{OnStart: r.start, OnStop: r.stop})
+}
+
+func (r *Runtime) start(context.Context) error {
+	if err := r.server.Listen(); err != nil {
+		return err
+	}
+	go func() {
+		if err := r.server.Serve(); err != nil {
+			r.log.Error("http server stopped", "err", err)
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go r.boot(ctx)
+	names := make([]string, len(r.mods))
+	for i, m := range r.mods {
+		names[i] = m.Name
+	}
+	r.log.Info("listening", "addr", r.server.Addr(), "modules", strings.Join(names, ","), "version", Version)
+	return nil
+}
+
+// boot migrates (retrying while the database is down), starts the bus and the
+// workers, then opens the API.
+func (r *Runtime) boot(ctx context.Context) {
+	defer close(r.booted)
+	wait := 100 * time.Millisecond
+	for {
+		_, err := r.migrator.Run(ctx)
+		if err == nil {
+			break
+		}
+		r.log.Error("start-up: migrations failed; retrying", "err", err, "retry_in", wait.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 5*time.Second)
+	}
+	for {
+		err := r.bus.Start(ctx)
+		if err == nil {
+			break
+		}
+		r.log.Error("start-up: event bus failed; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+	for _, w := range r.workers {
+		if err := w.Start(ctx); err != nil {
+			r.log.Error("start-up: worker failed to start", "worker", w.Name, "err", err)
+			continue
+		}
+		r.started = append(r.started, w)
+	}
+	r.server.SetReady(true)
+	close(r.ready)
+	r.log.Info("ready")
+}
+
+func (r *Runtime) stop(ctx context.Context) error {
+	r.log.Info("stopping")
+	grace, cancel := context.WithTimeout(ctx, r.cfg.ShutdownGrace)
+	defer cancel()
+	err := r.server.Shutdown(grace)
+	r.cancel()
+	<-r.booted
+	for i := len(r.started) - 1; i >= 0; i-- {
+		if w := r.started[i]; w.Stop != nil {
+			if werr := w.Stop(ctx); werr != nil {
+				r.log.Warn("worker stop", "worker", w.Name, "err", werr)
+			}
+		}
+	}
+	if berr := r.bus.Stop(ctx); berr != nil {
+		r.log.Warn("event bus stop", "err", berr)
+	}
+	if derr := r.dbs.Close(); derr != nil {
+		r.log.Warn("database close", "err", derr)
+	}
+	r.log.Info("stopped")
+	return err
+}
+
+// Stderr is where logs go by default.
+var Stderr io.Writer = os.Stderr

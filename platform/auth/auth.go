@@ -1,0 +1,140 @@
+// Package auth verifies access tokens locally, in every process, and carries
+// the caller's identity through a request's context.
+//
+// Access tokens are HS256 JWTs signed with the shop's key
+// (MODSHOP_JWT_SECRET, or a key generated once and kept in the data folder).
+// Verification needs no call to another module. Issuing tokens is the
+// customers module's business; Keys.Sign is the one place that signs.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Role is what a principal may do.
+type Role string
+
+const (
+	RoleCustomer Role = "customer"
+	RoleAdmin    Role = "admin"
+	// RoleService is a module calling another module's internal API.
+	RoleService Role = "service"
+)
+
+// Principal is the authenticated caller.
+type Principal struct {
+	Subject string // customer id
+	Role    Role
+}
+
+// IsAdmin reports whether the principal is an admin.
+func (p Principal) IsAdmin() bool { return p.Role == RoleAdmin }
+
+type ctxKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
+// FromContext returns the caller, if one signed in.
+func FromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(ctxKey{}).(Principal)
+	return p, ok
+}
+
+// Keys signs and verifies access tokens.
+type Keys struct {
+	secret []byte
+	issuer string
+	now    func() time.Time
+}
+
+// ErrInvalidToken covers every reason a token is refused.
+var ErrInvalidToken = errors.New("invalid access token")
+
+// LoadKeys uses secret when given, else the key in dataDir/jwt.key, creating
+// it (256 random bits, mode 0600) on first use.
+func LoadKeys(secret, dataDir string) (*Keys, error) {
+	if secret != "" {
+		return NewKeys([]byte(secret)), nil
+	}
+	path := filepath.Join(dataDir, "jwt.key")
+	if b, err := os.ReadFile(path); err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) < 32 {
+			return nil, fmt.Errorf("%s does not hold a 256-bit hex key", path)
+		}
+		return NewKeys(key), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dataDir, err)
+	}
+	// O_EXCL: when two processes start at once, one key wins and both use it.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return LoadKeys("", dataDir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
+		return nil, err
+	}
+	return NewKeys(key), nil
+}
+
+// NewKeys uses a raw secret.
+func NewKeys(secret []byte) *Keys {
+	return &Keys{secret: secret, issuer: "modshop", now: time.Now}
+}
+
+type claims struct {
+	Role Role `json:"role"`
+	jwt.RegisteredClaims
+}
+
+// Sign issues an access token for p that expires after ttl.
+func (k *Keys) Sign(p Principal, ttl time.Duration) (string, time.Time, error) {
+	now := k.now()
+	exp := now.Add(ttl)
+	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Role: p.Role, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: p.Subject, Issuer: k.issuer, IssuedAt: jwt.NewNumericDate(now),
+		NotBefore: jwt.NewNumericDate(now.Add(-time.Second)), ExpiresAt: jwt.NewNumericDate(exp),
+	}})
+	s, err := t.SignedString(k.secret)
+	return s, exp, err
+}
+
+// Verify checks signature, algorithm (HS256 only: "none" and every other
+// algorithm are refused), issuer and expiry.
+func (k *Keys) Verify(token string) (Principal, error) {
+	var c claims
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return k.secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(k.issuer), jwt.WithExpirationRequired(), jwt.WithTimeFunc(k.now), jwt.WithLeeway(5*time.Second))
+	if err != nil {
+		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	if c.Subject == "" || (c.Role != RoleCustomer && c.Role != RoleAdmin && c.Role != RoleService) {
+		return Principal{}, fmt.Errorf("%w: missing subject or unknown role", ErrInvalidToken)
+	}
+	return Principal{Subject: c.Subject, Role: c.Role}, nil
+}

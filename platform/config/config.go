@@ -1,0 +1,209 @@
+// Package config reads modshop's configuration from MODSHOP_* variables.
+//
+// Every value is validated at start; each wrong value gives one line that
+// names the variable, and the command exits with code 2.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of one process.
+type Config struct {
+	HTTPAddr       string            // MODSHOP_HTTP_ADDR, listen address
+	DatabaseURL    string            // MODSHOP_DATABASE_URL, sqlite://PATH or postgres://...
+	ModuleDBURLs   map[string]string // MODSHOP_DATABASE_URL_<MODULE>, a module's own database
+	Modules        []string          // MODSHOP_MODULES, the modules this process runs
+	Remotes        map[string]string // MODSHOP_REMOTE_<MODULE>, where a module runs
+	NATSURL        string            // MODSHOP_NATS_URL, events over JetStream when set
+	InternalToken  string            // MODSHOP_INTERNAL_TOKEN, module-to-module calls
+	ReservationTTL time.Duration     // MODSHOP_RESERVATION_TTL
+	JWTSecret      string            // MODSHOP_JWT_SECRET; generated in DataDir when empty
+	DataDir        string            // MODSHOP_DATA_DIR
+	Currency       string            // MODSHOP_CURRENCY, the one store currency
+	LogLevel       string            // MODSHOP_LOG_LEVEL: debug|info|warn|error
+	LogFormat      string            // MODSHOP_LOG_FORMAT: json|text
+	ShutdownGrace  time.Duration     // MODSHOP_SHUTDOWN_TIMEOUT, how long in-flight requests may finish
+	AdminEmail     string            // MODSHOP_BOOTSTRAP_ADMIN_EMAIL
+	AdminPassword  string            // MODSHOP_BOOTSTRAP_ADMIN_PASSWORD
+}
+
+// Error lists every wrong value, one line each.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string { return strings.Join(e.Problems, "\n") }
+
+// Load reads the environment through getenv and validates it against the
+// names of the modules the binary knows.
+func Load(getenv func(string) string, environ []string, known []string) (Config, error) {
+	var p []string
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		HTTPAddr:      get("MODSHOP_HTTP_ADDR", ":8080"),
+		DataDir:       get("MODSHOP_DATA_DIR", "./data"),
+		NATSURL:       get("MODSHOP_NATS_URL", ""),
+		InternalToken: getenv("MODSHOP_INTERNAL_TOKEN"),
+		JWTSecret:     getenv("MODSHOP_JWT_SECRET"),
+		Currency:      get("MODSHOP_CURRENCY", "EUR"),
+		LogLevel:      get("MODSHOP_LOG_LEVEL", "info"),
+		LogFormat:     get("MODSHOP_LOG_FORMAT", "json"),
+		AdminEmail:    get("MODSHOP_BOOTSTRAP_ADMIN_EMAIL", ""),
+		AdminPassword: getenv("MODSHOP_BOOTSTRAP_ADMIN_PASSWORD"),
+		ModuleDBURLs:  map[string]string{},
+		Remotes:       map[string]string{},
+	}
+	c.DatabaseURL = get("MODSHOP_DATABASE_URL", "sqlite://"+filepath.ToSlash(filepath.Join(c.DataDir, "modshop.db")))
+
+	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
+		p = append(p, fmt.Sprintf("MODSHOP_HTTP_ADDR: %q is not a host:port address", c.HTTPAddr))
+	}
+	if err := ValidateDatabaseURL(c.DatabaseURL); err != nil {
+		p = append(p, "MODSHOP_DATABASE_URL: "+err.Error())
+	}
+	var err error
+	if c.ReservationTTL, err = duration(get("MODSHOP_RESERVATION_TTL", "15m"), time.Second, 24*time.Hour); err != nil {
+		p = append(p, "MODSHOP_RESERVATION_TTL: "+err.Error())
+	}
+	if c.ShutdownGrace, err = duration(get("MODSHOP_SHUTDOWN_TIMEOUT", "10s"), 0, 5*time.Minute); err != nil {
+		p = append(p, "MODSHOP_SHUTDOWN_TIMEOUT: "+err.Error())
+	}
+	if len(c.Currency) != 3 || strings.ToUpper(c.Currency) != c.Currency || strings.Trim(c.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+		p = append(p, fmt.Sprintf("MODSHOP_CURRENCY: %q is not an ISO 4217 code such as EUR", c.Currency))
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		p = append(p, fmt.Sprintf("MODSHOP_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		p = append(p, fmt.Sprintf("MODSHOP_LOG_FORMAT: %q is not json or text", c.LogFormat))
+	}
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+		p = append(p, "MODSHOP_JWT_SECRET: must be at least 32 characters")
+	}
+	if c.NATSURL != "" {
+		if u, err := url.Parse(c.NATSURL); err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+			p = append(p, fmt.Sprintf("MODSHOP_NATS_URL: %q is not a nats://host:port URL", c.NATSURL))
+		}
+	}
+	if (c.AdminEmail == "") != (c.AdminPassword == "") {
+		p = append(p, "MODSHOP_BOOTSTRAP_ADMIN_EMAIL and MODSHOP_BOOTSTRAP_ADMIN_PASSWORD: set both or neither")
+	}
+
+	mods := get("MODSHOP_MODULES", "all")
+	if mods == "all" {
+		c.Modules = slices.Clone(known)
+	} else {
+		for _, m := range strings.Split(mods, ",") {
+			m = strings.TrimSpace(m)
+			switch {
+			case m == "":
+			case !slices.Contains(known, m):
+				p = append(p, fmt.Sprintf("MODSHOP_MODULES: unknown module %q (known: %s)", m, strings.Join(known, ", ")))
+			case !slices.Contains(c.Modules, m):
+				c.Modules = append(c.Modules, m)
+			}
+		}
+		if len(c.Modules) == 0 && len(p) == 0 {
+			p = append(p, "MODSHOP_MODULES: names no module")
+		}
+	}
+
+	// Per-module variables: MODSHOP_DATABASE_URL_<MODULE>, MODSHOP_REMOTE_<MODULE>.
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		for prefix, dst := range map[string]map[string]string{"MODSHOP_DATABASE_URL_": c.ModuleDBURLs, "MODSHOP_REMOTE_": c.Remotes} {
+			mod, ok := strings.CutPrefix(name, prefix)
+			if !ok || strings.TrimSpace(value) == "" {
+				continue
+			}
+			mod = strings.ToLower(mod)
+			if !slices.Contains(known, mod) {
+				p = append(p, fmt.Sprintf("%s: unknown module %q", name, mod))
+				continue
+			}
+			value = strings.TrimSpace(value)
+			if prefix == "MODSHOP_DATABASE_URL_" {
+				if err := ValidateDatabaseURL(value); err != nil {
+					p = append(p, name+": "+err.Error())
+					continue
+				}
+			} else if u, err := url.Parse(value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				p = append(p, fmt.Sprintf("%s: %q is not an http(s) URL", name, value))
+				continue
+			}
+			dst[mod] = value
+		}
+	}
+	if len(c.Remotes) > 0 && len(c.InternalToken) < 16 {
+		p = append(p, "MODSHOP_INTERNAL_TOKEN: required (16+ characters) when a module is remote")
+	}
+	if len(p) > 0 {
+		slices.Sort(p)
+		return c, &Error{Problems: p}
+	}
+	return c, nil
+}
+
+// FromEnv loads the process environment.
+func FromEnv(known []string) (Config, error) { return Load(os.Getenv, os.Environ(), known) }
+
+// DatabaseURLFor is the database a module uses: its own when configured.
+func (c Config) DatabaseURLFor(module string) string {
+	if u, ok := c.ModuleDBURLs[module]; ok {
+		return u
+	}
+	return c.DatabaseURL
+}
+
+// Runs reports whether this process runs the module.
+func (c Config) Runs(module string) bool { return slices.Contains(c.Modules, module) }
+
+// ValidateDatabaseURL accepts sqlite://PATH, sqlite::memory: forms and postgres URLs.
+func ValidateDatabaseURL(raw string) error {
+	switch {
+	case strings.HasPrefix(raw, "sqlite://"):
+		if strings.TrimPrefix(raw, "sqlite://") == "" {
+			return fmt.Errorf("%q names no file", raw)
+		}
+		return nil
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("%q is not a valid postgres URL", redact(raw))
+		}
+		return nil
+	default:
+		return fmt.Errorf("%q must start with sqlite:// or postgres://", redact(raw))
+	}
+}
+
+// redact hides a password in a URL for messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+func duration(s string, min, max time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as 15m", s)
+	}
+	if d < min || d > max {
+		return 0, fmt.Errorf("%s is outside %s..%s", d, min, max)
+	}
+	return d, nil
+}

@@ -1,0 +1,119 @@
+package httpx
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/modshop/modshop/platform/auth"
+	"github.com/modshop/modshop/platform/errs"
+)
+
+// Access is who may call a route. Every route must choose one: the zero value
+// is refused at registration, so a new route cannot ship without a decision.
+type Access int
+
+const (
+	accessUnset Access = iota
+	Public             // anyone; a bearer token, if sent, is ignored
+	OptionalAuth       // anyone; a valid bearer token identifies the caller, a bad one is 401
+	Customer           // a signed-in customer or admin
+	Admin              // role admin
+	Internal           // another modshop process, with MODSHOP_INTERNAL_TOKEN
+)
+
+func (a Access) String() string {
+	return [...]string{"unset", "public", "optional", "customer", "admin", "internal"}[a]
+}
+
+// Param documents a query parameter.
+type Param struct {
+	Name        string
+	Type        string // "string", "integer", "boolean"
+	Description string
+	Enum        []string
+}
+
+// Route is one HTTP endpoint of a module, with what the OpenAPI document
+// says of it.
+type Route struct {
+	Method   string
+	Path     string // echo syntax: /v1/products/:id
+	Access   Access
+	Handler  echo.HandlerFunc
+	Summary  string
+	Query    []Param
+	Request  any // zero value of the JSON body type, if any
+	Response any // zero value of the success body type; nil for 204
+	Status   int // success status; default 200
+	Hidden   bool // not in the OpenAPI document (internal routes)
+}
+
+// RouteSet is what a module contributes to the HTTP server.
+type RouteSet struct {
+	Module string
+	Routes []Route
+}
+
+// access enforces a route's Access.
+func access(a Access, keys *auth.Keys, internalToken string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if a == Public {
+				return next(c)
+			}
+			if a == Internal {
+				if !internalAuthorized(c.Request(), internalToken) {
+					return errs.Unauthorized("internal token required")
+				}
+				return next(c)
+			}
+			p, present, err := principal(c.Request(), keys)
+			switch {
+			case err != nil:
+				return errs.Unauthorized("the access token is invalid or expired")
+			case !present && a == OptionalAuth:
+				return next(c)
+			case !present:
+				return errs.Unauthorized("a bearer access token is required")
+			case a == Admin && p.Role != auth.RoleAdmin:
+				return errs.Forbidden("this route requires the admin role")
+			case a == Customer && p.Role != auth.RoleCustomer && p.Role != auth.RoleAdmin:
+				return errs.Forbidden("this route requires a customer account")
+			}
+			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
+			return next(c)
+		}
+	}
+}
+
+func principal(r *http.Request, keys *auth.Keys) (auth.Principal, bool, error) {
+	h := r.Header.Get(echo.HeaderAuthorization)
+	if h == "" {
+		return auth.Principal{}, false, nil
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return auth.Principal{}, true, auth.ErrInvalidToken
+	}
+	p, err := keys.Verify(strings.TrimSpace(token))
+	if err == nil && p.Role == auth.RoleService {
+		err = auth.ErrInvalidToken // service identities only travel on internal routes
+	}
+	return p, true, err
+}
+
+// validate refuses a route without a decision or a handler.
+func (r Route) validate(module string) error {
+	switch {
+	case r.Access == accessUnset:
+		return fmt.Errorf("route %s %s of %s has no Access decision", r.Method, r.Path, module)
+	case r.Handler == nil:
+		return fmt.Errorf("route %s %s of %s has no handler", r.Method, r.Path, module)
+	case !strings.HasPrefix(r.Path, "/"):
+		return fmt.Errorf("route %s %s of %s: path must start with /", r.Method, r.Path, module)
+	}
+	return nil
+}

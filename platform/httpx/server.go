@@ -1,0 +1,253 @@
+// Package httpx is modshop's HTTP layer: one echo server, its middleware, the
+// one error mapper, strict JSON binding, access checks and the OpenAPI
+// document built from the routes modules contribute.
+package httpx
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// InternalTokenHeader carries MODSHOP_INTERNAL_TOKEN on module-to-module calls.
+const InternalTokenHeader = "X-Modshop-Internal-Token"
+
+// Check is one readiness check (database, event bus, a remote module).
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// Config configures the server.
+type Config struct {
+	Addr          string        // listen address
+	Version       string        // reported in the OpenAPI document
+	InternalToken string        // required on Internal routes; empty = never served
+	Timeout       time.Duration // per-request deadline; default 10 s
+}
+
+// Server is the process's HTTP server.
+type Server struct {
+	Echo    *echo.Echo
+	cfg     Config
+	log     *slog.Logger
+	sets    []RouteSet
+	checks  []Check
+	ready   atomic.Bool
+	srv     *http.Server
+	ln      net.Listener
+	openapi []byte
+}
+
+// NewServer builds the server and registers every route set.
+func NewServer(cfg Config, sets []RouteSet, checks []Check, keys authKeys, reg *prometheus.Registry, log *slog.Logger) (*Server, error) {
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = ErrorHandler(log)
+	s := &Server{Echo: e, cfg: cfg, log: log, checks: checks}
+	sort.Slice(sets, func(i, j int) bool { return sets[i].Module < sets[j].Module })
+	s.sets = sets
+
+	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "modshop_http_requests_total", Help: "HTTP requests by route and status."}, []string{"method", "route", "status"})
+	lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "modshop_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}}, []string{"method", "route"})
+	reg.MustRegister(reqs, lat)
+
+	e.Use(
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
+		observe(log, reqs, lat),
+		recoverPanics(log),
+		middleware.SecureWithConfig(middleware.SecureConfig{
+			XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
+			ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'", ReferrerPolicy: "no-referrer",
+		}),
+		middleware.BodyLimit("1M"),
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: cfg.Timeout}),
+	)
+
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(200, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
+	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(200, echo.MIMEApplicationJSON, s.openapi) })
+
+	gate := s.gate()
+	for _, set := range sets {
+		mlog := log.With("module", set.Module)
+		for _, r := range set.Routes {
+			if err := r.validate(set.Module); err != nil {
+				return nil, err
+			}
+			e.Add(r.Method, r.Path, r.Handler, gate, access(r.Access, keys.keys(), cfg.InternalToken), withModule(set.Module, mlog))
+		}
+	}
+	doc, err := marshalIndent(OpenAPI(cfg.Version, sets))
+	if err != nil {
+		return nil, err
+	}
+	s.openapi = doc
+	return s, nil
+}
+
+// RouteSets are the registered sets.
+func (s *Server) RouteSets() []RouteSet { return s.sets }
+
+// SetReady opens (or closes) the /v1 routes; until then they answer 503.
+func (s *Server) SetReady(v bool) { s.ready.Store(v) }
+
+func (s *Server) gate() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if !s.ready.Load() {
+				return echo.NewHTTPError(http.StatusServiceUnavailable)
+			}
+			return next(c)
+		}
+	}
+}
+
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	failed := map[string]string{}
+	if !s.ready.Load() {
+		failed["startup"] = "migrations or the event bus have not started yet"
+	}
+	for _, ch := range s.checks {
+		if err := ch.Fn(ctx); err != nil {
+			failed[ch.Name] = err.Error()
+		}
+	}
+	if len(failed) > 0 {
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "failed": failed})
+	}
+	return c.JSON(200, map[string]any{"status": "ready"})
+}
+
+// Listen binds the address (so a caller knows the port before serving).
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           s.Echo,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      s.cfg.Timeout + 5*time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve serves until Shutdown.
+func (s *Server) Serve() error {
+	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting and waits for requests in flight until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Shutdown(ctx)
+}
+
+type ctxModule struct{}
+
+// withModule tags the request with the module that serves it, for logs.
+func withModule(module string, log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Set("module", module)
+			return next(c)
+		}
+	}
+}
+
+func observe(log *slog.Logger, reqs *prometheus.CounterVec, lat *prometheus.HistogramVec) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err) // write the problem now, so the status below is the real one
+			}
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			status := c.Response().Status
+			d := time.Since(start)
+			reqs.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Inc()
+			lat.WithLabelValues(c.Request().Method, route).Observe(d.Seconds())
+			if route != "/healthz" && route != "/metrics" {
+				mod, _ := c.Get("module").(string)
+				lvl := slog.LevelInfo
+				if status >= 500 {
+					lvl = slog.LevelError
+				}
+				log.LogAttrs(c.Request().Context(), lvl, "http",
+					slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
+					slog.String("route", route), slog.Int("status", status), slog.Duration("duration", d),
+					slog.Int64("bytes", c.Response().Size), slog.String("module", mod),
+					slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+					slog.String("remote", c.RealIP()))
+			}
+			return nil
+		}
+	}
+}
+
+func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					if p == http.ErrAbortHandler {
+						panic(p)
+					}
+					err = fmt.Errorf("panic: %v", p)
+					log.Error("handler panicked", "panic", fmt.Sprint(p), "path", c.Request().URL.Path)
+				}
+			}()
+			return next(c)
+		}
+	}
+}
+
+func internalAuthorized(r *http.Request, token string) bool {
+	got := r.Header.Get(InternalTokenHeader)
+	return token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = randRead(b[:])
+	return strings.ToLower(base32enc.EncodeToString(b[:]))
+}
