@@ -17,8 +17,8 @@ import (
 func describe(cfg config.Config, stdout, stderr io.Writer) int {
 	var in struct {
 		fx.In
-		Mods []modkit.Descriptor `group:"modules"`
-		Bus  *events.Bus
+		Mods      []modkit.Descriptor `group:"modules"`
+		Consumers []events.Consumer   `group:"consumers"`
 	}
 	a := app.New(cfg, modules, io.Discard, fx.Populate(&in))
 	if err := a.Err(); err != nil {
@@ -30,7 +30,7 @@ func describe(cfg config.Config, stdout, stderr io.Writer) int {
 		local[d.Name] = d
 	}
 	consumes := map[string][]string{}
-	for _, c := range in.Bus.Consumers() {
+	for _, c := range in.Consumers {
 		mod, _, _ := strings.Cut(c.Name, ".")
 		for _, e := range c.Events() {
 			consumes[mod] = append(consumes[mod], e+" ("+c.Name+")")

@@ -71,18 +71,10 @@ func newTransport(cfg config.Config, log *slog.Logger) (events.Transport, error)
 	return events.NewGoChannel(log), nil
 }
 
-type busIn struct {
-	fx.In
-	Transport events.Transport
-	Registry  *prometheus.Registry
-	Log       *slog.Logger
-	Consumers []events.Consumer `group:"consumers"`
-}
-
-func newBus(in busIn) *events.Bus {
-	b := events.NewBus(in.Transport, in.Registry, in.Log)
-	b.Subscribe(in.Consumers...)
-	return b
+// newBus makes the bus; consumers subscribe in newRuntime, because they
+// depend on their module's outbox, which the bus hands out.
+func newBus(t events.Transport, reg *prometheus.Registry, log *slog.Logger) *events.Bus {
+	return events.NewBus(t, reg, log)
 }
 
 type serverIn struct {
@@ -170,17 +162,19 @@ type Runtime struct {
 
 type runtimeIn struct {
 	fx.In
-	Config   config.Config
-	Log      *slog.Logger
-	Server   *httpx.Server
-	Migrator *Migrator
-	Bus      *events.Bus
-	DBs      *database.Registry
-	Workers  []modkit.Worker     `group:"workers"`
-	Modules  []modkit.Descriptor `group:"modules"`
+	Config    config.Config
+	Log       *slog.Logger
+	Server    *httpx.Server
+	Migrator  *Migrator
+	Bus       *events.Bus
+	DBs       *database.Registry
+	Workers   []modkit.Worker     `group:"workers"`
+	Modules   []modkit.Descriptor `group:"modules"`
+	Consumers []events.Consumer   `group:"consumers"`
 }
 
 func newRuntime(in runtimeIn) *Runtime {
+	in.Bus.Subscribe(in.Consumers...)
 	return &Runtime{cfg: in.Config, log: in.Log, server: in.Server, migrator: in.Migrator, bus: in.Bus, dbs: in.DBs,
 		workers: in.Workers, mods: in.Modules, ready: make(chan struct{}), booted: make(chan struct{})}
 }

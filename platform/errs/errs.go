@@ -16,18 +16,18 @@ import (
 type Kind int
 
 const (
-	KindInternal        Kind = iota // 500: a bug or an unexpected failure
-	KindBadRequest                  // 400: malformed input
-	KindValidation                  // 422: well-formed but invalid values
-	KindUnauthorized                // 401: no or bad credentials
-	KindForbidden                   // 403: wrong role
-	KindNotFound                    // 404
-	KindConflict                    // 409: state forbids it
-	KindPaymentRequired             // 402: payment declined
-	KindTooLarge                    // 413
-	KindUnsupportedMedia            // 415
-	KindRateLimited                 // 429
-	KindUnavailable                 // 503: a dependency is down
+	KindInternal         Kind = iota // 500: a bug or an unexpected failure
+	KindBadRequest                   // 400: malformed input
+	KindValidation                   // 422: well-formed but invalid values
+	KindUnauthorized                 // 401: no or bad credentials
+	KindForbidden                    // 403: wrong role
+	KindNotFound                     // 404
+	KindConflict                     // 409: state forbids it
+	KindPaymentRequired              // 402: payment declined
+	KindTooLarge                     // 413
+	KindUnsupportedMedia             // 415
+	KindRateLimited                  // 429
+	KindUnavailable                  // 503: a dependency is down
 )
 
 // Status is the HTTP status of the kind.
@@ -159,7 +159,9 @@ func HasCode(err error, code string) bool {
 type Fields []FieldError
 
 // Add records a field error.
-func (f *Fields) Add(field, message string) { *f = append(*f, FieldError{Field: field, Message: message}) }
+func (f *Fields) Add(field, message string) {
+	*f = append(*f, FieldError{Field: field, Message: message})
+}
 
 // Check records a field error when ok is false.
 func (f *Fields) Check(ok bool, field, message string) {

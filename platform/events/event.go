@@ -63,8 +63,13 @@ func (m Message) Decode(v any) error {
 // Tx is a module's database transaction that can also publish events.
 type Tx struct {
 	*gorm.DB
-	pending []outboxRow
+	pending     []outboxRow
+	afterCommit []func()
 }
+
+// AfterCommit runs fn once the transaction has committed (not on rollback):
+// the place to wake an in-process worker about the change.
+func (t *Tx) AfterCommit(fn func()) { t.afterCommit = append(t.afterCommit, fn) }
 
 // Publish adds events to the module's outbox; they are written before the
 // transaction commits, and relayed after.
@@ -104,8 +109,10 @@ func (o *Outbox) Handle() *database.Handle { return o.h }
 // same transaction and relayed once it commits.
 func (o *Outbox) Transact(ctx context.Context, fn func(tx *Tx) error) error {
 	published := false
+	var after []func()
 	err := o.h.Transact(ctx, func(db *gorm.DB) error {
 		tx := &Tx{DB: db}
+		after = nil
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -113,10 +120,16 @@ func (o *Outbox) Transact(ctx context.Context, fn func(tx *Tx) error) error {
 			return err
 		}
 		published = len(tx.pending) > 0
+		after = tx.afterCommit
 		return nil
 	})
-	if err == nil && published && o.wake != nil {
-		o.wake()
+	if err == nil {
+		if published && o.wake != nil {
+			o.wake()
+		}
+		for _, fn := range after {
+			fn()
+		}
 	}
 	return err
 }
@@ -125,7 +138,7 @@ func (o *Outbox) insert(db *gorm.DB, rows []outboxRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if err := db.Table(o.module+"_outbox").Create(&rows).Error; err != nil {
+	if err := db.Table(o.module + "_outbox").Create(&rows).Error; err != nil {
 		return fmt.Errorf("write %s outbox: %w", o.module, err)
 	}
 	return nil

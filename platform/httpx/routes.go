@@ -16,12 +16,12 @@ import (
 type Access int
 
 const (
-	accessUnset Access = iota
-	Public             // anyone; a bearer token, if sent, is ignored
-	OptionalAuth       // anyone; a valid bearer token identifies the caller, a bad one is 401
-	Customer           // a signed-in customer or admin
-	Admin              // role admin
-	Internal           // another modshop process, with MODSHOP_INTERNAL_TOKEN
+	accessUnset  Access = iota
+	Public              // anyone; a bearer token, if sent, is ignored
+	OptionalAuth        // anyone; a valid bearer token identifies the caller, a bad one is 401
+	Customer            // a signed-in customer or admin
+	Admin               // role admin
+	Internal            // another modshop process, with MODSHOP_INTERNAL_TOKEN
 )
 
 func (a Access) String() string {
@@ -45,9 +45,9 @@ type Route struct {
 	Handler  echo.HandlerFunc
 	Summary  string
 	Query    []Param
-	Request  any // zero value of the JSON body type, if any
-	Response any // zero value of the success body type; nil for 204
-	Status   int // success status; default 200
+	Request  any  // zero value of the JSON body type, if any
+	Response any  // zero value of the success body type; nil for 204
+	Status   int  // success status; default 200
 	Hidden   bool // not in the OpenAPI document (internal routes)
 }
 

@@ -66,6 +66,7 @@ type Product struct {
 	Variants    []Variant `json:"variants"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	Version     int64     `json:"version"` // grows with every change, as in ProductSnapshot
 }
 
 // Variant is a purchasable version of a product.

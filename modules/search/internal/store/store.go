@@ -1,0 +1,189 @@
+// Package store keeps the search module's read model: one row per product
+// (search_documents) and one per SKU (search_variants), fed only by events.
+// A row whose dirty_gen differs from indexed_gen still has to reach the
+// full-text index; the indexer settles it.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	catalog "github.com/modshop/modshop/modules/catalog/api"
+	"github.com/modshop/modshop/platform/database"
+)
+
+// Migrations are the search module's tables.
+var Migrations = database.MigrationSet{Module: "search", Component: "module", Migrations: []database.Migration{{
+	Version: 1, Name: "read_model",
+	SQL: `
+CREATE TABLE search_documents (
+	product_id TEXT PRIMARY KEY,
+	slug TEXT NOT NULL,
+	title TEXT NOT NULL,
+	description TEXT NOT NULL,
+	category_id TEXT NOT NULL,
+	category_path TEXT NOT NULL,
+	status TEXT NOT NULL,
+	price_from BIGINT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	version BIGINT NOT NULL,
+	dirty_gen BIGINT NOT NULL DEFAULT 1,
+	indexed_gen BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX search_documents_dirty ON search_documents (product_id) WHERE dirty_gen <> indexed_gen;
+CREATE TABLE search_variants (
+	sku TEXT PRIMARY KEY,
+	product_id TEXT NOT NULL,
+	available BIGINT NOT NULL DEFAULT 0,
+	stock_version BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX search_variants_product ON search_variants (product_id);
+`}}}
+
+// Doc is a row of search_documents.
+type Doc struct {
+	ProductID    string    `gorm:"column:product_id;primaryKey"`
+	Slug         string    `gorm:"column:slug"`
+	Title        string    `gorm:"column:title"`
+	Description  string    `gorm:"column:description"`
+	CategoryID   string    `gorm:"column:category_id"`
+	CategoryPath string    `gorm:"column:category_path"` // JSON array of ids
+	Status       string    `gorm:"column:status"`
+	PriceFrom    int64     `gorm:"column:price_from"`
+	CreatedAt    time.Time `gorm:"column:created_at"`
+	Version      int64     `gorm:"column:version"`
+	DirtyGen     int64     `gorm:"column:dirty_gen"`
+	IndexedGen   int64     `gorm:"column:indexed_gen"`
+}
+
+// Path decodes CategoryPath.
+func (d Doc) Path() []string {
+	var p []string
+	_ = json.Unmarshal([]byte(d.CategoryPath), &p)
+	return p
+}
+
+// DocFromSnapshot turns a catalog snapshot into a row.
+func DocFromSnapshot(s catalog.ProductSnapshot) Doc {
+	path, _ := json.Marshal(s.CategoryPath)
+	if s.CategoryPath == nil {
+		path = []byte("[]")
+	}
+	cat := ""
+	if s.CategoryID != nil {
+		cat = *s.CategoryID
+	}
+	price := int64(0)
+	for i, v := range s.Variants {
+		if i == 0 || v.Price.Amount < price {
+			price = v.Price.Amount
+		}
+	}
+	return Doc{ProductID: s.ProductID, Slug: s.Slug, Title: s.Title, Description: s.Description, CategoryID: cat,
+		CategoryPath: string(path), Status: string(s.Status), PriceFrom: price, CreatedAt: s.CreatedAt.UTC(), Version: s.Version}
+}
+
+// ApplySnapshot stores a product snapshot unless a newer one is stored, maps
+// its SKUs to it, and marks it for indexing. It reports whether it applied.
+func ApplySnapshot(tx *gorm.DB, s catalog.ProductSnapshot) (bool, error) {
+	d := DocFromSnapshot(s)
+	res := tx.Exec(`INSERT INTO search_documents (product_id, slug, title, description, category_id, category_path, status, price_from, created_at, version, dirty_gen, indexed_gen)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0)
+		ON CONFLICT (product_id) DO UPDATE SET slug = excluded.slug, title = excluded.title, description = excluded.description,
+			category_id = excluded.category_id, category_path = excluded.category_path, status = excluded.status,
+			price_from = excluded.price_from, created_at = excluded.created_at, version = excluded.version,
+			dirty_gen = search_documents.dirty_gen + 1
+		WHERE search_documents.version <= excluded.version`,
+		d.ProductID, d.Slug, d.Title, d.Description, d.CategoryID, d.CategoryPath, d.Status, d.PriceFrom, d.CreatedAt, d.Version)
+	if res.Error != nil {
+		return false, fmt.Errorf("store product %s: %w", d.ProductID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return false, nil // an older snapshot, arriving late
+	}
+	for _, v := range s.Variants {
+		if err := MapSKU(tx, v.SKU, s.ProductID); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// MapSKU records which product a SKU belongs to.
+func MapSKU(tx *gorm.DB, sku, productID string) error {
+	err := tx.Exec(`INSERT INTO search_variants (sku, product_id) VALUES (?, ?)
+		ON CONFLICT (sku) DO UPDATE SET product_id = excluded.product_id`, sku, productID).Error
+	if err != nil {
+		return fmt.Errorf("map sku %s: %w", sku, err)
+	}
+	return nil
+}
+
+// ApplyStock stores a SKU's available quantity unless a newer one is stored
+// and marks its product for indexing.
+func ApplyStock(tx *gorm.DB, sku string, available, version int64) error {
+	res := tx.Exec(`INSERT INTO search_variants (sku, product_id, available, stock_version) VALUES (?, '', ?, ?)
+		ON CONFLICT (sku) DO UPDATE SET available = excluded.available, stock_version = excluded.stock_version
+		WHERE search_variants.stock_version <= excluded.stock_version`, sku, available, version)
+	if res.Error != nil {
+		return fmt.Errorf("store stock of %s: %w", sku, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil
+	}
+	return tx.Exec(`UPDATE search_documents SET dirty_gen = dirty_gen + 1
+		WHERE product_id = (SELECT product_id FROM search_variants WHERE sku = ?)`, sku).Error
+}
+
+// Dirty returns up to limit rows that the index has not caught up with.
+func Dirty(ctx context.Context, db *gorm.DB, limit int) ([]Doc, error) {
+	var docs []Doc
+	err := db.WithContext(ctx).Table("search_documents").Where("dirty_gen <> indexed_gen").Limit(limit).Find(&docs).Error
+	return docs, err
+}
+
+// InStock returns which of the products have a SKU with stock.
+func InStock(ctx context.Context, db *gorm.DB, productIDs []string) (map[string]bool, error) {
+	var ids []string
+	err := db.WithContext(ctx).Table("search_variants").Distinct("product_id").
+		Where("product_id IN ? AND available > 0", productIDs).Pluck("product_id", &ids).Error
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, err
+}
+
+// MarkIndexed records that the index holds the given generation of each row;
+// a row changed meanwhile stays dirty.
+func MarkIndexed(tx *gorm.DB, docs []Doc) error {
+	for _, d := range docs {
+		if err := tx.Exec("UPDATE search_documents SET indexed_gen = ? WHERE product_id = ? AND dirty_gen = ?",
+			d.DirtyGen, d.ProductID, d.DirtyGen).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MarkAllDirty makes the indexer rebuild every row.
+func MarkAllDirty(ctx context.Context, db *gorm.DB) error {
+	return db.WithContext(ctx).Exec("UPDATE search_documents SET indexed_gen = -1").Error
+}
+
+// CountIndexable counts the published products, which the index should hold.
+func CountIndexable(ctx context.Context, db *gorm.DB) (int64, error) {
+	var n int64
+	err := db.WithContext(ctx).Table("search_documents").Where("status = ?", string(catalog.StatusPublished)).Count(&n).Error
+	return n, err
+}
+
+// SetStock stores a SKU's quantity during a reindex, whatever its version.
+func SetStock(tx *gorm.DB, sku, productID string, available int64) error {
+	return tx.Exec(`INSERT INTO search_variants (sku, product_id, available) VALUES (?, ?, ?)
+		ON CONFLICT (sku) DO UPDATE SET product_id = excluded.product_id, available = excluded.available`, sku, productID, available).Error
+}

@@ -1,0 +1,94 @@
+// Package search is the search module: its own read model, fed only by
+// catalog and inventory events, and a full-text index (bleve) built from it.
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"go.uber.org/fx"
+
+	catalog "github.com/modshop/modshop/modules/catalog/api"
+	inventory "github.com/modshop/modshop/modules/inventory/api"
+	"github.com/modshop/modshop/modules/search/api"
+	"github.com/modshop/modshop/modules/search/internal/engine"
+	"github.com/modshop/modshop/modules/search/internal/httpapi"
+	"github.com/modshop/modshop/modules/search/internal/indexer"
+	"github.com/modshop/modshop/modules/search/internal/service"
+	"github.com/modshop/modshop/modules/search/internal/store"
+	"github.com/modshop/modshop/platform/config"
+	"github.com/modshop/modshop/platform/database"
+	"github.com/modshop/modshop/platform/events"
+	"github.com/modshop/modshop/platform/httpx"
+	"github.com/modshop/modshop/platform/modkit"
+)
+
+// Name is the module's name.
+const Name = "search"
+
+// Module wires the search module.
+var Module = fx.Module(Name,
+	modkit.Storage(Name),
+	modkit.Migrations(store.Migrations),
+	modkit.Describe(modkit.Descriptor{
+		Name:    Name,
+		Summary: "full-text product search over a read model built from events",
+		Calls:   []string{"catalog (categories, reindex)", "inventory (reindex)"},
+	}),
+	fx.Provide(
+		fx.Private,
+		newEngine,
+		func(h *database.Handle, e engine.Engine, log *slog.Logger) *indexer.Indexer {
+			return indexer.New(h, e, log.With("module", Name))
+		},
+		func(h *database.Handle, e engine.Engine, ix *indexer.Indexer, c catalog.Catalog, inv inventory.Inventory) *service.Service {
+			return service.New(h, e, ix, c, inv)
+		},
+	),
+	fx.Provide(func(s *service.Service) api.Search { return s }),
+	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
+	modkit.Routes(func(s *service.Service, cfg config.Config, log *slog.Logger) httpx.RouteSet {
+		set := httpapi.Routes(s, cfg.Currency)
+		set.Routes = append(set.Routes, httpapi.AdminRoutes(s, log)...)
+		return set
+	}),
+	modkit.Workers(func(ix *indexer.Indexer) modkit.Worker {
+		return modkit.Worker{Name: "search.indexer", Start: ix.Start, Stop: ix.Stop}
+	}),
+)
+
+// lateEngine opens the index when the process starts, not when the graph is
+// built, so `modshop modules` or `migrate` never touch (or lock) it.
+type lateEngine struct{ engine.Engine }
+
+func newEngine(lc fx.Lifecycle, cfg config.Config, log *slog.Logger) engine.Engine {
+	e := &lateEngine{}
+	path := filepath.Join(cfg.DataDir, "search.bleve")
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			b, err := engine.OpenBleve(path)
+			if errors.Is(err, engine.ErrSchemaMismatch) {
+				log.Warn("search index was built by another version; rebuilding", "module", Name, "path", path)
+				if err = os.RemoveAll(path); err == nil {
+					b, err = engine.OpenBleve(path)
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("open search index %s: %w", path, err)
+			}
+			e.Engine = b
+			return nil
+		},
+		OnStop: func(context.Context) error {
+			if e.Engine == nil {
+				return nil
+			}
+			return e.Close()
+		},
+	})
+	return e
+}
