@@ -31,6 +31,7 @@ usage:
   modshop migrate                  apply pending migrations and exit
   modshop seed [--products N]      fill the database with a deterministic demo catalog
   modshop modules                  show this process's modules and how they connect
+  modshop search reindex           rebuild the search index from the catalog (serve stopped)
   modshop version                  print the version
 
 Configuration comes from MODSHOP_* variables (see README.md).
@@ -60,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return 0
-	case "serve", "migrate", "seed", "modules":
+	case "serve", "migrate", "seed", "modules", "search":
 	default:
 		fmt.Fprintf(stderr, "modshop: unknown command %q\n\n%s", cmd, usage)
 		return exitConfig
@@ -96,6 +97,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return seed(cfg, *products, stdout, stderr)
 	case "modules":
 		return describe(cfg, stdout, stderr)
+	case "search":
+		return searchCommand(cfg, fs.Args(), stdout, stderr)
 	}
 	return exitConfig
 }
