@@ -1,32 +1,66 @@
-// Package inventory is the stock module. This is its stand-in until the
-// inventory issue: the api exists so catalog and cart can be written against
-// it, and the stand-in reports no stock for any SKU.
+// Package inventory is the stock module: a level per SKU (created when the
+// catalog announces a variant), a ledger of every change, reservations that
+// hold stock for a checkout and expire on their own, and the admin API.
 package inventory
 
 import (
-	"context"
+	"log/slog"
+	"time"
 
 	"go.uber.org/fx"
 
+	catalog "github.com/modshop/modshop/modules/catalog/api"
 	"github.com/modshop/modshop/modules/inventory/api"
+	"github.com/modshop/modshop/modules/inventory/internal/httpapi"
+	"github.com/modshop/modshop/modules/inventory/internal/service"
+	"github.com/modshop/modshop/modules/inventory/internal/store"
+	"github.com/modshop/modshop/platform/clock"
+	"github.com/modshop/modshop/platform/config"
+	"github.com/modshop/modshop/platform/events"
+	"github.com/modshop/modshop/platform/httpx"
 	"github.com/modshop/modshop/platform/modkit"
 )
 
 // Name is the module's name.
 const Name = "inventory"
 
+// SweepInterval is how often expired reservations are given back; an
+// expired reservation holds its stock at most this much longer than its TTL.
+const SweepInterval = time.Second
+
 // Module wires the inventory module.
 var Module = fx.Module(Name,
+	modkit.Storage(Name),
+	modkit.Migrations(store.Migrations),
 	modkit.Describe(modkit.Descriptor{
 		Name:      Name,
-		Summary:   "stock levels (stand-in: reports no stock until the inventory module is built)",
-		Publishes: []string{api.EventStockChanged},
+		Summary:   "stock levels, ledger and reservations per SKU",
+		Publishes: []string{api.EventStockChanged, api.EventReservationExpired},
+		Consumes:  []string{catalog.EventVariantCreated},
 	}),
-	fx.Provide(func() api.Inventory { return standIn{} }),
+	// The service is in the graph for the module's own tests; other modules
+	// cannot name its internal type and see only the api interfaces.
+	fx.Provide(newService),
+	fx.Provide(
+		func(s *service.Service) api.Inventory { return s },
+		func(s *service.Service) api.Admin { return s },
+	),
+	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
+	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
+	modkit.Workers(func(s *service.Service) modkit.Worker {
+		w := s.Sweeper(SweepInterval)
+		return modkit.Worker{Name: "inventory.sweeper", Start: w.Start, Stop: w.Stop}
+	}),
 )
 
-type standIn struct{}
+type serviceIn struct {
+	fx.In
+	Outbox *events.Outbox
+	Config config.Config
+	Log    *slog.Logger
+	Clock  clock.Clock `optional:"true"` // tests supply a fake one
+}
 
-func (standIn) Availability(context.Context, []string) (map[string]api.Level, error) {
-	return map[string]api.Level{}, nil
+func newService(in serviceIn) *service.Service {
+	return service.New(in.Outbox, in.Clock, in.Config.ReservationTTL, in.Log.With("module", Name))
 }

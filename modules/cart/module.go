@@ -1,0 +1,67 @@
+// Package cart is the cart module: guest carts (their id is the guest's
+// capability) and one active cart per customer, lines checked against the
+// catalog and the inventory, priced at read time, closed when their order is
+// placed and deleted after 30 days untouched.
+package cart
+
+import (
+	"log/slog"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/modshop/modshop/modules/cart/api"
+	"github.com/modshop/modshop/modules/cart/internal/httpapi"
+	"github.com/modshop/modshop/modules/cart/internal/service"
+	"github.com/modshop/modshop/modules/cart/internal/store"
+	catalog "github.com/modshop/modshop/modules/catalog/api"
+	inventory "github.com/modshop/modshop/modules/inventory/api"
+	orders "github.com/modshop/modshop/modules/orders/api"
+	"github.com/modshop/modshop/platform/clock"
+	"github.com/modshop/modshop/platform/config"
+	"github.com/modshop/modshop/platform/events"
+	"github.com/modshop/modshop/platform/httpx"
+	"github.com/modshop/modshop/platform/modkit"
+)
+
+// Name is the module's name.
+const Name = "cart"
+
+// CleanupInterval is how often stale carts are looked for.
+const CleanupInterval = time.Hour
+
+// Module wires the cart module.
+var Module = fx.Module(Name,
+	modkit.Storage(Name),
+	modkit.Migrations(store.Migrations),
+	modkit.Describe(modkit.Descriptor{
+		Name:     Name,
+		Summary:  "guest and customer carts, priced from the catalog at read time",
+		Calls:    []string{"catalog (variants by SKU)", "inventory (availability)"},
+		Consumes: []string{orders.EventOrderPlaced},
+	}),
+	// The service is in the graph for the module's own tests; other modules
+	// cannot name its internal type and see only api.Carts.
+	fx.Provide(newService),
+	fx.Provide(func(s *service.Service) api.Carts { return s }),
+	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
+	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
+	modkit.Workers(func(s *service.Service) modkit.Worker {
+		c := s.Cleaner(CleanupInterval)
+		return modkit.Worker{Name: "cart.cleanup", Start: c.Start, Stop: c.Stop}
+	}),
+)
+
+type serviceIn struct {
+	fx.In
+	Outbox    *events.Outbox
+	Catalog   catalog.Catalog
+	Inventory inventory.Inventory
+	Config    config.Config
+	Log       *slog.Logger
+	Clock     clock.Clock `optional:"true"` // tests supply a fake one
+}
+
+func newService(in serviceIn) *service.Service {
+	return service.New(in.Outbox, in.Catalog, in.Inventory, in.Clock, in.Config.Currency, in.Log.With("module", Name))
+}

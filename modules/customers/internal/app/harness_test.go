@@ -1,0 +1,40 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/modshop/modshop/modules/customers/internal/store"
+	"github.com/modshop/modshop/platform/auth"
+	"github.com/modshop/modshop/platform/database"
+	"github.com/modshop/modshop/platform/events"
+	"github.com/modshop/modshop/platform/testkit"
+)
+
+// newService runs the use cases on a migrated SQLite database of the test's
+// own, without HTTP or fx: what the benchmarks measure is the use case.
+func newService(tb testing.TB, cfg Config) *Service {
+	tb.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	url := testkit.SQLite(tb).URL
+	reg := database.NewRegistry(func(string) string { return url }, log)
+	tb.Cleanup(func() { reg.Close() })
+	h, err := reg.For("customers")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, set := range []database.MigrationSet{events.Migrations("customers"), store.Migrations} {
+		if _, err := database.Migrate(ctx, h, set); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	ob := events.NewBus(events.NewGoChannel(log), nil, log).Outbox(h)
+	s, err := New(ob, auth.NewKeys([]byte(testkit.JWTSecret)), cfg, log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}

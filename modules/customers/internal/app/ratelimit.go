@@ -1,0 +1,127 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"math"
+	"net/netip"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/modshop/modshop/modules/customers/internal/store"
+	"github.com/modshop/modshop/platform/errs"
+)
+
+// Limit is at most Max failed sign-ins per Window.
+type Limit struct {
+	Max    int
+	Window time.Duration
+}
+
+// Limits is the sign-in failure policy.
+type Limits struct {
+	PerEmail   Limit // guessing one account's password
+	PerAddress Limit // one client trying many accounts
+}
+
+// DefaultLimits: 5 failures per e-mail and 20 per client address in 15
+// minutes. Five is generous for a person who mistyped; twenty lets a
+// household or office behind one address make mistakes without letting a
+// single client try more than 80 passwords an hour across accounts.
+var DefaultLimits = Limits{
+	PerEmail:   Limit{Max: 5, Window: 15 * time.Minute},
+	PerAddress: Limit{Max: 20, Window: 15 * time.Minute},
+}
+
+// attempt is a sign-in that has taken its place in the failure counters.
+type attempt struct {
+	email, addr    string // counter subjects; addr is "" without a client address
+	addrWindowEnds time.Time
+}
+
+// beginAttempt counts a sign-in as a failure before the password is checked
+// and refuses it with 429 when either counter is spent. Counting first is
+// what makes the limit hold under a burst: a hundred parallel guesses get
+// Max verifications, not a hundred. A sign-in that succeeds gives its
+// count back (endAttempt).
+func (s *Service) beginAttempt(ctx context.Context, email, clientAddr string) (attempt, error) {
+	now := s.clock()
+	a := attempt{email: subject("email", email)}
+	if key := addressKey(clientAddr); key != "" {
+		a.addr = subject("addr", key)
+	}
+	var retryAt time.Time // the latest window end among spent counters
+	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
+		ok, ends, err := store.TakeAttempt(tx, a.email, s.limits.PerEmail.Max, s.limits.PerEmail.Window, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			retryAt = ends
+		}
+		if a.addr != "" {
+			okAddr, ends, err := store.TakeAttempt(tx, a.addr, s.limits.PerAddress.Max, s.limits.PerAddress.Window, now)
+			if err != nil {
+				return err
+			}
+			a.addrWindowEnds = ends
+			if !okAddr && ends.After(retryAt) {
+				retryAt = ends
+			}
+		}
+		if !retryAt.IsZero() {
+			return errRateLimited // roll back: a refused attempt counts nothing
+		}
+		return nil
+	})
+	if errors.Is(err, errRateLimited) {
+		return a, rateLimited(retryAt.Sub(now))
+	}
+	return a, err
+}
+
+// endAttempt settles a successful sign-in in its session's transaction: the
+// e-mail's failures are forgotten, the address's count is given back.
+func endAttempt(tx *gorm.DB, a attempt) error {
+	if err := store.ClearFailures(tx, a.email); err != nil {
+		return err
+	}
+	if a.addr == "" {
+		return nil
+	}
+	return store.GiveBackAttempt(tx, a.addr, a.addrWindowEnds)
+}
+
+var errRateLimited = errs.New(errs.KindRateLimited, "rate_limited", "too many failed sign-ins; try again later")
+
+// rateLimited is the 429 with Retry-After in whole seconds (at least 1).
+func rateLimited(wait time.Duration) error {
+	secs := int64(math.Ceil(wait.Seconds()))
+	return errRateLimited.With("retry_after", max(secs, 1))
+}
+
+// subject is how a counter is keyed: a hash, so the table holds no e-mail
+// addresses or IPs of people who merely mistyped.
+func subject(kind, value string) string {
+	sum := sha256.Sum256([]byte(kind + ":" + value))
+	return hex.EncodeToString(sum[:])
+}
+
+// addressKey is the client's address as counted: IPv4 as is, IPv6 by its
+// /64, since one subscriber usually holds a whole /64 and could otherwise
+// rotate through 2^64 addresses.
+func addressKey(raw string) string {
+	ip, err := netip.ParseAddr(raw)
+	if err != nil {
+		return ""
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}

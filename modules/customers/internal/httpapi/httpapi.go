@@ -1,0 +1,63 @@
+// Package httpapi serves the customers module's public routes: /v1/auth/*
+// (sign-up, sign-in, token rotation), /v1/me and /v1/me/addresses, and an
+// admin lookup of a customer.
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/modshop/modshop/modules/customers/api"
+	"github.com/modshop/modshop/modules/customers/internal/app"
+	"github.com/modshop/modshop/platform/auth"
+	"github.com/modshop/modshop/platform/errs"
+	"github.com/modshop/modshop/platform/httpx"
+)
+
+// Handler serves the routes.
+type Handler struct{ svc *app.Service }
+
+// Routes are the customers module's routes.
+func Routes(svc *app.Service) httpx.RouteSet {
+	h := &Handler{svc: svc}
+	return httpx.RouteSet{Module: "customers", Routes: []httpx.Route{
+		{Method: http.MethodPost, Path: "/v1/auth/register", Access: httpx.Public, Handler: h.register, Status: http.StatusCreated,
+			Summary: "Create a customer account and sign in", Request: RegisterRequest{}, Response: RegisterResponse{}},
+		{Method: http.MethodPost, Path: "/v1/auth/login", Access: httpx.Public, Handler: h.login,
+			Summary: "Sign in with e-mail and password (failed sign-ins are rate limited)", Request: LoginRequest{}, Response: TokenPair{}},
+		{Method: http.MethodPost, Path: "/v1/auth/refresh", Access: httpx.Public, Handler: h.refresh,
+			Summary: "Exchange a refresh token for a new pair (the old one is spent)", Request: RefreshRequest{}, Response: TokenPair{}},
+		{Method: http.MethodPost, Path: "/v1/auth/logout", Access: httpx.Public, Handler: h.logout, Status: http.StatusNoContent,
+			Summary: "End the session a refresh token belongs to", Request: RefreshRequest{}},
+
+		{Method: http.MethodGet, Path: "/v1/me", Access: httpx.Customer, Handler: h.me,
+			Summary: "The signed-in account", Response: api.Customer{}},
+		{Method: http.MethodPatch, Path: "/v1/me", Access: httpx.Customer, Handler: h.updateMe,
+			Summary: "Change the signed-in account's profile", Request: ProfilePatch{}, Response: api.Customer{}},
+		{Method: http.MethodGet, Path: "/v1/me/addresses", Access: httpx.Customer, Handler: h.addresses,
+			Summary: "The signed-in customer's address book", Response: AddressList{},
+			Query: []httpx.Param{
+				{Name: "limit", Type: "integer", Description: "1..100, default 20"},
+				{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"},
+			}},
+		{Method: http.MethodPost, Path: "/v1/me/addresses", Access: httpx.Customer, Handler: h.addAddress, Status: http.StatusCreated,
+			Summary: "Add an address (at most 50)", Request: AddressRequest{}, Response: api.Address{}},
+		{Method: http.MethodPatch, Path: "/v1/me/addresses/:id", Access: httpx.Customer, Handler: h.updateAddress,
+			Summary: "Change some fields of an address", Request: AddressPatch{}, Response: api.Address{}},
+		{Method: http.MethodDelete, Path: "/v1/me/addresses/:id", Access: httpx.Customer, Handler: h.deleteAddress, Status: http.StatusNoContent,
+			Summary: "Remove an address"},
+
+		{Method: http.MethodGet, Path: "/v1/admin/customers/:id", Access: httpx.Admin, Handler: h.adminCustomer,
+			Summary: "Look up any account", Response: api.Customer{}},
+	}}
+}
+
+// caller is the signed-in principal; the route's Access guarantees one.
+func caller(c echo.Context) (auth.Principal, error) {
+	p, ok := auth.FromContext(c.Request().Context())
+	if !ok {
+		return p, errs.Unauthorized("a bearer access token is required")
+	}
+	return p, nil
+}

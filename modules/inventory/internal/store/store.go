@@ -1,0 +1,369 @@
+// Package store keeps the inventory's tables: levels (one row per SKU), the
+// ledger of every change, reservations and restocks.
+//
+// Stock is never read and then written: every change is one conditional
+// UPDATE ... RETURNING on the level row, so two writers can interleave in any
+// way and the database still refuses the one that would oversell (and the
+// CHECK constraints refuse anything a bug might try).
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/modshop/modshop/modules/inventory/api"
+	"github.com/modshop/modshop/platform/database"
+)
+
+// Migrations are the inventory's tables.
+var Migrations = database.MigrationSet{Module: "inventory", Component: "module", Migrations: []database.Migration{{
+	Version: 1, Name: "levels_ledger_reservations",
+	SQL: `
+CREATE TABLE inventory_levels (
+	sku TEXT PRIMARY KEY,
+	on_hand BIGINT NOT NULL DEFAULT 0,
+	reserved BIGINT NOT NULL DEFAULT 0,
+	version BIGINT NOT NULL DEFAULT 1,
+	updated_at TIMESTAMPTZ NOT NULL,
+	CONSTRAINT inventory_levels_on_hand_check CHECK (on_hand >= 0),
+	CONSTRAINT inventory_levels_reserved_check CHECK (reserved >= 0 AND reserved <= on_hand)
+);
+CREATE TABLE inventory_adjustments (
+	id BIGSERIAL PRIMARY KEY,
+	sku TEXT NOT NULL,
+	delta BIGINT NOT NULL,
+	reserved_delta BIGINT NOT NULL,
+	reason TEXT NOT NULL,
+	actor TEXT NOT NULL,
+	reference TEXT NOT NULL DEFAULT '',
+	created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX inventory_adjustments_sku ON inventory_adjustments (sku, id);
+CREATE TABLE inventory_reservations (
+	id TEXT PRIMARY KEY,
+	status TEXT NOT NULL,
+	lines TEXT NOT NULL,
+	expires_at TIMESTAMPTZ NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL,
+	CONSTRAINT inventory_reservations_status_check CHECK (status IN ('active', 'committed', 'released', 'expired'))
+);
+CREATE INDEX inventory_reservations_due ON inventory_reservations (expires_at) WHERE status = 'active';
+CREATE TABLE inventory_restocks (
+	id TEXT PRIMARY KEY,
+	lines TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL
+);
+`}}}
+
+// ErrNotFound is returned when a row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Level is a row of inventory_levels.
+type Level struct {
+	SKU      string `gorm:"column:sku"`
+	OnHand   int64  `gorm:"column:on_hand"`
+	Reserved int64  `gorm:"column:reserved"`
+	Version  int64  `gorm:"column:version"`
+}
+
+// API is the level as other modules see it.
+func (l Level) API() api.Level {
+	return api.Level{SKU: l.SKU, OnHand: l.OnHand, Reserved: l.Reserved, Available: l.OnHand - l.Reserved}
+}
+
+// Event is the stock_changed event of the level's current state.
+func (l Level) Event() api.StockChanged {
+	return api.StockChanged{SKU: l.SKU, OnHand: l.OnHand, Reserved: l.Reserved, Available: l.OnHand - l.Reserved, Version: l.Version}
+}
+
+const levelCols = "sku, on_hand, reserved, version"
+
+// updateLevel runs one UPDATE ... RETURNING on a level row; ok is false when
+// its WHERE matched no row.
+func updateLevel(tx *gorm.DB, sql string, args ...any) (Level, bool, error) {
+	var rows []Level
+	if err := tx.Raw(sql+" RETURNING "+levelCols, args...).Scan(&rows).Error; err != nil {
+		return Level{}, false, err
+	}
+	if len(rows) == 0 {
+		return Level{}, false, nil
+	}
+	return rows[0], true, nil
+}
+
+// CreateLevel creates an empty level for a new SKU; created is false when
+// it exists already.
+func CreateLevel(tx *gorm.DB, sku string, now time.Time) (Level, bool, error) {
+	var rows []Level
+	err := tx.Raw("INSERT INTO inventory_levels (sku, on_hand, reserved, version, updated_at) VALUES (?, 0, 0, 1, ?) ON CONFLICT (sku) DO NOTHING RETURNING "+levelCols,
+		sku, now).Scan(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return Level{}, false, err
+	}
+	return rows[0], true, nil
+}
+
+// Hold adds q to reserved if at least q is available. This one statement is
+// the whole oversell guard: the row lock it takes makes a concurrent holder
+// wait, then re-check the condition against the committed row.
+func Hold(tx *gorm.DB, sku string, q int64, now time.Time) (Level, bool, error) {
+	return updateLevel(tx, "UPDATE inventory_levels SET reserved = reserved + ?, version = version + 1, updated_at = ? WHERE sku = ? AND on_hand - reserved >= ?",
+		q, now, sku, q)
+}
+
+// Apply adds deltas to on_hand and reserved unconditionally: for changes
+// whose validity follows from a reservation (commit, release, expiry) or
+// that only add stock (restock). The CHECK constraints still guard them.
+func Apply(tx *gorm.DB, sku string, onHand, reserved int64, now time.Time) (Level, bool, error) {
+	return updateLevel(tx, "UPDATE inventory_levels SET on_hand = on_hand + ?, reserved = reserved + ?, version = version + 1, updated_at = ? WHERE sku = ?",
+		onHand, reserved, now, sku)
+}
+
+// AdjustOnHand adds delta to on_hand unless that leaves less than is
+// reserved (and so, reserved being >= 0, less than zero).
+func AdjustOnHand(tx *gorm.DB, sku string, delta int64, now time.Time) (Level, bool, error) {
+	return updateLevel(tx, "UPDATE inventory_levels SET on_hand = on_hand + ?, version = version + 1, updated_at = ? WHERE sku = ? AND on_hand + ? >= reserved",
+		delta, now, sku, delta)
+}
+
+// GetLevel reads one level.
+func GetLevel(db *gorm.DB, sku string) (Level, error) {
+	var rows []Level
+	if err := db.Raw("SELECT "+levelCols+" FROM inventory_levels WHERE sku = ?", sku).Scan(&rows).Error; err != nil {
+		return Level{}, err
+	}
+	if len(rows) == 0 {
+		return Level{}, ErrNotFound
+	}
+	return rows[0], nil
+}
+
+// GetLevels reads the levels of many SKUs with one query per 500.
+func GetLevels(db *gorm.DB, skus []string) ([]Level, error) {
+	var out []Level
+	for start := 0; start < len(skus); start += 500 {
+		chunk := skus[start:min(start+500, len(skus))]
+		var rows []Level
+		if err := db.Raw("SELECT "+levelCols+" FROM inventory_levels WHERE sku IN ?", chunk).Scan(&rows).Error; err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
+}
+
+// ListLevels pages through levels in SKU order, after the SKU given.
+func ListLevels(db *gorm.DB, after string, limit int) ([]Level, error) {
+	var rows []Level
+	err := db.Raw("SELECT "+levelCols+" FROM inventory_levels WHERE sku > ? ORDER BY sku LIMIT ?", after, limit).Scan(&rows).Error
+	return rows, err
+}
+
+// Entry is a row of inventory_adjustments, the ledger.
+type Entry struct {
+	ID            int64     `gorm:"column:id;primaryKey;autoIncrement"`
+	SKU           string    `gorm:"column:sku"`
+	Delta         int64     `gorm:"column:delta"`
+	ReservedDelta int64     `gorm:"column:reserved_delta"`
+	Reason        string    `gorm:"column:reason"`
+	Actor         string    `gorm:"column:actor"`
+	Reference     string    `gorm:"column:reference"`
+	CreatedAt     time.Time `gorm:"column:created_at"`
+}
+
+// TableName is the ledger table.
+func (Entry) TableName() string { return "inventory_adjustments" }
+
+// API is the entry as the api shows it.
+func (e Entry) API() api.Adjustment {
+	return api.Adjustment{ID: strconv.FormatInt(e.ID, 10), SKU: e.SKU, Delta: e.Delta, ReservedDelta: e.ReservedDelta,
+		Reason: e.Reason, Actor: e.Actor, Reference: e.Reference, CreatedAt: e.CreatedAt.UTC()}
+}
+
+// Record writes ledger entries in one statement and fills in their ids.
+func Record(tx *gorm.DB, entries []Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	return tx.Create(&entries).Error
+}
+
+// Ledger pages through a SKU's entries, newest first, before the id given
+// (0: from the newest).
+func Ledger(db *gorm.DB, sku string, before int64, limit int) ([]Entry, error) {
+	q := db.Where("sku = ?", sku)
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	var rows []Entry
+	err := q.Order("id DESC").Limit(limit).Find(&rows).Error
+	return rows, err
+}
+
+// Reservation is a row of inventory_reservations.
+type Reservation struct {
+	ID        string    `gorm:"column:id"`
+	Status    string    `gorm:"column:status"`
+	Lines     string    `gorm:"column:lines"` // JSON of the normalized []api.Line
+	ExpiresAt time.Time `gorm:"column:expires_at"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+}
+
+// API decodes the reservation.
+func (r Reservation) API() (api.Reservation, error) {
+	lines, err := DecodeLines(r.Lines)
+	return api.Reservation{ID: r.ID, Status: api.ReservationStatus(r.Status), Lines: lines,
+		ExpiresAt: r.ExpiresAt.UTC(), CreatedAt: r.CreatedAt.UTC()}, err
+}
+
+// EncodeLines is the stored form of normalized lines.
+func EncodeLines(lines []api.Line) string {
+	b, _ := json.Marshal(lines) // a slice of plain structs always encodes
+	return string(b)
+}
+
+// DecodeLines reads stored lines.
+func DecodeLines(s string) ([]api.Line, error) {
+	var lines []api.Line
+	if err := json.Unmarshal([]byte(s), &lines); err != nil {
+		return nil, fmt.Errorf("decode reservation lines: %w", err)
+	}
+	return lines, nil
+}
+
+// InsertReservation claims the reservation id; inserted is false when the id
+// was taken already (a retry, or a reuse the caller must check).
+func InsertReservation(tx *gorm.DB, r api.Reservation) (bool, error) {
+	res := tx.Exec(`INSERT INTO inventory_reservations (id, status, lines, expires_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		r.ID, string(r.Status), EncodeLines(r.Lines), r.ExpiresAt, r.CreatedAt, r.CreatedAt)
+	return res.RowsAffected == 1, res.Error
+}
+
+// GetReservation reads one reservation.
+func GetReservation(db *gorm.DB, id string) (api.Reservation, error) {
+	var rows []Reservation
+	if err := db.Raw("SELECT id, status, lines, expires_at, created_at FROM inventory_reservations WHERE id = ?", id).Scan(&rows).Error; err != nil {
+		return api.Reservation{}, err
+	}
+	if len(rows) == 0 {
+		return api.Reservation{}, ErrNotFound
+	}
+	return rows[0].API()
+}
+
+// Finish moves an active reservation to status and returns its lines; ok is
+// false when it is not active (or, with unexpiredAt set, when it expired by
+// then). The row lock it takes orders it against the sweeper and retries.
+func Finish(tx *gorm.DB, id string, status api.ReservationStatus, now time.Time, unexpiredAt *time.Time) ([]api.Line, bool, error) {
+	sql := "UPDATE inventory_reservations SET status = ?, updated_at = ? WHERE id = ? AND status = 'active'"
+	args := []any{string(status), now, id}
+	if unexpiredAt != nil {
+		sql += " AND expires_at > ?"
+		args = append(args, *unexpiredAt)
+	}
+	var rows []Reservation
+	if err := tx.Raw(sql+" RETURNING id, lines", args...).Scan(&rows).Error; err != nil {
+		return nil, false, err
+	}
+	if len(rows) == 0 {
+		return nil, false, nil
+	}
+	lines, err := DecodeLines(rows[0].Lines)
+	return lines, err == nil, err
+}
+
+// Claimed is a reservation the sweeper expired.
+type Claimed struct {
+	ID    string
+	Lines []api.Line
+}
+
+// ExpireDue marks up to limit active reservations that expired by now as
+// expired and returns them. On PostgreSQL the candidates are locked with
+// SKIP LOCKED, so sweepers in several processes take disjoint sets and never
+// wait for a reservation that a Commit is finishing; on SQLite the single
+// writer already excludes them.
+func ExpireDue(tx *gorm.DB, dialect database.Dialect, now time.Time, limit int) ([]Claimed, error) {
+	lock := ""
+	if dialect == database.Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var rows []Reservation
+	err := tx.Raw(`UPDATE inventory_reservations SET status = 'expired', updated_at = ?
+		WHERE status = 'active' AND id IN (
+			SELECT id FROM inventory_reservations WHERE status = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT ?`+lock+`)
+		RETURNING id, lines`, now, now, limit).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Claimed, len(rows))
+	for i, r := range rows {
+		lines, err := DecodeLines(r.Lines)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Claimed{ID: r.ID, Lines: lines}
+	}
+	return out, nil
+}
+
+// InsertRestock claims a restock id; inserted is false when it was taken.
+func InsertRestock(tx *gorm.DB, id string, lines []api.Line, now time.Time) (bool, error) {
+	res := tx.Exec("INSERT INTO inventory_restocks (id, lines, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+		id, EncodeLines(lines), now)
+	return res.RowsAffected == 1, res.Error
+}
+
+// RestockLines reads the lines of a recorded restock.
+func RestockLines(db *gorm.DB, id string) ([]api.Line, error) {
+	var raw []string
+	if err := db.Raw("SELECT lines FROM inventory_restocks WHERE id = ?", id).Scan(&raw).Error; err != nil {
+		return nil, err
+	}
+	if len(raw) == 0 {
+		return nil, ErrNotFound
+	}
+	return DecodeLines(raw[0])
+}
+
+// InsertReservations claims many reservation ids in one statement and
+// returns the ids it inserted; an id taken already is left out.
+func InsertReservations(tx *gorm.DB, rs []api.Reservation) (map[string]bool, error) {
+	var sql strings.Builder
+	sql.WriteString("INSERT INTO inventory_reservations (id, status, lines, expires_at, created_at, updated_at) VALUES ")
+	args := make([]any, 0, 6*len(rs))
+	for i, r := range rs {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(?, ?, ?, ?, ?, ?)")
+		args = append(args, r.ID, string(r.Status), EncodeLines(r.Lines), r.ExpiresAt, r.CreatedAt, r.CreatedAt)
+	}
+	sql.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
+	var ids []string
+	if err := tx.Raw(sql.String(), args...).Scan(&ids).Error; err != nil {
+		return nil, err
+	}
+	inserted := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		inserted[id] = true
+	}
+	return inserted, nil
+}
+
+// DeleteReservations removes reservations inserted earlier in the same
+// transaction that it could not serve, so they never become visible.
+func DeleteReservations(tx *gorm.DB, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return tx.Exec("DELETE FROM inventory_reservations WHERE id IN ? AND status = 'active'", ids).Error
+}
