@@ -65,6 +65,14 @@ var Module = fx.Module(Name,
 // built, so `modshop modules` or `migrate` never touch (or lock) it.
 type lateEngine struct{ engine.Engine }
 
+// Compact merges the index's segments after a bulk load, when the engine can.
+func (e *lateEngine) Compact(ctx context.Context) error {
+	if c, ok := e.Engine.(interface{ Compact(context.Context) error }); ok {
+		return c.Compact(ctx)
+	}
+	return nil
+}
+
 func newEngine(lc fx.Lifecycle, cfg config.Config, log *slog.Logger) engine.Engine {
 	e := &lateEngine{}
 	path := filepath.Join(cfg.DataDir, "search.bleve")

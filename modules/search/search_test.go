@@ -28,11 +28,12 @@ import (
 // real api events through the real bus, and answers api.Catalog from memory.
 
 type upstream struct {
-	ob   *events.Outbox
-	mu   sync.Mutex
-	cats []catalog.Category
-	prod map[string]catalog.Product
-	lvl  map[string]inventory.Level
+	inventory.Inventory // search only asks for Availability, answered below
+	ob                  *events.Outbox
+	mu                  sync.Mutex
+	cats                []catalog.Category
+	prod                map[string]catalog.Product
+	lvl                 map[string]inventory.Level
 }
 
 func (u *upstream) publish(t *testing.T, evts ...events.Event) {

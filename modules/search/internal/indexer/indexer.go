@@ -23,6 +23,9 @@ import (
 const (
 	batchSize = 500
 	tick      = 500 * time.Millisecond // catches changes made by other processes
+	// compactAfter is the size of a sync (a rebuild, a bulk load) after
+	// which the index's segments are merged, so queries stay fast.
+	compactAfter = 5000
 )
 
 // Indexer moves dirty rows into the engine.
@@ -104,6 +107,21 @@ func (ix *Indexer) reconcile(ctx context.Context) error {
 func (ix *Indexer) Sync(ctx context.Context) (int, error) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	total, err := ix.syncAll(ctx)
+	if total >= compactAfter {
+		if c, ok := ix.engine.(interface{ Compact(context.Context) error }); ok {
+			start := time.Now()
+			if cerr := c.Compact(ctx); cerr != nil {
+				ix.log.Warn("search index compaction failed", "err", cerr)
+			} else {
+				ix.log.Info("search index compacted", "documents", total, "took", time.Since(start).String())
+			}
+		}
+	}
+	return total, err
+}
+
+func (ix *Indexer) syncAll(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		docs, err := store.Dirty(ctx, ix.db.Gorm, batchSize)
