@@ -181,6 +181,7 @@ func (b *Bleve) Upsert(ctx context.Context, docs ...Document) error {
 		if err := b.idx.Batch(batch); err != nil {
 			return fmt.Errorf("engine: write batch: %w", err)
 		}
+		b.typos.written() // new words must become reachable through misspellings
 	}
 	return nil
 }

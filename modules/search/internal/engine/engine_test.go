@@ -1088,3 +1088,34 @@ func TestTypoCache(t *testing.T) {
 		t.Errorf("cache holds %d entries", n)
 	}
 }
+
+// A misspelling searched before a word existed must find it once the word is
+// indexed: the typo cache may not hide new words for long.
+func TestTypoFindsWordsAddedAfterACachedMiss(t *testing.T) {
+	t.Parallel()
+	e := newMem(t)
+	ctx := context.Background()
+	if err := e.Upsert(ctx, Document{ProductID: "p0", Title: "Garden Hose", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := e.Search(ctx, Query{Text: "runing sheos"}); err != nil || r.Total != 0 {
+		t.Fatalf("before: %+v, %v", r, err)
+	}
+	if err := e.Upsert(ctx, Document{ProductID: "p1", Title: "Running Shoes", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		r, err := e.Search(ctx, Query{Text: "runing sheos"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Total == 1 && r.Items[0].ProductID == "p1" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a cached miss still hides the new word after 1s: %+v", r)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

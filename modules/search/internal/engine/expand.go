@@ -303,15 +303,18 @@ func (b *Bleve) typoTerms(r index.IndexReader, word string, fuzz int) ([]typoTer
 // them costs a Levenshtein automaton (0.2–1 ms and ~1 MB of garbage for a
 // 5–10 letter word at 2 edits), and shoppers repeat the same misspellings.
 //
-// Entries live between typoCacheTTL and twice that, so a word new to the
-// catalog can take that long to become reachable through a misspelling;
-// exact, stem and prefix matches see it at once. Terms that disappear from
-// the index simply match nothing. The cache holds at most 2*typoCacheSize
-// words.
+// Entries live between typoCacheTTL and twice that. A write to the index
+// empties the cache at the next lookup, but at most once per
+// typoCacheStaleness, so a word new to the catalog is reachable through a
+// misspelling within that time even under a steady stream of writes, while
+// the cache still serves between writes. Terms that disappear from the index
+// simply match nothing. The cache holds at most 2*typoCacheSize words.
 type typoCache struct {
 	mu        sync.Mutex
 	cur, prev map[typoKey][]typoTerm
 	since     time.Time // when cur was started
+	dirty     bool      // the index gained terms since the last reset
+	resetAt   time.Time
 }
 
 type typoKey struct {
@@ -320,9 +323,17 @@ type typoKey struct {
 }
 
 const (
-	typoCacheTTL  = time.Minute
-	typoCacheSize = 20_000
+	typoCacheTTL       = time.Minute
+	typoCacheSize      = 20_000
+	typoCacheStaleness = 250 * time.Millisecond
 )
+
+// written records that the index may hold new terms.
+func (c *typoCache) written() {
+	c.mu.Lock()
+	c.dirty = true
+	c.mu.Unlock()
+}
 
 func (c *typoCache) get(k typoKey) ([]typoTerm, bool) {
 	c.mu.Lock()
@@ -347,6 +358,11 @@ func (c *typoCache) put(k typoKey, ts []typoTerm) {
 
 // rotate drops entries older than the TTL generation.
 func (c *typoCache) rotate() {
+	if c.dirty && time.Since(c.resetAt) >= typoCacheStaleness {
+		c.cur, c.prev, c.since = map[typoKey][]typoTerm{}, nil, time.Now()
+		c.dirty, c.resetAt = false, time.Now()
+		return
+	}
 	switch age := time.Since(c.since); {
 	case c.cur == nil || age >= 2*typoCacheTTL:
 		c.cur, c.prev, c.since = map[typoKey][]typoTerm{}, nil, time.Now()
