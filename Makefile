@@ -1,0 +1,52 @@
+# modshop: `make run` starts the shop on :8080, `make test` runs the tests.
+# `make` alone lists the targets.
+
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/modshop/modshop/platform/app.Version=$(VERSION)
+BIN       := bin/modshop
+
+# Benchmarks: some build a 100k-product search index before they start, so a
+# whole run takes minutes. Narrow it with e.g.
+#   make bench BENCH=SearchTwoWords PKG=./modules/search/...
+BENCH     ?= .
+BENCHTIME ?= 1s
+PKG       ?= ./...
+
+.DEFAULT_GOAL := help
+
+.PHONY: help run build test test-race arch lint bench tidy clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: build ## build, migrate, seed a demo catalog once, serve on :8080
+	./$(BIN) migrate
+	@if [ ! -f data/.seeded ]; then \
+		./$(BIN) seed --products 200 && mkdir -p data && touch data/.seeded; \
+	fi
+	./$(BIN) serve
+
+build: ## build bin/modshop (static, no cgo)
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/modshop
+
+test: ## run every test (PostgreSQL/NATS suites skip unless MODSHOP_TEST_*_URL is set)
+	go test ./...
+
+test-race: ## run every test with the race detector (needs cgo: gcc)
+	go test -race ./...
+
+arch: ## check module boundaries (arch-go.yml)
+	go tool arch-go --color no
+
+lint: ## go vet and golangci-lint (.golangci.yml)
+	go vet ./...
+	go tool golangci-lint run
+
+bench: ## run benchmarks (BENCH, BENCHTIME, PKG narrow them)
+	go test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -timeout 60m $(PKG)
+
+tidy: ## go mod tidy
+	go mod tidy
+
+clean: ## remove build output (keeps data/, the local database: rm -rf data to start over)
+	rm -rf bin .arch-go
