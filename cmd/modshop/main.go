@@ -11,10 +11,15 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"go.uber.org/fx"
 
+	"github.com/modshop/modshop/modules/cart"
+	"github.com/modshop/modshop/modules/catalog"
+	"github.com/modshop/modshop/modules/customers"
 	"github.com/modshop/modshop/modules/inventory"
+	"github.com/modshop/modshop/modules/search"
 	"github.com/modshop/modshop/platform/app"
 	"github.com/modshop/modshop/platform/config"
 )
@@ -22,6 +27,10 @@ import (
 // modules is every module the binary knows, in dependency order.
 var modules = []app.Module{
 	{Name: inventory.Name, Local: inventory.Module},
+	{Name: catalog.Name, Local: catalog.Module},
+	{Name: search.Name, Local: search.Module},
+	{Name: cart.Name, Local: cart.Module},
+	{Name: customers.Name, Local: customers.Module},
 }
 
 const usage = `modshop — an e-commerce backend, one binary of modules
@@ -69,11 +78,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(rest); err != nil {
 		return exitConfig
 	}
-	cfg, err := config.FromEnv(app.Names(modules))
-	if *addr != "" {
-		cfg.HTTPAddr = *addr
+	if cmd != "search" && fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "modshop %s: unexpected argument %q\n", cmd, fs.Arg(0))
+		return exitConfig
 	}
+	cfg, err := config.FromEnv(app.Names(modules))
+	bad := false
 	if err != nil {
+		bad = true
 		var ce *config.Error
 		if errors.As(err, &ce) {
 			for _, p := range ce.Problems {
@@ -82,6 +94,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		} else {
 			fmt.Fprintln(stderr, "modshop:", err)
 		}
+	}
+	if *addr != "" {
+		if err := config.ValidateAddr(*addr); err != nil {
+			bad = true
+			fmt.Fprintln(stderr, "modshop: --addr: "+err.Error())
+		}
+		cfg.HTTPAddr = *addr
+	}
+	if bad {
 		return exitConfig
 	}
 	switch cmd {
@@ -116,7 +137,8 @@ func serve(cfg config.Config, stderr io.Writer) int {
 		return 1
 	}
 	<-ctx.Done()
-	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace+20e9)
+	stop() // a second signal ends the process at once
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace+20*time.Second)
 	defer cancel()
 	if err := a.Stop(stopCtx); err != nil {
 		fmt.Fprintln(stderr, "modshop: stop:", err)
@@ -144,9 +166,4 @@ func migrate(cfg config.Config, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "nothing to apply: the schema is up to date")
 	}
 	return 0
-}
-
-func seed(cfg config.Config, n int, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "modshop: seed: no catalog module in this build yet")
-	return 1
 }

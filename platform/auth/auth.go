@@ -86,17 +86,28 @@ func LoadKeys(secret, dataDir string) (*Keys, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dataDir, err)
 	}
-	// O_EXCL: when two processes start at once, one key wins and both use it.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return LoadKeys("", dataDir)
-	}
+	// Write a temporary file, then link it into place: the key file appears
+	// whole or not at all, so a process starting at the same moment never
+	// reads a half-written key, and when two race one key wins for both.
+	tmp, err := os.CreateTemp(dataDir, ".jwt.key-*")
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
-	defer f.Close()
-	if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
-		return nil, err
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.WriteString(hex.EncodeToString(key) + "\n")
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(tmp.Name(), 0o600)
+	}
+	if werr != nil {
+		return nil, fmt.Errorf("write %s: %w", path, werr)
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, os.ErrExist) {
+		return LoadKeys("", dataDir)
+	} else if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
 	return NewKeys(key), nil
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -66,8 +67,8 @@ func Load(getenv func(string) string, environ []string, known []string) (Config,
 	}
 	c.DatabaseURL = get("MODSHOP_DATABASE_URL", "sqlite://"+filepath.ToSlash(filepath.Join(c.DataDir, "modshop.db")))
 
-	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
-		p = append(p, fmt.Sprintf("MODSHOP_HTTP_ADDR: %q is not a host:port address", c.HTTPAddr))
+	if err := ValidateAddr(c.HTTPAddr); err != nil {
+		p = append(p, "MODSHOP_HTTP_ADDR: "+err.Error())
 	}
 	if err := ValidateDatabaseURL(c.DatabaseURL); err != nil {
 		p = append(p, "MODSHOP_DATABASE_URL: "+err.Error())
@@ -96,25 +97,35 @@ func Load(getenv func(string) string, environ []string, known []string) (Config,
 			p = append(p, fmt.Sprintf("MODSHOP_NATS_URL: %q is not a nats://host:port URL", c.NATSURL))
 		}
 	}
-	if (c.AdminEmail == "") != (c.AdminPassword == "") {
+	switch {
+	case (c.AdminEmail == "") != (c.AdminPassword == ""):
 		p = append(p, "MODSHOP_BOOTSTRAP_ADMIN_EMAIL and MODSHOP_BOOTSTRAP_ADMIN_PASSWORD: set both or neither")
+	case c.AdminEmail != "":
+		if at := strings.LastIndex(c.AdminEmail, "@"); at < 1 || at == len(c.AdminEmail)-1 || strings.ContainsAny(c.AdminEmail, " \t<>") {
+			p = append(p, fmt.Sprintf("MODSHOP_BOOTSTRAP_ADMIN_EMAIL: %q is not an e-mail address", c.AdminEmail))
+		}
+		if len([]rune(c.AdminPassword)) < 8 {
+			p = append(p, "MODSHOP_BOOTSTRAP_ADMIN_PASSWORD: must be at least 8 characters")
+		}
 	}
 
 	mods := get("MODSHOP_MODULES", "all")
 	if mods == "all" {
 		c.Modules = slices.Clone(known)
 	} else {
+		unknown := false
 		for _, m := range strings.Split(mods, ",") {
 			m = strings.TrimSpace(m)
 			switch {
 			case m == "":
 			case !slices.Contains(known, m):
+				unknown = true
 				p = append(p, fmt.Sprintf("MODSHOP_MODULES: unknown module %q (known: %s)", m, strings.Join(known, ", ")))
 			case !slices.Contains(c.Modules, m):
 				c.Modules = append(c.Modules, m)
 			}
 		}
-		if len(c.Modules) == 0 && len(p) == 0 {
+		if len(c.Modules) == 0 && !unknown {
 			p = append(p, "MODSHOP_MODULES: names no module")
 		}
 	}
@@ -141,12 +152,18 @@ func Load(getenv func(string) string, environ []string, known []string) (Config,
 			} else if u, err := url.Parse(value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				p = append(p, fmt.Sprintf("%s: %q is not an http(s) URL", name, value))
 				continue
+			} else if slices.Contains(c.Modules, mod) {
+				p = append(p, fmt.Sprintf("%s: %s runs in this process (MODSHOP_MODULES); a module is either local or remote", name, mod))
+				continue
 			}
 			dst[mod] = value
 		}
 	}
-	if len(c.Remotes) > 0 && len(c.InternalToken) < 16 {
+	switch {
+	case len(c.Remotes) > 0 && c.InternalToken == "":
 		p = append(p, "MODSHOP_INTERNAL_TOKEN: required (16+ characters) when a module is remote")
+	case c.InternalToken != "" && len(c.InternalToken) < 16:
+		p = append(p, "MODSHOP_INTERNAL_TOKEN: must be at least 16 characters")
 	}
 	if len(p) > 0 {
 		slices.Sort(p)
@@ -173,7 +190,7 @@ func (c Config) Runs(module string) bool { return slices.Contains(c.Modules, mod
 func ValidateDatabaseURL(raw string) error {
 	switch {
 	case strings.HasPrefix(raw, "sqlite://"):
-		if strings.TrimPrefix(raw, "sqlite://") == "" {
+		if file, _, _ := strings.Cut(strings.TrimPrefix(raw, "sqlite://"), "?"); file == "" {
 			return fmt.Errorf("%q names no file", raw)
 		}
 		return nil
@@ -186,6 +203,19 @@ func ValidateDatabaseURL(raw string) error {
 	default:
 		return fmt.Errorf("%q must start with sqlite:// or postgres://", redact(raw))
 	}
+}
+
+// ValidateAddr accepts a listen address host:port with a numeric port
+// (0 picks a free one).
+func ValidateAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return fmt.Errorf("%q is not a host:port address", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q has no port number from 0 to 65535", addr)
+	}
+	return nil
 }
 
 // redact hides a password in a URL for messages.

@@ -10,16 +10,21 @@ package database
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/libtnb/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -63,28 +68,29 @@ func Open(rawURL string) (*DB, error) {
 	switch {
 	case strings.HasPrefix(rawURL, "sqlite://"):
 		path := strings.TrimPrefix(rawURL, "sqlite://")
-		file, _, _ := strings.Cut(path, "?")
-		if file != ":memory:" && !strings.HasPrefix(file, "file:") {
+		file, rawQuery, _ := strings.Cut(path, "?")
+		file = strings.TrimPrefix(file, "file:")
+		if file == "" {
+			return nil, fmt.Errorf("sqlite URL %q names no file", rawURL)
+		}
+		memory := file == ":memory:"
+		if !memory {
 			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 				return nil, fmt.Errorf("create database folder: %w", err)
 			}
 		}
-		q := url.Values{}
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "busy_timeout(10000)")
-		q.Add("_pragma", "synchronous(NORMAL)")
-		q.Add("_pragma", "foreign_keys(1)")
-		q.Add("_pragma", "temp_store(MEMORY)")
-		q.Add("_pragma", "cache_size(-16000)")
-		q.Set("_txlock", "immediate")
-		dsn := "file:" + file + "?" + q.Encode()
-		g, err := gorm.Open(sqlite.Open(dsn), cfg)
+		g, err := gorm.Open(sqlite.Open(sqliteDSN(file, rawQuery)), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", file, err)
 		}
 		sqlDB, _ := g.DB()
-		// Readers run in parallel under WAL; writers are serialised by DB.writer.
-		sqlDB.SetMaxOpenConns(8)
+		if memory {
+			// Every connection to :memory: is a database of its own: keep one.
+			sqlDB.SetMaxOpenConns(1)
+		} else {
+			// Readers run in parallel under WAL; writers are serialised by DB.writer.
+			sqlDB.SetMaxOpenConns(8)
+		}
 		sqlDB.SetMaxIdleConns(8)
 		sqlDB.SetConnMaxLifetime(0)
 		return &DB{URL: rawURL, Dialect: SQLite, Gorm: g, writer: make(chan struct{}, 1)}, nil
@@ -101,6 +107,47 @@ func Open(rawURL string) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("unsupported database URL scheme in %q", rawURL)
 	}
+}
+
+// sqliteDSN is the modernc DSN of a database file. Every connection of the
+// pool runs the pragmas: WAL (readers never block the writer), a busy timeout
+// and BEGIN IMMEDIATE (a writer in another process makes this one wait
+// instead of failing with SQLITE_BUSY), foreign keys, and a bounded page
+// cache. Parameters in the URL's own query are kept; they win over these.
+func sqliteDSN(file, rawQuery string) string {
+	pragmas := map[string]string{
+		"busy_timeout": "10000",
+		"synchronous":  "NORMAL",
+		"foreign_keys": "1",
+		"temp_store":   "MEMORY",
+		"cache_size":   "-16000",
+	}
+	if file != ":memory:" {
+		pragmas["journal_mode"] = "WAL"
+	}
+	q := url.Values{}
+	q.Set("_txlock", "immediate")
+	if user, err := url.ParseQuery(rawQuery); err == nil {
+		for k, vs := range user {
+			if k != "_pragma" {
+				q[k] = vs
+				continue
+			}
+			for _, v := range vs { // name(value) or name=value
+				name, val, _ := strings.Cut(strings.TrimSuffix(v, ")"), "(")
+				if n, v2, ok := strings.Cut(v, "="); ok {
+					name, val = n, v2
+				}
+				pragmas[strings.ToLower(strings.TrimSpace(name))] = strings.TrimSpace(val)
+			}
+		}
+	}
+	for name, val := range pragmas {
+		q.Add("_pragma", name+"("+val+")")
+	}
+	// A file: URI: escape what SQLite would read as a query or fragment.
+	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(file)
+	return "file:" + esc + "?" + q.Encode()
 }
 
 // Ping checks that the database answers.
@@ -131,28 +178,63 @@ type Handle struct {
 // Conn is the module's gorm handle bound to ctx, for reads and single statements.
 func (h *Handle) Conn(ctx context.Context) *gorm.DB { return h.Gorm.WithContext(ctx) }
 
+// ErrNestedTransaction is returned by Transact when it is called, on SQLite,
+// with the context of a transaction that is still open on the same database:
+// SQLite has one writer, so the inner transaction could only wait for the
+// outer one forever.
+var ErrNestedTransaction = errors.New("nested write transaction on the same SQLite database: it would deadlock")
+
+type txKey struct{}
+
 // Transact runs fn in one transaction. On SQLite write transactions are
 // serialised in-process and begin IMMEDIATE, so they never fail with
-// SQLITE_BUSY while another writer commits.
+// SQLITE_BUSY while another writer commits. The transaction's context
+// (tx.Statement.Context) marks it as open, so that a nested Transact on the
+// same SQLite database fails at once instead of deadlocking.
 func (h *Handle) Transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if h.writer != nil {
+		if open, _ := ctx.Value(txKey{}).(*DB); open == h.DB {
+			return ErrNestedTransaction
+		}
 		select {
 		case h.writer <- struct{}{}:
 			defer func() { <-h.writer }()
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		ctx = context.WithValue(ctx, txKey{}, h.DB)
 	}
 	return h.Gorm.WithContext(ctx).Transaction(fn, &sql.TxOptions{})
 }
 
 // IsDuplicate reports a unique-constraint violation.
 func IsDuplicate(err error) bool {
+	if err == nil {
+		return false
+	}
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return true
 	}
 	s := err.Error()
 	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
+}
+
+// IsUnavailable reports an error that says the database cannot be reached
+// (refused, cut, or a connection that broke), as opposed to a bad query.
+// The HTTP layer answers such errors with 503 unavailable.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne *net.OpError
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne),
+		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return true
+	}
+	return pgconn.SafeToRetry(err)
 }
 
 // Registry opens each database URL once and hands out module handles.

@@ -83,6 +83,13 @@ type Applied struct {
 // advisory lock keeps concurrent processes from applying the same one twice.
 func Migrate(ctx context.Context, h *Handle, set MigrationSet) ([]Applied, error) {
 	table := h.Module + "_schema_migrations"
+	ms := slices.Clone(set.Migrations)
+	slices.SortFunc(ms, func(a, b Migration) int { return a.Version - b.Version })
+	for i, m := range ms {
+		if m.Version <= 0 || (i > 0 && ms[i-1].Version == m.Version) {
+			return nil, fmt.Errorf("migrate %s/%s: version %d is not positive or not unique", h.Module, set.Component, m.Version)
+		}
+	}
 	ddl := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
 		component TEXT NOT NULL,
 		version INTEGER NOT NULL,
@@ -92,21 +99,31 @@ func Migrate(ctx context.Context, h *Handle, set MigrationSet) ([]Applied, error
 	if h.Dialect == SQLite {
 		ddl = sqliteTypes.Replace(ddl)
 	}
-	if err := h.Gorm.WithContext(ctx).Exec(ddl).Error; err != nil {
+	// On PostgreSQL every step holds the module's advisory lock, even
+	// creating the table: two concurrent CREATE TABLE IF NOT EXISTS can both
+	// pass the check and one then fails on the catalog's unique index.
+	lock := func(tx *gorm.DB) error {
+		if h.Dialect != Postgres {
+			return nil
+		}
+		f := fnv.New64a()
+		f.Write([]byte(table))
+		return tx.Exec("SELECT pg_advisory_xact_lock(?)", int64(f.Sum64()>>1)).Error
+	}
+	if err := h.Transact(ctx, func(tx *gorm.DB) error {
+		if err := lock(tx); err != nil {
+			return err
+		}
+		return tx.Exec(ddl).Error
+	}); err != nil {
 		return nil, fmt.Errorf("create %s: %w", table, err)
 	}
-	ms := slices.Clone(set.Migrations)
-	slices.SortFunc(ms, func(a, b Migration) int { return a.Version - b.Version })
 	var applied []Applied
 	for _, m := range ms {
 		done := false
 		err := h.Transact(ctx, func(tx *gorm.DB) error {
-			if h.Dialect == Postgres {
-				f := fnv.New64a()
-				f.Write([]byte(table))
-				if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", int64(f.Sum64()>>1)).Error; err != nil {
-					return err
-				}
+			if err := lock(tx); err != nil {
+				return err
 			}
 			var n int64
 			if err := tx.Table(table).Where("component = ? AND version = ?", set.Component, m.Version).Count(&n).Error; err != nil {

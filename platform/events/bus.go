@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
 
 	"github.com/modshop/modshop/platform/database"
 )
@@ -42,6 +44,15 @@ func newMetrics(reg prometheus.Registerer, b *Bus) *Metrics {
 	return m
 }
 
+// initConsumer makes a consumer's series exist, at zero, from the start.
+func (m *Metrics) initConsumer(name string) {
+	m.handled.WithLabelValues(name)
+	m.failed.WithLabelValues(name)
+	m.duplicates.WithLabelValues(name)
+	m.deadLettered.WithLabelValues(name)
+	m.delivery.WithLabelValues(name)
+}
+
 var (
 	depthDesc = prometheus.NewDesc("modshop_outbox_depth", "Events waiting in a module's outbox.", []string{"module"}, nil)
 	lagDesc   = prometheus.NewDesc("modshop_outbox_lag_seconds", "Age of the oldest event waiting in a module's outbox.", []string{"module"}, nil)
@@ -66,15 +77,28 @@ type Bus struct {
 	metrics   *Metrics
 	log       *slog.Logger
 
-	mu        sync.Mutex
-	outboxes  map[string]*Outbox
-	relays    map[string]*relay
-	consumers []Consumer
-	router    *message.Router
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	started   bool
+	mu          sync.Mutex
+	outboxes    map[string]*Outbox
+	relays      map[string]*relay
+	consumers   []Consumer
+	router      *message.Router
+	routerDone  chan struct{}
+	relayCtx    context.Context
+	stopRelays  context.CancelFunc
+	relaysWG    sync.WaitGroup
+	started     bool
+	lifecycleMu sync.Mutex // serialises Start and Stop
+
+	// aborted is set when a consumer gave a message up because the bus is
+	// stopping. An in-process transport then reports the message as sent
+	// although it was not handled, so from then on the relays mark nothing
+	// as published: what is left is sent again by the next process.
+	aborted atomic.Bool
 }
+
+// ErrNotStarted is returned by Drain before Start: with no consumer
+// subscribed, publishing would only throw the events away.
+var ErrNotStarted = errors.New("event bus not started")
 
 // NewBus makes a bus over a transport.
 func NewBus(t Transport, reg prometheus.Registerer, log *slog.Logger) *Bus {
@@ -86,7 +110,8 @@ func NewBus(t Transport, reg prometheus.Registerer, log *slog.Logger) *Bus {
 // Transport is the bus's transport.
 func (b *Bus) Transport() Transport { return b.transport }
 
-// Outbox returns the module's outbox, creating it and its relay.
+// Outbox returns the module's outbox, creating it and its relay (which runs
+// at once when the bus has already started).
 func (b *Bus) Outbox(h *database.Handle) *Outbox {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -95,8 +120,20 @@ func (b *Bus) Outbox(h *database.Handle) *Outbox {
 	}
 	o := &Outbox{module: h.Module, h: h}
 	b.outboxes[h.Module] = o
-	b.relays[h.Module] = newRelay(o, b.transport, b.metrics, b.log.With("module", h.Module))
+	r := newRelay(o, b.transport, b.metrics, b.log.With("module", h.Module), &b.aborted)
+	b.metrics.published.WithLabelValues(h.Module)
+	b.relays[h.Module] = r
+	if b.started {
+		b.runRelay(r)
+	}
 	return o
+}
+
+// runRelay starts r; the caller holds b.mu.
+func (b *Bus) runRelay(r *relay) {
+	ctx := b.relayCtx
+	b.relaysWG.Add(1)
+	go func() { defer b.relaysWG.Done(); r.run(ctx) }()
 }
 
 // Subscribe registers consumers; they start with the bus.
@@ -113,87 +150,149 @@ func (b *Bus) Consumers() []Consumer {
 	return append([]Consumer(nil), b.consumers...)
 }
 
-// Start subscribes every consumer, then starts the relays.
+// Start subscribes every consumer, then starts the relays. When it fails,
+// nothing keeps running, and it may be called again.
 func (b *Bus) Start(ctx context.Context) error {
+	b.lifecycleMu.Lock()
+	defer b.lifecycleMu.Unlock()
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.started {
+	started, consumers := b.started, append([]Consumer(nil), b.consumers...)
+	b.mu.Unlock()
+	if started {
 		return nil
+	}
+	names := map[string]bool{}
+	for _, c := range consumers {
+		if c.outbox == nil || c.Name == "" {
+			return fmt.Errorf("consumer %q was not made with Outbox.Consumer", c.Name)
+		}
+		if names[c.Name] {
+			return fmt.Errorf("two consumers are named %s", c.Name)
+		}
+		names[c.Name] = true
 	}
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second},
 		watermill.NewSlogLoggerWithLevelMapping(b.log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}))
 	if err != nil {
 		return err
 	}
-	for _, c := range b.consumers {
+	for _, c := range consumers {
 		sub, err := b.transport.Subscriber(c.Name)
 		if err != nil {
 			return fmt.Errorf("subscriber for %s: %w", c.Name, err)
 		}
-		d := &delivery{c: c, metrics: b.metrics, log: b.log.With("module", c.outbox.module)}
+		d := &delivery{c: c, metrics: b.metrics, log: b.log.With("module", c.outbox.module), aborted: &b.aborted}
+		b.metrics.initConsumer(c.Name)
 		for _, src := range c.sources() {
 			router.AddConsumerHandler(c.Name+"@"+src, Topic(src), sub, d.handle)
 		}
 	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	b.cancel = cancel
-	b.router = router
+	// The router lives until Stop closes it, whatever happens to ctx.
+	done := make(chan struct{})
 	go func() {
-		if err := router.Run(runCtx); err != nil {
+		defer close(done)
+		if err := router.Run(context.Background()); err != nil {
 			b.log.Error("event router stopped", "err", err)
 		}
 	}()
 	select {
 	case <-router.Running():
+	case <-done:
+		return errors.New("event router stopped while starting")
 	case <-ctx.Done():
+		_ = router.Close()
+		<-done
 		return ctx.Err()
 	}
-	for _, r := range b.relays {
-		b.wg.Add(1)
-		go func() { defer b.wg.Done(); r.run(runCtx) }()
-	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.router, b.routerDone = router, done
+	b.relayCtx, b.stopRelays = context.WithCancel(context.Background())
+	b.aborted.Store(false)
 	b.started = true
+	for _, r := range b.relays {
+		b.runRelay(r)
+	}
 	return nil
 }
 
-// Stop stops the relays after one last drain of every outbox, then waits for
-// the consumers to finish what they hold.
+// Stop stops the relays, publishes what is still in the outboxes (so events
+// committed before Stop are handled before it returns), then closes the
+// consumers and the transport. ctx bounds the whole; what is left when it
+// ends stays in the outboxes for the next start.
 func (b *Bus) Stop(ctx context.Context) error {
+	b.lifecycleMu.Lock()
+	defer b.lifecycleMu.Unlock()
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.started {
+	started := b.started
+	b.mu.Unlock()
+	if !started {
 		return b.transport.Close()
 	}
-	b.cancel()
-	b.wg.Wait()
+	b.stopRelays()
+	relaysDone := make(chan struct{})
+	go func() { b.relaysWG.Wait(); close(relaysDone) }()
 	var errs []error
-	for m, r := range b.relays {
-		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if _, err := r.drain(dctx); err != nil {
-			errs = append(errs, fmt.Errorf("drain %s outbox: %w", m, err))
+	select {
+	case <-relaysDone:
+		// The consumers still run: drain until a pass publishes nothing
+		// (consumers may publish events of their own while handling).
+		for ctx.Err() == nil {
+			n, err := b.drainAll(ctx)
+			if err != nil {
+				errs = append(errs, err)
+				break
+			}
+			if n == 0 {
+				break
+			}
 		}
-		cancel()
+	case <-ctx.Done():
+		// A handler is stuck: give up on it; its message stays unpublished.
+		b.aborted.Store(true)
+		errs = append(errs, fmt.Errorf("stop event relays: %w", ctx.Err()))
 	}
-	errs = append(errs, b.router.Close(), b.transport.Close())
+	b.mu.Lock()
 	b.started = false
+	b.mu.Unlock()
+	errs = append(errs, b.router.Close())
+	<-relaysDone
+	<-b.routerDone
+	errs = append(errs, b.transport.Close())
 	return errors.Join(errs...)
 }
 
-// Drain publishes every pending event of every outbox now; tests and the
-// seed command use it to wait for delivery.
+// Drain publishes every pending event of every outbox now and returns once
+// the in-process consumers handled them; tests use it to wait for delivery.
 func (b *Bus) Drain(ctx context.Context) error {
+	b.mu.Lock()
+	started := b.started
+	b.mu.Unlock()
+	if !started {
+		return ErrNotStarted
+	}
+	_, err := b.drainAll(ctx)
+	return err
+}
+
+func (b *Bus) drainAll(ctx context.Context) (int, error) {
 	b.mu.Lock()
 	relays := make([]*relay, 0, len(b.relays))
 	for _, r := range b.relays {
 		relays = append(relays, r)
 	}
 	b.mu.Unlock()
+	sort.Slice(relays, func(i, j int) bool { return relays[i].ob.module < relays[j].ob.module })
+	total := 0
+	var errs []error
 	for _, r := range relays {
-		if _, err := r.drain(ctx); err != nil {
-			return err
+		n, err := r.drain(ctx)
+		total += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("drain %s outbox: %w", r.ob.module, err))
 		}
 	}
-	return nil
+	return total, errors.Join(errs...)
 }
 
 // OutboxStat is the state of one outbox.
@@ -258,6 +357,23 @@ func (b *Bus) DeadLetters(ctx context.Context, includeReplayed bool) ([]DeadLett
 	return out, nil
 }
 
+// DeadLetter reads one dead letter of a local module.
+func (b *Bus) DeadLetter(ctx context.Context, module string, id int64) (DeadLetter, error) {
+	b.mu.Lock()
+	o, ok := b.outboxes[module]
+	b.mu.Unlock()
+	if !ok {
+		return DeadLetter{}, ErrNoDeadLetter
+	}
+	var dl DeadLetter
+	err := o.h.Conn(ctx).Table(module+"_dead_letters").Where("id = ?", id).Take(&dl).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return DeadLetter{}, ErrNoDeadLetter
+	}
+	dl.Module = module
+	return dl, err
+}
+
 // Replay hands a dead letter to its consumer again, once; on success it is
 // marked replayed, on failure it stays where it is and the error is returned.
 func (b *Bus) Replay(ctx context.Context, module string, id int64) error {
@@ -268,8 +384,10 @@ func (b *Bus) Replay(ctx context.Context, module string, id int64) error {
 		return ErrNoDeadLetter
 	}
 	var dl DeadLetter
-	if err := o.h.Conn(ctx).Table(module+"_dead_letters").Where("id = ? AND replayed_at IS NULL", id).Take(&dl).Error; err != nil {
+	if err := o.h.Conn(ctx).Table(module+"_dead_letters").Where("id = ? AND replayed_at IS NULL", id).Take(&dl).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 		return ErrNoDeadLetter
+	} else if err != nil {
+		return fmt.Errorf("read %s dead letter %d: %w", module, id, err)
 	}
 	var consumer *Consumer
 	for _, c := range b.Consumers() {
@@ -278,15 +396,20 @@ func (b *Bus) Replay(ctx context.Context, module string, id int64) error {
 		}
 	}
 	if consumer == nil {
-		return fmt.Errorf("consumer %s does not run here", dl.Consumer)
+		return fmt.Errorf("%w: consumer %s does not run here", ErrReplayFailed, dl.Consumer)
 	}
 	route, ok := consumer.routes[dl.Event]
 	if !ok {
-		return fmt.Errorf("consumer %s no longer handles %s", dl.Consumer, dl.Event)
+		return fmt.Errorf("%w: consumer %s no longer handles %s", ErrReplayFailed, dl.Consumer, dl.Event)
 	}
 	d := &delivery{c: *consumer, metrics: b.metrics, log: b.log}
-	if _, err := d.attempt(ctx, route, Message{ID: dl.MessageID, Name: dl.Event, Key: dl.Key, Payload: []byte(dl.Payload)}); err != nil {
-		return err
+	dup, err := d.attempt(ctx, route, Message{ID: dl.MessageID, Name: dl.Event, Key: dl.Key, Payload: []byte(dl.Payload)})
+	if err != nil {
+		b.metrics.failed.WithLabelValues(consumer.Name).Inc()
+		return fmt.Errorf("%w: %w", ErrReplayFailed, err)
+	}
+	if !dup {
+		b.metrics.handled.WithLabelValues(consumer.Name).Inc()
 	}
 	return o.h.Conn(ctx).Exec("UPDATE "+module+"_dead_letters SET replayed_at = ? WHERE id = ?", time.Now().UTC(), id).Error
 }

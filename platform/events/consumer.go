@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -85,47 +86,83 @@ type delivery struct {
 	c       Consumer
 	metrics *Metrics
 	log     *slog.Logger
+	aborted *atomic.Bool // set when a message is given up because the bus stops
 }
 
 // handle is the Watermill handler: it never loses a message. It returns an
 // error (nack, redelivery) only when even the dead-letter table cannot be
 // written.
+//
+// A message holds one event, or a batch of a topic's events in order (see
+// batchMetadata). A batch is handled in one transaction: one commit for many
+// events. When any handler of the batch fails, that transaction is rolled
+// back and the events are handled one by one, each with its bounded retries,
+// in the same order: a failing event costs time, never order or a loss.
 func (d *delivery) handle(wm *message.Message) error {
-	m := Message{
-		ID:      wm.UUID,
-		Name:    wm.Metadata.Get("name"),
-		Key:     wm.Metadata.Get("key"),
-		Payload: wm.Payload,
+	msgs, err := decodeMessage(wm)
+	if err != nil {
+		// Not something a relay sends: nothing can ever handle it.
+		d.log.Error("undecodable event message dropped", "consumer", d.c.Name, "id", wm.UUID, "err", err)
+		return nil
 	}
-	m.OccurredAt, _ = time.Parse(time.RFC3339Nano, wm.Metadata.Get("occurred_at"))
-	route, ok := d.c.routes[m.Name]
-	if !ok {
-		return nil // an event of the topic that this consumer does not handle
+	todo := msgs[:0]
+	for _, m := range msgs {
+		if _, ok := d.c.routes[m.Name]; ok { // skip events of the topic the consumer does not handle
+			todo = append(todo, m)
+		}
 	}
 	ctx := wm.Context()
+	first := 1 // the attempt the one-by-one handling starts with, for each event
+	failed := -1
+	if len(todo) > 1 {
+		var err error
+		if failed, err = d.attemptBatch(ctx, todo); err == nil {
+			return nil
+		}
+		d.metrics.failed.WithLabelValues(d.c.Name).Inc()
+		d.log.Warn("event handler failed", "consumer", d.c.Name, "event", todo[failed].Name, "id", todo[failed].ID, "attempt", 1, "in_batch", len(todo), "err", err)
+		if ctx.Err() != nil {
+			d.abort()
+			return ctx.Err()
+		}
+	}
+	for i, m := range todo {
+		if i == failed {
+			first = 2 // its first attempt was the batch's
+		} else {
+			first = 1
+		}
+		if err := d.deliver(ctx, d.c.routes[m.Name], m, first); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliver handles one event, retrying from attempt first to maxAttempts,
+// then dead-letters it.
+func (d *delivery) deliver(ctx context.Context, route Route, m Message, first int) error {
 	var err error
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
+	for attempt := first; attempt <= maxAttempts; attempt++ {
+		if attempt > first || first > 1 {
+			select {
+			case <-time.After(retryBaseWait << (2 * (attempt - 2))):
+			case <-ctx.Done():
+				d.abort()
+				return ctx.Err()
+			}
+		}
 		var dup bool
 		dup, err = d.attempt(ctx, route, m)
 		if err == nil {
-			if !dup {
-				d.metrics.handled.WithLabelValues(d.c.Name).Inc()
-				if !m.OccurredAt.IsZero() {
-					d.metrics.delivery.WithLabelValues(d.c.Name).Observe(time.Since(m.OccurredAt).Seconds())
-				}
-			} else {
-				d.metrics.duplicates.WithLabelValues(d.c.Name).Inc()
-			}
+			d.done(m, dup)
 			return nil
 		}
 		d.metrics.failed.WithLabelValues(d.c.Name).Inc()
 		d.log.Warn("event handler failed", "consumer", d.c.Name, "event", m.Name, "id", m.ID, "attempt", attempt, "err", err)
-		if attempt < maxAttempts {
-			select {
-			case <-time.After(retryBaseWait << (2 * (attempt - 1))):
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+		if ctx.Err() != nil {
+			d.abort()
+			return ctx.Err()
 		}
 	}
 	if dlErr := d.deadLetter(ctx, m, err); dlErr != nil {
@@ -138,26 +175,79 @@ func (d *delivery) handle(wm *message.Message) error {
 	return nil
 }
 
+// done counts a handled (or duplicate) event.
+func (d *delivery) done(m Message, dup bool) {
+	if dup {
+		d.metrics.duplicates.WithLabelValues(d.c.Name).Inc()
+		return
+	}
+	d.metrics.handled.WithLabelValues(d.c.Name).Inc()
+	if !m.OccurredAt.IsZero() {
+		d.metrics.delivery.WithLabelValues(d.c.Name).Observe(time.Since(m.OccurredAt).Seconds())
+	}
+}
+
+// attemptBatch handles events in one transaction; on failure it reports
+// which event failed, and nothing of the batch is kept.
+func (d *delivery) attemptBatch(ctx context.Context, ms []Message) (failed int, err error) {
+	dups := make([]bool, len(ms))
+	err = d.c.outbox.Transact(ctx, func(tx *Tx) error {
+		for i, m := range ms {
+			failed = i
+			dup, err := d.handleIn(tx, d.c.routes[m.Name], m)
+			if err != nil {
+				return err
+			}
+			dups[i] = dup
+		}
+		return nil
+	})
+	if err != nil {
+		return failed, err
+	}
+	for i, m := range ms {
+		d.done(m, dups[i])
+	}
+	return -1, nil
+}
+
+// abort tells the relays that a message was not handled although the
+// transport will report it delivered.
+func (d *delivery) abort() {
+	if d.aborted != nil {
+		d.aborted.Store(true)
+	}
+}
+
 // attempt runs the route once in a transaction with the inbox entry.
 func (d *delivery) attempt(ctx context.Context, route Route, m Message) (dup bool, err error) {
-	err = d.c.outbox.Transact(ctx, func(tx *Tx) (err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("handler panicked: %v\n%s", p, debug.Stack())
-			}
-		}()
-		res := tx.Exec("INSERT INTO "+d.c.outbox.module+"_inbox (consumer, message_id, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-			d.c.Name, m.ID, time.Now().UTC())
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			dup = true
-			return nil
-		}
-		return route.handle(ctx, tx, m)
+	err = d.c.outbox.Transact(ctx, func(tx *Tx) error {
+		var err error
+		dup, err = d.handleIn(tx, route, m)
+		return err
 	})
 	return dup, err
+}
+
+// handleIn records m in the inbox and runs its route in tx; a message the
+// inbox already holds is a duplicate and is not handled again.
+func (d *delivery) handleIn(tx *Tx, route Route, m Message) (dup bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	res := tx.Exec("INSERT INTO "+d.c.outbox.module+"_inbox (consumer, message_id, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+		d.c.Name, m.ID, time.Now().UTC())
+	if res.Error != nil {
+		return false, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return true, nil
+	}
+	// The transaction's context: a nested Transact on the same SQLite
+	// database made with it fails at once instead of deadlocking.
+	return false, route.handle(tx.Statement.Context, tx, m)
 }
 
 func (d *delivery) deadLetter(ctx context.Context, m Message, cause error) error {
@@ -190,3 +280,7 @@ type DeadLetter struct {
 
 // ErrNoDeadLetter is returned for an unknown dead letter.
 var ErrNoDeadLetter = errors.New("no such dead letter")
+
+// ErrReplayFailed wraps why Replay could not handle a dead letter; it stays
+// where it is.
+var ErrReplayFailed = errors.New("replay failed")

@@ -138,7 +138,9 @@ func (o *Outbox) insert(db *gorm.DB, rows []outboxRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if err := db.Table(o.module + "_outbox").Create(&rows).Error; err != nil {
+	// At most 1,000 rows per INSERT: one statement for every row would pass
+	// SQLite's limit of 32,766 bound values at about 3,000 events.
+	if err := db.Table(o.module+"_outbox").CreateInBatches(&rows, 1000).Error; err != nil {
 		return fmt.Errorf("write %s outbox: %w", o.module, err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"encoding/json"
 	"reflect"
 	"sort"
 	"strings"
@@ -11,7 +12,7 @@ import (
 // Route values the server registers, so the two cannot drift apart.
 func OpenAPI(version string, sets []RouteSet) map[string]any {
 	schemas := map[string]any{}
-	g := &schemaGen{defs: schemas}
+	g := &schemaGen{defs: schemas, names: map[reflect.Type]string{}, types: map[string]reflect.Type{}}
 	problemRef := g.ref(reflect.TypeOf(Problem{}))
 	paths := map[string]any{}
 	for _, set := range sets {
@@ -31,7 +32,13 @@ func OpenAPI(version string, sets []RouteSet) map[string]any {
 				"tags":        []string{set.Module},
 				"x-access":    r.Access.String(),
 			}
-			if r.Access != Public {
+			switch r.Access {
+			case Public:
+			case OptionalAuth: // anonymous or with a token
+				op["security"] = []any{map[string]any{}, map[string]any{"bearer": []string{}}}
+			case Internal:
+				op["security"] = []any{map[string]any{"internal": []string{}}}
+			default:
 				op["security"] = []any{map[string]any{"bearer": []string{}}}
 			}
 			var params []any
@@ -75,8 +82,11 @@ func OpenAPI(version string, sets []RouteSet) map[string]any {
 		"info":    map[string]any{"title": "modshop", "version": version, "description": "The modshop public API (v1)."},
 		"paths":   paths,
 		"components": map[string]any{
-			"schemas":         schemas,
-			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+			"schemas": schemas,
+			"securitySchemes": map[string]any{
+				"bearer":   map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+				"internal": map[string]any{"type": "apiKey", "in": "header", "name": InternalTokenHeader},
+			},
 		},
 	}
 }
@@ -107,17 +117,69 @@ func operationID(method, path string) string {
 	return b.String()
 }
 
-type schemaGen struct{ defs map[string]any }
+type schemaGen struct {
+	defs  map[string]any
+	names map[reflect.Type]string // the component name of each named struct
+	types map[string]reflect.Type // and back, to keep names unique
+}
 
-var timeType = reflect.TypeOf(time.Time{})
+// componentName is a valid, unique component name for t: "Product", or
+// "Page_Product" for Page[api.Product]; a second type of the same name from
+// another package is qualified with its package ("search_Product").
+func (g *schemaGen) componentName(t reflect.Type) string {
+	if n, ok := g.names[t]; ok {
+		return n
+	}
+	clean := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-' {
+				return r
+			}
+			return '_'
+		}, s)
+	}
+	base := t.Name()
+	if i := strings.IndexByte(base, '['); i >= 0 && strings.HasSuffix(base, "]") { // generic: the type arguments' short names
+		args := strings.FieldsFunc(base[i+1:len(base)-1], func(r rune) bool { return r == ',' || r == ' ' })
+		parts := []string{base[:i]}
+		for _, a := range args {
+			parts = append(parts, a[strings.LastIndexAny(a, "./")+1:])
+		}
+		base = strings.Join(parts, "_")
+	}
+	name := clean(base)
+	if other, taken := g.types[name]; taken && other != t {
+		pkg := t.PkgPath()
+		qualified := clean(pkg[strings.LastIndex(pkg, "/")+1:] + "_" + base)
+		name = qualified
+		for i := 2; g.types[name] != nil; i++ {
+			name = qualified + "_" + itoa(i)
+		}
+	}
+	g.names[t], g.types[name] = name, t
+	return name
+}
+
+// Schemer is a type with its own JSON encoding (a custom UnmarshalJSON, say)
+// that describes that encoding, since reflection on its fields cannot.
+type Schemer interface{ JSONSchema() map[string]any }
+
+var (
+	timeType    = reflect.TypeOf(time.Time{})
+	rawJSONType = reflect.TypeOf(json.RawMessage{})
+	schemerType = reflect.TypeOf((*Schemer)(nil)).Elem()
+)
 
 // ref returns a schema for t, registering named structs under components.
 func (g *schemaGen) ref(t reflect.Type) map[string]any {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if t.Implements(schemerType) {
+		return reflect.Zero(t).Interface().(Schemer).JSONSchema()
+	}
 	if t.Kind() == reflect.Struct && t != timeType && t.Name() != "" {
-		name := t.Name()
+		name := g.componentName(t)
 		if _, ok := g.defs[name]; !ok {
 			g.defs[name] = map[string]any{} // break cycles
 			g.defs[name] = g.schema(t)
@@ -134,6 +196,10 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
+	case t == rawJSONType:
+		return map[string]any{} // any JSON value
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
+		return map[string]any{"type": "string", "contentEncoding": "base64"}
 	case t.Kind() == reflect.String:
 		return map[string]any{"type": "string"}
 	case t.Kind() == reflect.Bool:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -31,7 +32,13 @@ type Problem struct {
 // that must be logged (its text never reaches the client).
 func ProblemFor(err error) (p Problem, ok bool) {
 	var he *echo.HTTPError
+	var ne *net.OpError
 	switch e := errs.As(err); {
+	case (e == nil || e.Kind == errs.KindInternal) && errors.Is(err, context.DeadlineExceeded):
+		return problem(503, "unavailable", "the request took too long"), true
+	case e != nil && e.Kind == errs.KindInternal && errors.As(err, &ne):
+		// A dependency (the database, a remote module) cannot be reached.
+		return problem(503, "unavailable", "a service this request needs is not answering"), false
 	case e != nil:
 		if e.Kind == errs.KindInternal {
 			return problem(http.StatusInternalServerError, "internal", "internal error"), false
@@ -69,6 +76,8 @@ func ProblemFor(err error) (p Problem, ok bool) {
 		return problem(503, "unavailable", "the request took too long"), true
 	case errors.Is(err, context.Canceled):
 		return problem(503, "unavailable", "the request was cancelled"), true
+	case errors.As(err, &ne):
+		return problem(503, "unavailable", "a service this request needs is not answering"), false
 	default:
 		return problem(http.StatusInternalServerError, "internal", "internal error"), false
 	}
@@ -99,12 +108,17 @@ func (p Problem) body() map[string]any {
 }
 
 // ErrorHandler is echo's one error mapper: every error becomes problem+json.
-func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler { return errorHandler(log, nil) }
+
+func errorHandler(log *slog.Logger, unavailable func(error) bool) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
 		p, ok := ProblemFor(err)
+		if p.Status == http.StatusInternalServerError && unavailable != nil && unavailable(err) {
+			p, ok = problem(503, "unavailable", "a service this request needs is not answering"), false
+		}
 		rid := c.Response().Header().Get(echo.HeaderXRequestID)
 		if !ok {
 			log.Error("request failed", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path, "request_id", rid)

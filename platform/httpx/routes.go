@@ -3,6 +3,7 @@ package httpx
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -25,6 +26,9 @@ const (
 )
 
 func (a Access) String() string {
+	if a < accessUnset || a > Internal {
+		return "invalid"
+	}
 	return [...]string{"unset", "public", "optional", "customer", "admin", "internal"}[a]
 }
 
@@ -98,6 +102,9 @@ func principal(r *http.Request, keys *auth.Keys) (auth.Principal, bool, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return auth.Principal{}, true, auth.ErrInvalidToken
 	}
+	if keys == nil {
+		return auth.Principal{}, true, auth.ErrInvalidToken
+	}
 	p, err := keys.Verify(strings.TrimSpace(token))
 	if err == nil && p.Role == auth.RoleService {
 		err = auth.ErrInvalidToken // service identities only travel on internal routes
@@ -110,6 +117,10 @@ func (r Route) validate(module string) error {
 	switch {
 	case r.Access == accessUnset:
 		return fmt.Errorf("route %s %s of %s has no Access decision", r.Method, r.Path, module)
+	case r.Access < accessUnset || r.Access > Internal:
+		return fmt.Errorf("route %s %s of %s has an unknown Access %d", r.Method, r.Path, module, int(r.Access))
+	case !slices.Contains([]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}, r.Method):
+		return fmt.Errorf("route %s %s of %s: unknown method", r.Method, r.Path, module)
 	case r.Handler == nil:
 		return fmt.Errorf("route %s %s of %s has no handler", r.Method, r.Path, module)
 	case !strings.HasPrefix(r.Path, "/"):

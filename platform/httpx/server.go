@@ -21,6 +21,8 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/modshop/modshop/platform/auth"
 )
 
 // InternalTokenHeader carries MODSHOP_INTERNAL_TOKEN on module-to-module calls.
@@ -38,6 +40,9 @@ type Config struct {
 	Version       string        // reported in the OpenAPI document
 	InternalToken string        // required on Internal routes; empty = never served
 	Timeout       time.Duration // per-request deadline; default 10 s
+	// Unavailable, when set, recognises errors of a dependency that cannot
+	// be reached (database.IsUnavailable): they answer 503, not 500.
+	Unavailable func(error) bool
 }
 
 // Server is the process's HTTP server.
@@ -60,7 +65,10 @@ func NewServer(cfg Config, sets []RouteSet, checks []Check, keys authKeys, reg *
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = ErrorHandler(log)
+	e.HTTPErrorHandler = errorHandler(log, cfg.Unavailable)
+	// The client address is the peer's: X-Forwarded-For is anyone's to forge,
+	// and rate limits per client address must not be bypassed with it.
+	e.IPExtractor = echo.ExtractIPDirect()
 	s := &Server{Echo: e, cfg: cfg, log: log, checks: checks}
 	sort.Slice(sets, func(i, j int) bool { return sets[i].Module < sets[j].Module })
 	s.sets = sets
@@ -78,7 +86,8 @@ func NewServer(cfg Config, sets []RouteSet, checks []Check, keys authKeys, reg *
 			XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
 			ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'", ReferrerPolicy: "no-referrer",
 		}),
-		middleware.BodyLimit("1M"),
+		// "1MiB", not "1M": echo reads "1M" as 1,000,000 bytes.
+		middleware.BodyLimit("1MiB"),
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: cfg.Timeout}),
 	)
 
@@ -88,13 +97,23 @@ func NewServer(cfg Config, sets []RouteSet, checks []Check, keys authKeys, reg *
 	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(200, echo.MIMEApplicationJSON, s.openapi) })
 
 	gate := s.gate()
+	var k *auth.Keys
+	if keys != nil {
+		k = keys.keys()
+	}
+	seen := map[string]string{}
 	for _, set := range sets {
-		mlog := log.With("module", set.Module)
 		for _, r := range set.Routes {
 			if err := r.validate(set.Module); err != nil {
 				return nil, err
 			}
-			e.Add(r.Method, r.Path, r.Handler, gate, access(r.Access, keys.keys(), cfg.InternalToken), withModule(set.Module, mlog))
+			id := r.Method + " " + routeShape(r.Path)
+			if other, dup := seen[id]; dup {
+				return nil, fmt.Errorf("route %s of %s is already registered by %s", id, set.Module, other)
+			}
+			seen[id] = set.Module
+			// The module first, so that even a refused request is logged with it.
+			e.Add(r.Method, r.Path, r.Handler, withModule(set.Module), gate, access(r.Access, k, cfg.InternalToken))
 		}
 	}
 	doc, err := marshalIndent(OpenAPI(cfg.Version, sets))
@@ -131,7 +150,12 @@ func (s *Server) readyz(c echo.Context) error {
 	}
 	for _, ch := range s.checks {
 		if err := ch.Fn(ctx); err != nil {
-			failed[ch.Name] = err.Error()
+			// The cause goes to the log: it may name hosts and users.
+			s.log.Warn("readiness check failed", "check", ch.Name, "err", err)
+			failed[ch.Name] = "not answering"
+			if ctx.Err() != nil {
+				failed[ch.Name] = "timed out"
+			}
 		}
 	}
 	if len(failed) > 0 {
@@ -170,18 +194,33 @@ func (s *Server) Serve() error {
 	return nil
 }
 
-// Shutdown stops accepting and waits for requests in flight until ctx ends.
+// Shutdown stops accepting and waits for requests in flight until ctx ends;
+// then it closes the connections still open.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if s.srv == nil {
 		return nil
 	}
-	return s.srv.Shutdown(ctx)
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		_ = s.srv.Close()
+	}
+	return err
 }
 
-type ctxModule struct{}
+// routeShape is a path with its parameter names dropped: echo routes
+// /v1/x/:id and /v1/x/:key to the same handler.
+func routeShape(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, ":") {
+			segs[i] = ":"
+		}
+	}
+	return strings.Join(segs, "/")
+}
 
 // withModule tags the request with the module that serves it, for logs.
-func withModule(module string, log *slog.Logger) echo.MiddlewareFunc {
+func withModule(module string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			c.Set("module", module)

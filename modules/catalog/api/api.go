@@ -30,7 +30,18 @@ type Catalog interface {
 type Admin interface {
 	CreateCategory(ctx context.Context, in NewCategory) (Category, error)
 	CreateProduct(ctx context.Context, in NewProduct) (Product, error)
+	// ImportProducts creates, in one transaction, the products whose slugs
+	// are not taken yet, and skips the others, so an import can be re-run.
+	// Each product is validated as CreateProduct validates it (field names
+	// prefixed with its index: "[3].variants[0].sku") and publishes the same
+	// events. It returns how many products it created. At most
+	// MaxImportBatch products per call.
+	ImportProducts(ctx context.Context, in []NewProduct) (created int, err error)
 }
+
+// MaxImportBatch is the most products one ImportProducts call takes: one
+// transaction of about 40,000 rows and 35,000 events.
+const MaxImportBatch = 10_000
 
 // Status of a product.
 type Status string
@@ -82,7 +93,7 @@ type Variant struct {
 type VariantInfo struct {
 	VariantID     string `json:"variant_id"`
 	SKU           string `json:"sku"`
-	Title         string `json:"title"`   // variant title
+	Title         string `json:"title"` // variant title
 	ProductID     string `json:"product_id"`
 	ProductTitle  string `json:"product_title"`
 	ProductStatus Status `json:"product_status"`
@@ -96,16 +107,16 @@ func (v VariantInfo) Sellable() bool { return v.ProductStatus == StatusPublished
 type NewCategory struct {
 	Slug     string  `json:"slug"`
 	Name     string  `json:"name"`
-	ParentID *string `json:"parent_id"`
+	ParentID *string `json:"parent_id,omitempty"` // nil for a root category
 }
 
 // NewProduct is the input of CreateProduct.
 type NewProduct struct {
 	Slug        string       `json:"slug"`
 	Title       string       `json:"title"`
-	Description string       `json:"description"`
-	CategoryID  *string      `json:"category_id"`
-	Status      Status       `json:"status"`
+	Description string       `json:"description,omitempty"`
+	CategoryID  *string      `json:"category_id,omitempty"`
+	Status      Status       `json:"status,omitempty"` // draft (the default) or published
 	Variants    []NewVariant `json:"variants"`
 }
 
@@ -114,7 +125,7 @@ type NewVariant struct {
 	SKU        string            `json:"sku"`
 	Title      string            `json:"title"`
 	Price      int64             `json:"price"` // minor units of the store currency
-	Attributes map[string]string `json:"attributes"`
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // Errors the catalog returns.

@@ -1,0 +1,194 @@
+// Package httpapi is the catalog's part of the public /v1 API: echo
+// handlers that bind and check the request, call the service and shape the
+// answer. Errors go back as they are; httpx maps them to problems.
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/modshop/modshop/modules/catalog/api"
+	"github.com/modshop/modshop/modules/catalog/internal/app"
+	"github.com/modshop/modshop/modules/catalog/internal/domain"
+	"github.com/modshop/modshop/platform/errs"
+	"github.com/modshop/modshop/platform/httpx"
+)
+
+// Routes are the catalog's routes.
+func Routes(svc *app.Service) httpx.RouteSet {
+	h := &handlers{svc: svc}
+	listParams := []httpx.Param{
+		{Name: "limit", Type: "integer", Description: "page size, 1..100 (default 20)"},
+		{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"},
+	}
+	return httpx.RouteSet{Module: "catalog", Routes: []httpx.Route{
+		{Method: http.MethodGet, Path: "/v1/categories", Access: httpx.Public, Handler: h.categories,
+			Summary: "The category tree, flat, parents first", Response: CategoryList{}},
+		{Method: http.MethodGet, Path: "/v1/products", Access: httpx.Public, Handler: h.products,
+			Summary: "Published products, a page at a time",
+			Query: append([]httpx.Param{
+				{Name: "category", Type: "string", Description: "category slug or id; includes its subcategories"},
+				{Name: "min_price", Type: "integer", Description: "lowest variant price at least this (minor units)"},
+				{Name: "max_price", Type: "integer", Description: "lowest variant price at most this (minor units)"},
+				{Name: "sort", Type: "string", Description: "order (default newest)", Enum: []string{"newest", "price_asc", "price_desc", "title"}},
+			}, listParams...),
+			Response: ProductList{}},
+		{Method: http.MethodGet, Path: "/v1/products/:id-or-slug", Access: httpx.Public, Handler: h.product,
+			Summary: "One published product by id or slug", Response: Product{}},
+
+		{Method: http.MethodPost, Path: "/v1/admin/categories", Access: httpx.Admin, Handler: h.createCategory,
+			Summary: "Create a category", Request: api.NewCategory{}, Response: api.Category{}, Status: http.StatusCreated},
+		{Method: http.MethodGet, Path: "/v1/admin/products", Access: httpx.Admin, Handler: h.adminProducts,
+			Summary: "Products of every status, newest first",
+			Query: append([]httpx.Param{
+				{Name: "status", Type: "string", Description: "only products with this status", Enum: []string{"draft", "published", "archived"}},
+			}, listParams...),
+			Response: ProductList{}},
+		{Method: http.MethodGet, Path: "/v1/admin/products/:id", Access: httpx.Admin, Handler: h.adminProduct,
+			Summary: "One product of any status", Response: Product{}},
+		{Method: http.MethodPost, Path: "/v1/admin/products", Access: httpx.Admin, Handler: h.createProduct,
+			Summary: "Create a product with its variants", Request: api.NewProduct{}, Response: Product{}, Status: http.StatusCreated},
+		{Method: http.MethodPatch, Path: "/v1/admin/products/:id", Access: httpx.Admin, Handler: h.updateProduct,
+			Summary: "Change a product's slug, title, description, category or status", Request: ProductPatch{}, Response: Product{}},
+		{Method: http.MethodDelete, Path: "/v1/admin/products/:id", Access: httpx.Admin, Handler: h.archiveProduct,
+			Summary: "Archive a product", Status: http.StatusNoContent},
+		{Method: http.MethodPost, Path: "/v1/admin/products/:id/variants", Access: httpx.Admin, Handler: h.addVariant,
+			Summary: "Add a variant; answers the product", Request: api.NewVariant{}, Response: Product{}, Status: http.StatusCreated},
+		{Method: http.MethodPatch, Path: "/v1/admin/variants/:id", Access: httpx.Admin, Handler: h.updateVariant,
+			Summary: "Change a variant's title, price or attributes; answers the variant", Request: VariantPatch{}, Response: Variant{}},
+	}}
+}
+
+type handlers struct {
+	svc *app.Service
+}
+
+func (h *handlers) categories(c echo.Context) error {
+	cs, err := h.svc.Categories(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, CategoryList{Items: cs})
+}
+
+func (h *handlers) products(c echo.Context) error {
+	var fe errs.Fields
+	limit := httpx.QueryInt(c, "limit", app.DefaultLimit, 1, app.MaxLimit, &fe)
+	minPrice := httpx.QueryOptInt(c, "min_price", 0, domain.MaxPrice, &fe)
+	maxPrice := httpx.QueryOptInt(c, "max_price", 0, domain.MaxPrice, &fe)
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	l, err := h.svc.PublishedProducts(c.Request().Context(), app.ListRequest{
+		Category: c.QueryParam("category"), MinPrice: minPrice, MaxPrice: maxPrice,
+		Sort: c.QueryParam("sort"), Limit: int(limit), Cursor: c.QueryParam("cursor"),
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOut(l))
+}
+
+func (h *handlers) product(c echo.Context) error {
+	p, stock, err := h.svc.PublishedProduct(c.Request().Context(), c.Param("id-or-slug"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, productOut(p, stock))
+}
+
+func (h *handlers) createCategory(c echo.Context) error {
+	var in api.NewCategory
+	if err := httpx.Bind(c, &in); err != nil {
+		return err
+	}
+	cat, err := h.svc.CreateCategory(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, cat)
+}
+
+func (h *handlers) adminProducts(c echo.Context) error {
+	var fe errs.Fields
+	limit := httpx.QueryInt(c, "limit", app.DefaultLimit, 1, app.MaxLimit, &fe)
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	l, err := h.svc.AdminProducts(c.Request().Context(), app.AdminListRequest{
+		Status: c.QueryParam("status"), Limit: int(limit), Cursor: c.QueryParam("cursor"),
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOut(l))
+}
+
+func (h *handlers) adminProduct(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := h.svc.Product(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, productOut(p, h.svc.StockOf(ctx, p)))
+}
+
+func (h *handlers) createProduct(c echo.Context) error {
+	var in api.NewProduct
+	if err := httpx.Bind(c, &in); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p, err := h.svc.CreateProduct(ctx, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, productOut(p, h.svc.StockOf(ctx, p)))
+}
+
+func (h *handlers) updateProduct(c echo.Context) error {
+	var in ProductPatch
+	if err := httpx.Bind(c, &in); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p, err := h.svc.UpdateProduct(ctx, c.Param("id"), in.domain())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, productOut(p, h.svc.StockOf(ctx, p)))
+}
+
+func (h *handlers) archiveProduct(c echo.Context) error {
+	if err := h.svc.ArchiveProduct(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h *handlers) addVariant(c echo.Context) error {
+	var in api.NewVariant
+	if err := httpx.Bind(c, &in); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p, err := h.svc.AddVariant(ctx, c.Param("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, productOut(p, h.svc.StockOf(ctx, p)))
+}
+
+func (h *handlers) updateVariant(c echo.Context) error {
+	var in VariantPatch
+	if err := httpx.Bind(c, &in); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	v, err := h.svc.UpdateVariant(ctx, c.Param("id"), in.domain())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, variantOut(v, h.svc.StockOfSKUs(ctx, v.SKU)))
+}

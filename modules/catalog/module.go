@@ -1,0 +1,46 @@
+// Package catalog is the product catalog module: categories, products with
+// variants and prices, their lifecycle (draft, published, archived) and the
+// events that tell other modules about them. This file is its wiring; the
+// rest is internal.
+package catalog
+
+import (
+	"go.uber.org/fx"
+
+	"github.com/modshop/modshop/modules/catalog/api"
+	"github.com/modshop/modshop/modules/catalog/internal/app"
+	"github.com/modshop/modshop/modules/catalog/internal/httpapi"
+	"github.com/modshop/modshop/modules/catalog/internal/store"
+	inventory "github.com/modshop/modshop/modules/inventory/api"
+	"github.com/modshop/modshop/platform/modkit"
+)
+
+// Name is the module's name.
+const Name = "catalog"
+
+// Module wires the catalog: its database and outbox, migrations, service,
+// routes, and the api.Catalog and api.Admin other modules and the seed
+// command use.
+var Module = fx.Module(Name,
+	modkit.Storage(Name),
+	modkit.Describe(modkit.Descriptor{
+		Name:    Name,
+		Summary: "categories, products, variants and prices; admin writes, public reads of published products",
+		Calls:   []string{"inventory"}, // availability of a page's variants, one call per page
+		Publishes: []string{
+			api.EventProductPublished, api.EventProductUpdated, api.EventProductArchived,
+			api.EventVariantCreated, api.EventVariantPriceChanged,
+		},
+	}),
+	modkit.Migrations(store.Migrations()),
+	fx.Provide(fx.Private,
+		store.New,
+		app.New,
+		func(inv inventory.Inventory) app.Availability { return inv },
+	),
+	modkit.Routes(httpapi.Routes),
+	fx.Provide(
+		func(s *app.Service) api.Catalog { return s },
+		func(s *app.Service) api.Admin { return s },
+	),
+)

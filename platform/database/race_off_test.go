@@ -1,0 +1,5 @@
+//go:build !race
+
+package database_test
+
+const raceDetector = false
