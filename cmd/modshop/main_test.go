@@ -154,7 +154,7 @@ func binary(t *testing.T) string {
 		binPath = filepath.Join(dir, "modshop")
 		out, err := exec.Command("go", "build", "-tags", "modshop_testslow", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/modshop/modshop/modules/catalog"
 	catalogapi "github.com/modshop/modshop/modules/catalog/api"
+	inventoryapi "github.com/modshop/modshop/modules/inventory/api"
 	"github.com/modshop/modshop/platform/app"
 	"github.com/modshop/modshop/platform/config"
 	"github.com/modshop/modshop/platform/database"
@@ -51,6 +53,8 @@ func seed(cfg config.Config, n int, stdout, stderr io.Writer) int {
 		DBs      *database.Registry
 		Catalog  catalogapi.Catalog
 		Admin    catalogapi.Admin
+		Stock    inventoryapi.Inventory
+		Receive  inventoryapi.Admin
 	}
 	a := app.New(cfg, modules, stderr, fx.Populate(&in))
 	if err := a.Err(); err != nil {
@@ -70,13 +74,19 @@ func seed(cfg config.Config, n int, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "modshop: seed: categories:", err)
 		return 1
 	}
-	created, err := seedProducts(ctx, in.Admin, cats, n, newProgress(stderr, n, start))
+	stocked := 0
+	stock := func(ctx context.Context, batch []catalogapi.NewProduct) error {
+		k, err := seedStock(ctx, in.Stock, in.Receive, batch)
+		stocked += k
+		return err
+	}
+	created, err := seedProducts(ctx, in.Admin, stock, cats, n, newProgress(stderr, n, start))
 	if err != nil {
 		fmt.Fprintln(stderr, "modshop: seed: products:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "seeded %d of %d products (%d were there already) and %d new categories in %s\n",
-		created, n, n-created, newCats, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "seeded %d of %d products (%d were there already), stock for %d SKUs and %d new categories in %s\n",
+		created, n, n-created, stocked, newCats, time.Since(start).Round(time.Millisecond))
 	return 0
 }
 
@@ -152,7 +162,8 @@ func seedCategories(ctx context.Context, c catalogapi.Catalog, adm catalogapi.Ad
 // seedProducts imports products 0..n-1 in batches; ImportProducts skips the
 // slugs that exist, so a second run costs one query per batch. The next
 // batch is generated while the database stores the current one.
-func seedProducts(ctx context.Context, adm catalogapi.Admin, leaves []leaf, n int, progress func(done, created int)) (int, error) {
+func seedProducts(ctx context.Context, adm catalogapi.Admin, stock func(context.Context, []catalogapi.NewProduct) error,
+	leaves []leaf, n int, progress func(done, created int)) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan []catalogapi.NewProduct, 1)
@@ -179,6 +190,9 @@ func seedProducts(ctx context.Context, adm catalogapi.Admin, leaves []leaf, n in
 				return created, fmt.Errorf("interrupted after %d products: %w", done, err)
 			}
 			return created, fmt.Errorf("products %d..%d: %w", done, done+len(batch)-1, err)
+		}
+		if err := stock(ctx, batch); err != nil {
+			return created, fmt.Errorf("stock for products %d..%d: %w", done, done+len(batch)-1, err)
 		}
 		created += c
 		done += len(batch)
@@ -473,4 +487,36 @@ var sentences = []string{
 	"Simple lines and a timeless colour palette.",
 	"Packed in recycled, plastic-free packaging.",
 	"A customer favourite since the range first launched.",
+}
+
+// seedStock books demo stock through the inventory's own service for the
+// batch's SKUs that have no stock level yet (so a second seed adds nothing):
+// nine in ten SKUs get 1..60 units, the rest stay out of stock. Quantities
+// follow from the SKU, so every seed of the same catalog has the same stock.
+func seedStock(ctx context.Context, inv inventoryapi.Inventory, adm inventoryapi.Admin, batch []catalogapi.NewProduct) (int, error) {
+	var skus []string
+	for _, p := range batch {
+		for _, v := range p.Variants {
+			skus = append(skus, v.SKU)
+		}
+	}
+	have, err := inv.Availability(ctx, skus)
+	if err != nil {
+		return 0, err
+	}
+	var receipts []inventoryapi.Receipt
+	for _, sku := range skus {
+		if _, ok := have[sku]; ok {
+			continue
+		}
+		h := fnv.New32a()
+		h.Write([]byte(sku))
+		if x := h.Sum32(); x%10 != 0 {
+			receipts = append(receipts, inventoryapi.Receipt{SKU: sku, Quantity: int64(x/10%60) + 1})
+		}
+	}
+	if len(receipts) == 0 {
+		return 0, nil
+	}
+	return adm.Receive(ctx, receipts, "demo stock", "seed")
 }

@@ -36,6 +36,7 @@ var Module = fx.Module(Name,
 		Name:      Name,
 		Summary:   "stock levels, ledger and reservations per SKU",
 		Publishes: []string{api.EventStockChanged, api.EventReservationExpired},
+		Calls:     []string{"catalog (Receive: does the SKU exist)"},
 		Consumes:  []string{catalog.EventVariantCreated},
 	}),
 	// The service is in the graph for the module's own tests; other modules
@@ -45,6 +46,16 @@ var Module = fx.Module(Name,
 		func(s *service.Service) api.Inventory { return s },
 		func(s *service.Service) api.Admin { return s },
 	),
+	// Receive checks SKUs with the catalog, which in turn asks inventory for
+	// availability: bind it once both exist. Optional, so inventory still
+	// runs alone (its own tests) without a catalog.
+	fx.Invoke(func(in struct {
+		fx.In
+		Service *service.Service
+		Catalog catalog.Catalog `optional:"true"`
+	}) {
+		in.Service.UseCatalog(in.Catalog)
+	}),
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
 	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
 	modkit.Workers(func(s *service.Service) modkit.Worker {

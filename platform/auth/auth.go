@@ -142,7 +142,7 @@ func (k *Keys) Verify(token string) (Principal, error) {
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(k.issuer), jwt.WithExpirationRequired(), jwt.WithTimeFunc(k.now), jwt.WithLeeway(5*time.Second))
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	if c.Subject == "" || (c.Role != RoleCustomer && c.Role != RoleAdmin && c.Role != RoleService) {
 		return Principal{}, fmt.Errorf("%w: missing subject or unknown role", ErrInvalidToken)

@@ -189,7 +189,7 @@ func (b *Bus) Start(ctx context.Context) error {
 	}
 	// The router lives until Stop closes it, whatever happens to ctx.
 	done := make(chan struct{})
-	go func() {
+	go func() { //nolint:gosec // G118: deliberately detached from ctx, Stop ends the router
 		defer close(done)
 		if err := router.Run(context.Background()); err != nil {
 			b.log.Error("event router stopped", "err", err)

@@ -112,7 +112,6 @@ func (d *delivery) handle(wm *message.Message) error {
 		}
 	}
 	ctx := wm.Context()
-	first := 1 // the attempt the one-by-one handling starts with, for each event
 	failed := -1
 	if len(todo) > 1 {
 		var err error
@@ -127,10 +126,9 @@ func (d *delivery) handle(wm *message.Message) error {
 		}
 	}
 	for i, m := range todo {
+		first := 1 // the attempt the one-by-one handling starts with
 		if i == failed {
 			first = 2 // its first attempt was the batch's
-		} else {
-			first = 1
 		}
 		if err := d.deliver(ctx, d.c.routes[m.Name], m, first); err != nil {
 			return err

@@ -33,7 +33,7 @@ type Product struct {
 	CreatedAt time.Time         `json:"created_at"`
 	Raw       json.RawMessage   `json:"raw,omitempty"`
 	Blob      []byte            `json:"blob,omitempty"`
-	internal  int
+	internal  int               //nolint:unused // an unexported field the schema must leave out
 }
 
 // otherProduct has the same Go name as Product, as two modules' types can.

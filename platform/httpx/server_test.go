@@ -509,7 +509,7 @@ func TestNewServerRefusesBadRoutes(t *testing.T) {
 
 func TestGateAndProbes(t *testing.T) {
 	t.Parallel()
-	var dbErr error = errors.New("dial tcp 10.1.2.3:5432: user=shop password=hunter2 refused")
+	dbErr := errors.New("dial tcp 10.1.2.3:5432: user=shop password=hunter2 refused")
 	var mu sync.Mutex
 	check := httpx.Check{Name: "database", Fn: func(context.Context) error { mu.Lock(); defer mu.Unlock(); return dbErr }}
 	s := newServer(t, []httpx.Check{check, {Name: "event_bus", Fn: func(context.Context) error { return nil }}})

@@ -49,6 +49,19 @@ type Admin interface {
 	// is reserved; a 422 for a delta of 0 or beyond ±MaxAdjustment, or a
 	// reason that is empty or longer than MaxReasonLen.
 	Adjust(ctx context.Context, sku string, delta int64, reason, actor string) (Adjustment, Level, error)
+	// Receive books goods received for many SKUs at once (a delivery, the
+	// demo seed): each SKU must be one the catalog knows; its level is
+	// created if the catalog's variant_created event has not arrived yet.
+	// Quantities are 1..MaxAdjustment. It records one ledger entry and
+	// publishes one stock_changed event per SKU and returns how many SKUs it
+	// booked.
+	Receive(ctx context.Context, receipts []Receipt, reason, actor string) (int, error)
+}
+
+// Receipt is a quantity of a SKU received into stock.
+type Receipt struct {
+	SKU      string `json:"sku"`
+	Quantity int64  `json:"quantity"`
 }
 
 // Limits of an adjustment.

@@ -38,6 +38,8 @@ type Service struct {
 	ttl   time.Duration
 	log   *slog.Logger
 	batch *holdBatcher
+	// catalog answers whether a SKU exists, for Receive (see UseCatalog).
+	catalog catalog.Catalog
 }
 
 var (

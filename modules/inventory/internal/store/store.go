@@ -367,3 +367,31 @@ func DeleteReservations(tx *gorm.DB, ids []string) error {
 	}
 	return tx.Exec("DELETE FROM inventory_reservations WHERE id IN ? AND status = 'active'", ids).Error
 }
+
+// Receive adds quantities to many SKUs' on_hand, one statement per 500 SKUs,
+// creating the levels that do not exist yet. Receiving only adds, so no
+// condition can fail.
+func Receive(tx *gorm.DB, skus []string, qty map[string]int64, now time.Time) ([]Level, error) {
+	var out []Level
+	for start := 0; start < len(skus); start += 500 {
+		chunk := skus[start:min(start+500, len(skus))]
+		var sb strings.Builder
+		args := make([]any, 0, 3*len(chunk))
+		sb.WriteString("INSERT INTO inventory_levels (sku, on_hand, reserved, version, updated_at) VALUES ")
+		for i, sku := range chunk {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, 0, 1, ?)")
+			args = append(args, sku, qty[sku], now)
+		}
+		sb.WriteString(" ON CONFLICT (sku) DO UPDATE SET on_hand = inventory_levels.on_hand + excluded.on_hand," +
+			" version = inventory_levels.version + 1, updated_at = excluded.updated_at RETURNING " + levelCols)
+		var rows []Level
+		if err := tx.Raw(sb.String(), args...).Scan(&rows).Error; err != nil {
+			return nil, fmt.Errorf("receive stock: %w", err)
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
+}

@@ -136,7 +136,7 @@ func createOnDisk(path string, m mapping.IndexMapping) (bleve.Index, error) {
 	}
 	if err := idx.SetInternal([]byte(schemaVersionKey), []byte(schemaVersion)); err != nil {
 		_ = idx.Close()
-		_ = os.RemoveAll(path)
+		_ = os.RemoveAll(path) //nolint:gosec // G703: path is the configured index folder this call just created
 		return nil, err
 	}
 	return idx, nil
