@@ -13,8 +13,8 @@ import (
 	"github.com/modshop/modshop/platform/events"
 )
 
-// receiveChunk is how many SKUs one Receive transaction books.
-const receiveChunk = 1000
+// checkChunk is how many SKUs one question to the catalog names.
+const checkChunk = 1000
 
 // UseCatalog gives the service the catalog it asks whether a SKU exists.
 // It is set after construction because the catalog, in turn, asks inventory
@@ -50,18 +50,39 @@ func (s *Service) Receive(ctx context.Context, receipts []api.Receipt, reason, a
 		skus = append(skus, sku)
 	}
 	sort.Strings(skus)
-	booked := 0
-	for start := 0; start < len(skus); start += receiveChunk {
-		chunk := skus[start:min(start+receiveChunk, len(skus))]
-		if err := s.receiveChunk(ctx, chunk, merged, reason, actor); err != nil {
-			return booked, err
+	// Every SKU is checked before anything is booked: all or nothing.
+	for start := 0; start < len(skus); start += checkChunk {
+		if err := s.checkKnown(ctx, skus[start:min(start+checkChunk, len(skus))]); err != nil {
+			return 0, err
 		}
-		booked += len(chunk)
 	}
-	return booked, nil
+	// One transaction: a delivery is booked whole, and for a bulk load (the
+	// seed) one large commit rewrites each touched index page once.
+	now := s.clock.Now()
+	err = s.ob.Transact(ctx, func(tx *events.Tx) error {
+		levels, err := store.Receive(tx.DB, skus, merged, now)
+		if err != nil {
+			return err
+		}
+		entries := make([]store.Entry, len(levels))
+		evts := make([]events.Event, len(levels))
+		for i, l := range levels {
+			entries[i] = store.Entry{SKU: l.SKU, Delta: merged[l.SKU], Reason: reason, Actor: actor, CreatedAt: now}
+			evts[i] = l.Event()
+		}
+		if err := store.Record(tx.DB, entries); err != nil {
+			return err
+		}
+		return tx.Publish(evts...)
+	})
+	if err != nil {
+		return 0, wrap("receive", fmt.Sprintf("%d SKUs", len(skus)), err)
+	}
+	return len(skus), nil
 }
 
-func (s *Service) receiveChunk(ctx context.Context, skus []string, qty map[string]int64, reason, actor string) error {
+// checkKnown fails with ErrUnknownSKU for a SKU the catalog does not know.
+func (s *Service) checkKnown(ctx context.Context, skus []string) error {
 	if s.catalog == nil {
 		return fmt.Errorf("receive: no catalog to check SKUs against")
 	}
@@ -74,21 +95,5 @@ func (s *Service) receiveChunk(ctx context.Context, skus []string, qty map[strin
 			return api.ErrUnknownSKU.With("sku", sku)
 		}
 	}
-	now := s.clock.Now()
-	return s.ob.Transact(ctx, func(tx *events.Tx) error {
-		levels, err := store.Receive(tx.DB, skus, qty, now)
-		if err != nil {
-			return err
-		}
-		entries := make([]store.Entry, len(levels))
-		evts := make([]events.Event, len(levels))
-		for i, l := range levels {
-			entries[i] = store.Entry{SKU: l.SKU, Delta: qty[l.SKU], Reason: reason, Actor: actor, CreatedAt: now}
-			evts[i] = l.Event()
-		}
-		if err := store.Record(tx.DB, entries); err != nil {
-			return err
-		}
-		return tx.Publish(evts...)
-	})
+	return nil
 }

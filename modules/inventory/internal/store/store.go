@@ -192,7 +192,9 @@ func Record(tx *gorm.DB, entries []Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	return tx.Create(&entries).Error
+	// In batches: one statement for thousands of entries would pass the
+	// databases' limits on bound parameters.
+	return tx.CreateInBatches(&entries, 1000).Error
 }
 
 // Ledger pages through a SKU's entries, newest first, before the id given
