@@ -38,7 +38,8 @@ const usage = `modshop — an e-commerce backend, one binary of modules
 usage:
   modshop serve [--addr :8080]     apply pending migrations, then serve the API
   modshop migrate                  apply pending migrations and exit
-  modshop seed [--products N]      fill the database with a deterministic demo catalog
+  modshop seed [--products N] [--stock=false]
+                                   fill the database with a deterministic demo catalog and stock
   modshop modules                  show this process's modules and how they connect
   modshop search reindex           rebuild the search index from the catalog (serve stopped)
   modshop version                  print the version
@@ -63,6 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "", "listen address (overrides MODSHOP_HTTP_ADDR)")
 	products := fs.Int("products", 200, "how many demo products seed creates")
+	withStock := fs.Bool("stock", true, "seed also books demo stock for the new SKUs through the inventory")
 	switch cmd {
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "modshop", app.Version)
@@ -115,7 +117,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "modshop: --products must be from 0 to 10000000")
 			return exitConfig
 		}
-		return seed(cfg, *products, stdout, stderr)
+		return seed(cfg, *products, *withStock, stdout, stderr)
 	case "modules":
 		return describe(cfg, stdout, stderr)
 	case "search":

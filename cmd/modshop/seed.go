@@ -38,7 +38,7 @@ func seedBatch(n int) int {
 // events wait in the outbox until `serve` relays them to search and the
 // others (the in-process transport would drop messages nobody subscribes to
 // yet). Seeding again skips what exists, so it is quick and never duplicates.
-func seed(cfg config.Config, n int, stdout, stderr io.Writer) int {
+func seed(cfg config.Config, n int, withStock bool, stdout, stderr io.Writer) int {
 	if !cfg.Runs(catalog.Name) {
 		fmt.Fprintln(stderr, "modshop: seed: this process does not run the catalog module (MODSHOP_MODULES)")
 		return exitConfig
@@ -53,8 +53,8 @@ func seed(cfg config.Config, n int, stdout, stderr io.Writer) int {
 		DBs      *database.Registry
 		Catalog  catalogapi.Catalog
 		Admin    catalogapi.Admin
-		Stock    inventoryapi.Inventory
-		Receive  inventoryapi.Admin
+		Stock    inventoryapi.Inventory `optional:"true"` // absent when inventory runs elsewhere
+		Receive  inventoryapi.Admin     `optional:"true"`
 	}
 	a := app.New(cfg, modules, stderr, fx.Populate(&in))
 	if err := a.Err(); err != nil {
@@ -76,6 +76,9 @@ func seed(cfg config.Config, n int, stdout, stderr io.Writer) int {
 	}
 	stocked := 0
 	stock := func(ctx context.Context, batch []catalogapi.NewProduct) error {
+		if !withStock || in.Receive == nil {
+			return nil
+		}
 		k, err := seedStock(ctx, in.Stock, in.Receive, batch)
 		stocked += k
 		return err

@@ -84,20 +84,21 @@ func TestSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	if code := seed(cfg, n, &out, &errOut); code != 0 {
+	if code := seed(cfg, n, true, &out, &errOut); code != 0 {
 		t.Fatalf("seed: exit %d: %s", code, errOut.String())
 	}
-	if !strings.Contains(out.String(), fmt.Sprintf("seeded %d of %d products", n, n)) || !strings.Contains(out.String(), "40 new categories") {
-		t.Fatalf("first run: %s", out.String())
+	if !strings.Contains(out.String(), fmt.Sprintf("seeded %d of %d products", n, n)) || !strings.Contains(out.String(), "40 new categories") ||
+		strings.Contains(out.String(), "stock for 0 SKUs") {
+		t.Fatalf("first run (products, categories and stock): %s", out.String())
 	}
 	if !strings.Contains(errOut.String(), "(50%)") && n >= 2000 {
 		t.Errorf("no progress line: %s", errOut.String())
 	}
 	out.Reset()
-	if code := seed(cfg, n, &out, &errOut); code != 0 {
+	if code := seed(cfg, n, true, &out, &errOut); code != 0 {
 		t.Fatalf("second seed: exit %d: %s", code, errOut.String())
 	}
-	if !strings.Contains(out.String(), fmt.Sprintf("seeded 0 of %d products (%d were there already) and 0 new categories", n, n)) {
+	if !strings.Contains(out.String(), fmt.Sprintf("seeded 0 of %d products (%d were there already), stock for 0 SKUs and 0 new categories", n, n)) {
 		t.Fatalf("second run: %s", out.String())
 	}
 }
