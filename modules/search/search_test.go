@@ -365,4 +365,13 @@ func TestReindexFromCatalog(t *testing.T) {
 	if r.Total != 1 || !r.Items[0].InStock {
 		t.Fatalf("after reindex: %+v", r)
 	}
+
+	// The admin route rebuilds in the background and answers at once.
+	u.mu.Lock()
+	u.prod["p10"] = catalog.Product{ID: "p10", Slug: "watering-can", Title: "Watering Can", Description: "Ten litres.", CategoryID: strp("c-home"),
+		Status: catalog.StatusPublished, Version: 1, CreatedAt: now, UpdatedAt: now,
+		Variants: []catalog.Variant{{ID: "v10", SKU: "SKU-p10", Title: "Zinc", Price: catalog.Money{Amount: 1999, Currency: "EUR"}}}}
+	u.mu.Unlock()
+	testkit.Expect(t, shop.Post("/v1/admin/search/reindex", shop.AdminToken(), nil), 202)
+	within(t, shop, "q=watering", func(r result) bool { return r.Total == 1 }, "the admin reindex picks up a product no event announced")
 }

@@ -161,9 +161,11 @@ func AdminRoutes(svc *service.Service, log *slog.Logger) []httpx.Route {
 			if !running.CompareAndSwap(false, true) {
 				return errs.Conflict("conflict", "a reindex is already running")
 			}
+			// Taken now: echo reuses c for another request once this one returns.
+			ctx := context.WithoutCancel(c.Request().Context())
 			go func() {
 				defer running.Store(false)
-				n, err := svc.Reindex(context.WithoutCancel(c.Request().Context()))
+				n, err := svc.Reindex(ctx)
 				if err != nil {
 					log.Error("reindex failed", "module", "search", "err", err)
 					return
