@@ -99,7 +99,7 @@ func newServer(in serverIn) (*httpx.Server, error) {
 	}, in.Checks...)
 	return httpx.NewServer(httpx.Config{Addr: in.Config.HTTPAddr, Version: Version, InternalToken: in.Config.InternalToken,
 		Unavailable: database.IsUnavailable},
-		in.Routes, checks, httpx.Keys{K: in.Keys}, in.Registry, in.Log)
+		in.Routes, checks, in.Keys, in.Registry, in.Log)
 }
 
 // Migrator applies every local module's migrations.

@@ -58,8 +58,9 @@ type Server struct {
 	openapi []byte
 }
 
-// NewServer builds the server and registers every route set.
-func NewServer(cfg Config, sets []RouteSet, checks []Check, keys authKeys, reg *prometheus.Registry, log *slog.Logger) (*Server, error) {
+// NewServer builds the server and registers every route set. keys verifies
+// bearer tokens; it may be nil for a server that has only Public routes.
+func NewServer(cfg Config, sets []RouteSet, checks []Check, keys *auth.Keys, reg *prometheus.Registry, log *slog.Logger) (*Server, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
@@ -97,10 +98,6 @@ func NewServer(cfg Config, sets []RouteSet, checks []Check, keys authKeys, reg *
 	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(200, echo.MIMEApplicationJSON, s.openapi) })
 
 	gate := s.gate()
-	var k *auth.Keys
-	if keys != nil {
-		k = keys.keys()
-	}
 	seen := map[string]string{}
 	for _, set := range sets {
 		for _, r := range set.Routes {
@@ -113,7 +110,7 @@ func NewServer(cfg Config, sets []RouteSet, checks []Check, keys authKeys, reg *
 			}
 			seen[id] = set.Module
 			// The module first, so that even a refused request is logged with it.
-			e.Add(r.Method, r.Path, r.Handler, withModule(set.Module), gate, access(r.Access, k, cfg.InternalToken))
+			e.Add(r.Method, r.Path, r.Handler, withModule(set.Module), gate, access(r.Access, keys, cfg.InternalToken))
 		}
 	}
 	doc, err := marshalIndent(OpenAPI(cfg.Version, sets))

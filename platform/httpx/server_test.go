@@ -148,7 +148,7 @@ func newServer(t *testing.T, checks []httpx.Check, sets ...httpx.RouteSet) *test
 	logs := &logBuffer{}
 	reg := prometheus.NewRegistry()
 	srv, err := httpx.NewServer(httpx.Config{Version: "test", InternalToken: internalToken, Timeout: 150 * time.Millisecond},
-		sets, checks, httpx.Keys{K: auth.NewKeys(secret)}, reg, slog.New(slog.NewJSONHandler(logs, nil)))
+		sets, checks, auth.NewKeys(secret), reg, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
@@ -484,7 +484,7 @@ func TestNewServerRefusesBadRoutes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := httpx.NewServer(httpx.Config{}, []httpx.RouteSet{{Module: "m", Routes: tt.routes}}, nil, httpx.Keys{}, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+			_, err := httpx.NewServer(httpx.Config{}, []httpx.RouteSet{{Module: "m", Routes: tt.routes}}, nil, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("NewServer = %v, want an error saying %q", err, tt.want)
 			}
