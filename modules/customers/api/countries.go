@@ -1,4 +1,4 @@
-package domain
+package api
 
 import "strings"
 
@@ -30,3 +30,6 @@ var countries = func() map[string]bool {
 // IsCountry reports whether code is an assigned ISO 3166-1 alpha-2 code
 // (upper case).
 func IsCountry(code string) bool { return countries[code] }
+
+// CountryCount is how many codes IsCountry accepts.
+func CountryCount() int { return len(countries) }
