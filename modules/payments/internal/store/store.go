@@ -1,0 +1,272 @@
+// Package store keeps the payments module's tables: one row per payment and
+// the history of its statuses.
+//
+// A payment only ever moves by a conditional UPDATE (WHERE status = the
+// status the move starts from), so two callers racing over one payment
+// cannot both move it: the loser changes no row and reads what the winner
+// did. No card data is stored, because there is none: a method is a
+// provider's token.
+package store
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/modshop/modshop/modules/payments/api"
+	"github.com/modshop/modshop/platform/database"
+)
+
+// schemaV1 is written once for both engines. {C} marks the text columns that
+// are compared and sorted: PostgreSQL gets COLLATE "C" there, so keyset pages
+// are in byte order on both engines whatever the database's collation. Times
+// are unix microseconds in BIGINT columns, so sorting by them is exact on
+// SQLite too.
+const schemaV1 = `
+CREATE TABLE payments_payments (
+	id TEXT{C} PRIMARY KEY,
+	reference TEXT NOT NULL,
+	amount BIGINT NOT NULL,
+	currency TEXT NOT NULL,
+	method TEXT NOT NULL,
+	brand TEXT NOT NULL DEFAULT '',
+	status TEXT NOT NULL,
+	provider TEXT NOT NULL,
+	provider_ref TEXT NOT NULL DEFAULT '',
+	decline_code TEXT NOT NULL DEFAULT '',
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	CONSTRAINT payments_payments_status_check CHECK (status IN ('pending', 'authorized', 'captured', 'voided', 'refunded', 'failed')),
+	CONSTRAINT payments_payments_amount_check CHECK (amount > 0)
+);
+CREATE INDEX payments_payments_newest ON payments_payments (created_at, id);
+CREATE INDEX payments_payments_reference ON payments_payments (reference, created_at, id);
+CREATE TABLE payments_history (
+	id BIGSERIAL PRIMARY KEY,
+	payment_id TEXT{C} NOT NULL REFERENCES payments_payments (id) ON DELETE CASCADE,
+	status TEXT NOT NULL,
+	at BIGINT NOT NULL
+);
+CREATE INDEX payments_history_payment ON payments_history (payment_id, id);
+`
+
+// Migrations are the payments module's tables.
+var Migrations = database.MigrationSet{Module: "payments", Component: "module", Migrations: []database.Migration{
+	portable(1, "payments_history", schemaV1),
+}}
+
+// portable renders a script with {C} marks for both engines.
+func portable(version int, name, script string) database.Migration {
+	pg := strings.ReplaceAll(script, "{C}", ` COLLATE "C"`)
+	sqlite := strings.NewReplacer("{C}", "", "BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT").Replace(script)
+	return database.Migration{Version: version, Name: name, SQL: pg, Postgres: pg, SQLite: sqlite}
+}
+
+// ErrNotFound is returned when a payment does not exist.
+var ErrNotFound = errors.New("payment not found")
+
+// row is a row of payments_payments.
+type row struct {
+	ID          string `gorm:"column:id"`
+	Reference   string `gorm:"column:reference"`
+	Amount      int64  `gorm:"column:amount"`
+	Currency    string `gorm:"column:currency"`
+	Method      string `gorm:"column:method"`
+	Brand       string `gorm:"column:brand"`
+	Status      string `gorm:"column:status"`
+	Provider    string `gorm:"column:provider"`
+	ProviderRef string `gorm:"column:provider_ref"`
+	DeclineCode string `gorm:"column:decline_code"`
+	CreatedUS   int64  `gorm:"column:created_at"`
+	UpdatedUS   int64  `gorm:"column:updated_at"`
+}
+
+const cols = "id, reference, amount, currency, method, brand, status, provider, provider_ref, decline_code, created_at, updated_at"
+
+func (r row) api(history []api.StatusChange) api.Payment {
+	if history == nil {
+		history = []api.StatusChange{}
+	}
+	return api.Payment{ID: r.ID, Reference: r.Reference, Amount: r.Amount, Currency: r.Currency, Method: r.Method,
+		Brand: r.Brand, Status: api.Status(r.Status), Provider: r.Provider, ProviderRef: r.ProviderRef,
+		DeclineCode: r.DeclineCode, History: history, CreatedAt: fromMicros(r.CreatedUS), UpdatedAt: fromMicros(r.UpdatedUS)}
+}
+
+type historyRow struct {
+	PaymentID string `gorm:"column:payment_id"`
+	Status    string `gorm:"column:status"`
+	AtUS      int64  `gorm:"column:at"`
+}
+
+func micros(t time.Time) int64      { return t.UnixMicro() }
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// Insert stores a new pending payment and the first step of its history;
+// inserted is false when the id is taken (a retry, or a reuse the caller
+// must tell apart). p.CreatedAt is its time.
+func Insert(tx *gorm.DB, p api.Payment) (bool, error) {
+	at := micros(p.CreatedAt)
+	res := tx.Exec("INSERT INTO payments_payments ("+cols+") VALUES (?, ?, ?, ?, ?, '', ?, ?, '', '', ?, ?) ON CONFLICT (id) DO NOTHING",
+		p.ID, p.Reference, p.Amount, p.Currency, p.Method, string(api.StatusPending), p.Provider, at, at)
+	if res.Error != nil || res.RowsAffected != 1 {
+		return false, res.Error
+	}
+	return true, addHistory(tx, p.ID, api.StatusPending, at)
+}
+
+// Outcome is how an authorization ended.
+type Outcome struct {
+	Status      api.Status // authorized or failed
+	Brand       string
+	ProviderRef string
+	DeclineCode string
+}
+
+// Resolve moves a pending payment to the outcome of its authorization and
+// returns it; ok is false when it was not pending (someone else resolved
+// it first).
+func Resolve(tx *gorm.DB, id string, o Outcome, at time.Time) (api.Payment, bool, error) {
+	return move(tx, "UPDATE payments_payments SET status = ?, brand = ?, provider_ref = ?, decline_code = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
+		id, o.Status, at, string(o.Status), o.Brand, o.ProviderRef, o.DeclineCode, micros(at), id)
+}
+
+// Move moves a payment from one status to another and returns it; ok is
+// false when it was not in status from.
+func Move(tx *gorm.DB, id string, from, to api.Status, at time.Time) (api.Payment, bool, error) {
+	return move(tx, "UPDATE payments_payments SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+		id, to, at, string(to), micros(at), id, string(from))
+}
+
+func move(tx *gorm.DB, sql, id string, to api.Status, at time.Time, args ...any) (api.Payment, bool, error) {
+	var rows []row
+	if err := tx.Raw(sql+" RETURNING "+cols, args...).Scan(&rows).Error; err != nil {
+		return api.Payment{}, false, err
+	}
+	if len(rows) == 0 {
+		return api.Payment{}, false, nil
+	}
+	if err := addHistory(tx, id, to, micros(at)); err != nil {
+		return api.Payment{}, false, err
+	}
+	hist, err := histories(tx, []string{id})
+	if err != nil {
+		return api.Payment{}, false, err
+	}
+	return rows[0].api(hist[id]), true, nil
+}
+
+func addHistory(tx *gorm.DB, id string, s api.Status, atUS int64) error {
+	return tx.Exec("INSERT INTO payments_history (payment_id, status, at) VALUES (?, ?, ?)", id, string(s), atUS).Error
+}
+
+// DeletePending removes a payment that is still pending, with its history:
+// for an authorization the provider refused to know the method of, which
+// must leave nothing stored.
+func DeletePending(tx *gorm.DB, id string) error {
+	return tx.Exec("DELETE FROM payments_payments WHERE id = ? AND status = 'pending'", id).Error
+}
+
+// Get reads one payment with its history.
+func Get(db *gorm.DB, id string) (api.Payment, error) {
+	var rows []row
+	if err := db.Raw("SELECT "+cols+" FROM payments_payments WHERE id = ?", id).Scan(&rows).Error; err != nil {
+		return api.Payment{}, err
+	}
+	if len(rows) == 0 {
+		return api.Payment{}, ErrNotFound
+	}
+	hist, err := histories(db, []string{id})
+	if err != nil {
+		return api.Payment{}, err
+	}
+	return rows[0].api(hist[id]), nil
+}
+
+// histories reads the histories of payments, oldest step first.
+func histories(db *gorm.DB, ids []string) (map[string][]api.StatusChange, error) {
+	out := make(map[string][]api.StatusChange, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []historyRow
+	if err := db.Raw("SELECT payment_id, status, at FROM payments_history WHERE payment_id IN ? ORDER BY id", ids).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, h := range rows {
+		out[h.PaymentID] = append(out[h.PaymentID], api.StatusChange{Status: api.Status(h.Status), At: fromMicros(h.AtUS)})
+	}
+	return out, nil
+}
+
+// Key is a position in the newest-first list: the last payment of a page.
+type Key struct {
+	CreatedUS int64  `json:"c"`
+	ID        string `json:"i"`
+}
+
+// KeyOf is the position of a payment in the list.
+func KeyOf(p api.Payment) Key { return Key{CreatedUS: micros(p.CreatedAt), ID: p.ID} }
+
+// Encode is the key as an opaque cursor.
+func (k Key) Encode() string {
+	b, _ := json.Marshal(k) // plain fields: cannot fail
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ErrBadCursor is a cursor this store did not make.
+var ErrBadCursor = errors.New("invalid cursor")
+
+// DecodeCursor reads a cursor made by Key.Encode.
+func DecodeCursor(cursor string) (Key, error) {
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || len(b) > 1024 {
+		return Key{}, ErrBadCursor
+	}
+	var k Key
+	if err := json.Unmarshal(b, &k); err != nil || k.ID == "" || k.CreatedUS <= 0 {
+		return Key{}, ErrBadCursor
+	}
+	return k, nil
+}
+
+// List pages through payments newest first (ties by id, descending), only
+// those with the reference when it is not empty, after the key given (nil:
+// from the newest). Keys only shrink in this order, so a payment created
+// meanwhile never shifts a later page.
+func List(db *gorm.DB, reference string, after *Key, limit int) ([]api.Payment, error) {
+	var where []string
+	var args []any
+	if reference != "" {
+		where = append(where, "reference = ?")
+		args = append(args, reference)
+	}
+	if after != nil {
+		where = append(where, "(created_at, id) < (?, ?)")
+		args = append(args, after.CreatedUS, after.ID)
+	}
+	sql := "SELECT " + cols + " FROM payments_payments"
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	var rows []row
+	if err := db.Raw(sql+" ORDER BY created_at DESC, id DESC LIMIT ?", append(args, limit)...).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	hist, err := histories(db, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.Payment, len(rows))
+	for i, r := range rows {
+		out[i] = r.api(hist[r.ID])
+	}
+	return out, nil
+}
