@@ -19,6 +19,8 @@ import (
 	"github.com/modshop/modshop/modules/catalog"
 	"github.com/modshop/modshop/modules/customers"
 	"github.com/modshop/modshop/modules/inventory"
+	"github.com/modshop/modshop/modules/orders"
+	"github.com/modshop/modshop/modules/payments"
 	"github.com/modshop/modshop/modules/search"
 	"github.com/modshop/modshop/platform/app"
 	"github.com/modshop/modshop/platform/config"
@@ -31,6 +33,8 @@ var modules = []app.Module{
 	{Name: search.Name, Local: search.Module},
 	{Name: cart.Name, Local: cart.Module},
 	{Name: customers.Name, Local: customers.Module},
+	{Name: payments.Name, Local: payments.Module},
+	{Name: orders.Name, Local: orders.Module},
 }
 
 const usage = `modshop — an e-commerce backend, one binary of modules

@@ -72,6 +72,23 @@ var routeAccess = map[string]string{
 	"DELETE /v1/carts/:id/items/:item_id": "optional",
 	"GET /v1/me/cart":                     "customer",
 	"POST /v1/me/cart/merge":              "customer",
+
+	// payments
+	"GET /v1/admin/payments":     "admin",
+	"GET /v1/admin/payments/:id": "admin",
+	// orders
+	"POST /v1/carts/:id/checkout":       "optional",
+	"GET /v1/checkouts/:id":             "optional",
+	"POST /v1/orders":                   "optional",
+	"GET /v1/orders":                    "customer",
+	"GET /v1/orders/:id":                "optional",
+	"POST /v1/orders/:id/cancel":        "optional",
+	"GET /v1/admin/orders":              "admin",
+	"GET /v1/admin/orders/:id":          "admin",
+	"POST /v1/admin/orders/:id/ship":    "admin",
+	"POST /v1/admin/orders/:id/deliver": "admin",
+	"POST /v1/admin/orders/:id/cancel":  "admin",
+	"POST /v1/admin/orders/:id/refund":  "admin",
 }
 
 const routesInternalToken = "routes-test-internal-token-0123456789"

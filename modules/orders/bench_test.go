@@ -1,0 +1,150 @@
+package orders_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modshop/modshop/platform/testkit"
+)
+
+// BenchmarkCheckoutAndOrder measures what a buyer waits for at the end of a
+// purchase: POST /v1/carts/{id}/checkout then POST /v1/orders, over real
+// HTTP, from 32 concurrent buyers, each on a keep-alive connection of its
+// own, each with a guest cart of 1..3 lines of SKUs spread over 500 (the
+// carts are filled before the timer starts). It reports the p50 and p99 of
+// the pair and orders per second.
+func BenchmarkCheckoutAndOrder(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { checkoutBench(b, testkit.SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { checkoutBench(b, testkit.Postgres(b)) })
+}
+
+const (
+	benchBuyers = 32
+	benchSKUs   = 500
+)
+
+func checkoutBench(b *testing.B, db testkit.DB) {
+	e := start(b, db)
+	skus := make([]string, benchSKUs)
+	for i := range skus {
+		skus[i] = fmt.Sprintf("B-%03d", i)
+	}
+	for i := 0; i < benchSKUs; i += 100 {
+		e.product(b, 1999, 1_000_000, skus[i:i+100]...)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchBuyers, MaxConnsPerHost: benchBuyers}}
+
+	b.Run("32-buyers", func(b *testing.B) {
+		carts := make([]string, b.N)
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range benchBuyers {
+			wg.Go(func() {
+				for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
+					carts[i] = benchCart(b, client, e.shop.URL, skus, int(i))
+				}
+			})
+		}
+		wg.Wait()
+		next.Store(0)
+		var mu sync.Mutex
+		var lat []time.Duration
+		b.ResetTimer()
+		begin := time.Now()
+		for range benchBuyers {
+			wg.Go(func() {
+				var mine []time.Duration
+				for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
+					d, err := benchPurchase(client, e.shop.URL, carts[i], fmt.Sprintf("bench-%d-%d", b.N, i))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					mine = append(mine, d)
+				}
+				mu.Lock()
+				lat = append(lat, mine...)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		elapsed := time.Since(begin)
+		b.StopTimer()
+		if len(lat) == 0 {
+			return
+		}
+		slices.Sort(lat)
+		b.ReportMetric(ms(lat[len(lat)*50/100]), "p50-ms")
+		b.ReportMetric(ms(lat[min(len(lat)-1, len(lat)*99/100)]), "p99-ms")
+		b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "orders/s")
+	})
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func benchPost(client *http.Client, url string, body any, header ...string) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		j, _ := json.Marshal(body)
+		rd = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(http.MethodPost, url, rd)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// benchCart makes a guest cart of 1..3 lines.
+func benchCart(b *testing.B, client *http.Client, base string, skus []string, i int) string {
+	status, body, err := benchPost(client, base+"/v1/carts", nil)
+	var c struct {
+		ID string `json:"id"`
+	}
+	if err != nil || status != http.StatusCreated || json.Unmarshal(body, &c) != nil {
+		b.Fatalf("create cart: %d %v %s", status, err, body)
+	}
+	for l := range 1 + i%3 {
+		sku := skus[(i*7+l*131)%len(skus)]
+		if status, body, err := benchPost(client, base+"/v1/carts/"+c.ID+"/items", map[string]any{"sku": sku, "quantity": 1}); err != nil || status != http.StatusCreated {
+			b.Fatalf("add item: %d %v %s", status, err, body)
+		}
+	}
+	return c.ID
+}
+
+// benchPurchase checks a cart out and places its order; it returns how
+// long the two requests took.
+func benchPurchase(client *http.Client, base, cartID, key string) (time.Duration, error) {
+	start := time.Now()
+	status, body, err := benchPost(client, base+"/v1/carts/"+cartID+"/checkout", checkoutBody("bench@example.com"))
+	if err != nil || status != http.StatusCreated {
+		return 0, fmt.Errorf("checkout: %d %v %s", status, err, body)
+	}
+	var c struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &c); err != nil {
+		return 0, err
+	}
+	status, body, err = benchPost(client, base+"/v1/orders", map[string]any{"checkout_id": c.ID, "payment_method": "pm_card_visa"}, "Idempotency-Key", key)
+	if err != nil || status != http.StatusCreated {
+		return 0, fmt.Errorf("order: %d %v %s", status, err, body)
+	}
+	return time.Since(start), nil
+}

@@ -1,0 +1,220 @@
+// Package httpapi serves the orders module's routes: checkout of a cart,
+// order placement (with Idempotency-Key), the shopper's orders and the
+// admin's order desk.
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/modshop/modshop/modules/orders/api"
+	"github.com/modshop/modshop/modules/orders/internal/domain"
+	"github.com/modshop/modshop/modules/orders/internal/service"
+	"github.com/modshop/modshop/platform/auth"
+	"github.com/modshop/modshop/platform/errs"
+	"github.com/modshop/modshop/platform/httpx"
+)
+
+// CheckoutRequest starts a checkout of a cart.
+type CheckoutRequest struct {
+	Email           string       `json:"email" doc:"defaults to the account's e-mail for a signed-in customer"`
+	ShippingAddress *api.Address `json:"shipping_address"`
+}
+
+// OrderRequest places an order from an open checkout.
+type OrderRequest struct {
+	CheckoutID    string `json:"checkout_id"`
+	PaymentMethod string `json:"payment_method" doc:"test methods: pm_card_visa, pm_card_mastercard (approve); pm_card_chargeDeclined, pm_card_insufficientFunds (decline)"`
+}
+
+// ShipRequest ships an order.
+type ShipRequest struct {
+	TrackingNumber string `json:"tracking_number" doc:"1..100 characters"`
+}
+
+// OrderList is a page of orders, newest first.
+type OrderList struct {
+	Items      []api.Order `json:"items"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// IdempotencyKeyHeader names the header that makes an order request safe to
+// repeat.
+const IdempotencyKeyHeader = "Idempotency-Key"
+
+// Handler serves the routes.
+type Handler struct{ svc *service.Service }
+
+var pageParams = []httpx.Param{
+	{Name: "limit", Type: "integer", Description: "1..100, default 20"},
+	{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"},
+}
+
+// Routes are the orders module's routes.
+func Routes(svc *service.Service) httpx.RouteSet {
+	h := &Handler{svc: svc}
+	statusParam := httpx.Param{Name: "status", Type: "string", Description: "only orders in this status",
+		Enum: []string{"placed", "shipped", "delivered", "cancelled", "refunded"}}
+	return httpx.RouteSet{Module: "orders", Routes: []httpx.Route{
+		{Method: http.MethodPost, Path: "/v1/carts/:id/checkout", Access: httpx.OptionalAuth, Handler: h.checkout, Status: http.StatusCreated,
+			Summary: "Check a cart out: freeze lines and prices, reserve the stock", Request: CheckoutRequest{}, Response: api.Checkout{}},
+		{Method: http.MethodGet, Path: "/v1/checkouts/:id", Access: httpx.OptionalAuth, Handler: h.getCheckout,
+			Summary: "A checkout", Response: api.Checkout{}},
+		{Method: http.MethodPost, Path: "/v1/orders", Access: httpx.OptionalAuth, Handler: h.place, Status: http.StatusCreated,
+			Summary: "Place an order from a checkout (header Idempotency-Key required)", Request: OrderRequest{}, Response: api.Order{}},
+		{Method: http.MethodGet, Path: "/v1/orders", Access: httpx.Customer, Handler: h.mine,
+			Summary: "The signed-in customer's orders, newest first", Query: pageParams, Response: OrderList{}},
+		{Method: http.MethodGet, Path: "/v1/orders/:id", Access: httpx.OptionalAuth, Handler: h.get,
+			Summary: "An order, for its customer or a guest with its token",
+			Query:   []httpx.Param{{Name: "token", Type: "string", Description: "a guest order's guest_token"}}, Response: api.Order{}},
+		{Method: http.MethodPost, Path: "/v1/orders/:id/cancel", Access: httpx.OptionalAuth, Handler: h.cancel,
+			Summary: "Cancel an order while it is placed: payment voided, stock back on hand",
+			Query:   []httpx.Param{{Name: "token", Type: "string", Description: "a guest order's guest_token"}}, Response: api.Order{}},
+		{Method: http.MethodGet, Path: "/v1/admin/orders", Access: httpx.Admin, Handler: h.adminList,
+			Summary: "All orders, newest first", Query: append([]httpx.Param{statusParam}, pageParams...), Response: OrderList{}},
+		{Method: http.MethodGet, Path: "/v1/admin/orders/:id", Access: httpx.Admin, Handler: h.adminGet,
+			Summary: "One order", Response: api.Order{}},
+		{Method: http.MethodPost, Path: "/v1/admin/orders/:id/ship", Access: httpx.Admin, Handler: h.ship,
+			Summary: "Ship a placed order (captures the payment)", Request: ShipRequest{}, Response: api.Order{}},
+		{Method: http.MethodPost, Path: "/v1/admin/orders/:id/deliver", Access: httpx.Admin, Handler: h.command(domain.Deliver),
+			Summary: "Mark a shipped order delivered", Response: api.Order{}},
+		{Method: http.MethodPost, Path: "/v1/admin/orders/:id/cancel", Access: httpx.Admin, Handler: h.command(domain.Cancel),
+			Summary: "Cancel a placed order: payment voided, stock back on hand", Response: api.Order{}},
+		{Method: http.MethodPost, Path: "/v1/admin/orders/:id/refund", Access: httpx.Admin, Handler: h.command(domain.Refund),
+			Summary: "Refund a shipped or delivered order", Response: api.Order{}},
+	}}
+}
+
+// caller is the signed-in account's id, or "" for a guest. An admin is an
+// account too and shops as one, as in the cart.
+func caller(c echo.Context) string {
+	p, _ := auth.FromContext(c.Request().Context())
+	return p.Subject
+}
+
+func (h *Handler) checkout(c echo.Context) error {
+	var req CheckoutRequest
+	if err := httpx.Bind(c, &req); err != nil {
+		return err
+	}
+	out, err := h.svc.Checkout(c.Request().Context(), c.Param("id"), caller(c),
+		service.CheckoutRequest{Email: req.Email, ShippingAddress: req.ShippingAddress})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, out)
+}
+
+func (h *Handler) getCheckout(c echo.Context) error {
+	out, err := h.svc.GetCheckout(c.Request().Context(), c.Param("id"), caller(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h *Handler) place(c echo.Context) error {
+	key := c.Request().Header.Get(IdempotencyKeyHeader)
+	if key == "" {
+		return api.ErrIdempotencyKeyMissing
+	}
+	var req OrderRequest
+	if err := httpx.Bind(c, &req); err != nil {
+		return err
+	}
+	reply, err := h.svc.PlaceOrder(c.Request().Context(), caller(c), key,
+		service.PlaceRequest{CheckoutID: req.CheckoutID, PaymentMethod: req.PaymentMethod})
+	if err != nil {
+		return err
+	}
+	if reply.Replayed {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+	}
+	if reply.Err != nil {
+		return reply.Err
+	}
+	return c.JSON(reply.Status, reply.Order)
+}
+
+func (h *Handler) mine(c echo.Context) error {
+	id := caller(c)
+	if id == "" {
+		return errs.Forbidden("only customers have orders of their own")
+	}
+	return h.list(c, id, "")
+}
+
+func (h *Handler) adminList(c echo.Context) error {
+	return h.list(c, "", c.QueryParam("status"))
+}
+
+func (h *Handler) list(c echo.Context, customerID, status string) error {
+	var fe errs.Fields
+	limit := int(httpx.QueryInt(c, "limit", 20, 1, 100, &fe))
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	items, next, err := h.svc.ListOrders(c.Request().Context(), customerID, status, c.QueryParam("cursor"), limit)
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []api.Order{}
+	}
+	return c.JSON(http.StatusOK, OrderList{Items: items, NextCursor: next})
+}
+
+func (h *Handler) reader(c echo.Context) service.Reader {
+	return service.Reader{CustomerID: caller(c), GuestToken: c.QueryParam("token")}
+}
+
+func (h *Handler) get(c echo.Context) error {
+	o, err := h.svc.GetOrder(c.Request().Context(), c.Param("id"), h.reader(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+func (h *Handler) cancel(c echo.Context) error {
+	o, err := h.svc.Apply(c.Request().Context(), c.Param("id"), domain.Cancel, h.reader(c), nil)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+func (h *Handler) adminGet(c echo.Context) error {
+	o, err := h.svc.GetOrder(c.Request().Context(), c.Param("id"), service.Reader{Admin: true})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+func (h *Handler) ship(c echo.Context) error {
+	var req ShipRequest
+	if err := httpx.Bind(c, &req); err != nil {
+		return err
+	}
+	n := len([]rune(req.TrackingNumber))
+	if n == 0 || n > 100 {
+		return errs.Invalid(errs.FieldError{Field: "tracking_number", Message: "is required (1..100 characters)"})
+	}
+	o, err := h.svc.Apply(c.Request().Context(), c.Param("id"), domain.Ship, service.Reader{Admin: true}, &req.TrackingNumber)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+func (h *Handler) command(cmd domain.Command) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		o, err := h.svc.Apply(c.Request().Context(), c.Param("id"), cmd, service.Reader{Admin: true}, nil)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, o)
+	}
+}

@@ -1,0 +1,134 @@
+package service
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/modshop/modshop/modules/orders/internal/store"
+)
+
+// Recovery finishes what crashed or failed requests left behind: unfinished
+// placements whose lease ran out (carried on or undone), order effects that
+// failed (retried with backoff), and Idempotency-Keys past their time.
+type Recovery struct {
+	s        *Service
+	interval time.Duration
+	cancel   context.CancelFunc
+	done     chan struct{}
+	once     sync.Once
+}
+
+// Recovery makes the worker; it looks for work every interval.
+func (s *Service) Recovery(interval time.Duration) *Recovery {
+	return &Recovery{s: s, interval: interval, done: make(chan struct{})}
+}
+
+// Start runs the worker until Stop.
+func (r *Recovery) Start(context.Context) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go r.loop(ctx)
+	return nil
+}
+
+// Stop ends the worker and waits for the pass in progress.
+func (r *Recovery) Stop(ctx context.Context) error {
+	r.once.Do(func() {
+		if r.cancel != nil {
+			r.cancel()
+		}
+	})
+	if r.cancel == nil {
+		return nil
+	}
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *Recovery) loop(ctx context.Context) {
+	defer close(r.done)
+	t := time.NewTicker(r.interval)
+	defer t.Stop()
+	lastPurge := time.Time{}
+	for {
+		r.Pass(ctx)
+		if now := r.s.clock.Now(); now.Sub(lastPurge) > time.Hour {
+			r.purge(ctx)
+			lastPurge = now
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Pass does one round of recovery; it returns how many placements and
+// orders it worked on.
+func (r *Recovery) Pass(ctx context.Context) int {
+	s := r.s
+	n := 0
+	due, err := store.DuePlacements(s.db.Conn(ctx), s.now(), 50)
+	if err != nil {
+		s.log.Warn("recovery: list placements", "err", err)
+	}
+	for _, p := range due {
+		now := s.now()
+		var leased bool
+		if err := s.db.Transact(ctx, func(tx *gorm.DB) (err error) {
+			leased, err = store.LeasePlacement(tx, p.ID, now, now.Add(s.opt.Lease))
+			return err
+		}); err != nil || !leased {
+			continue
+		}
+		n++
+		reply, err := s.run(ctx, p)
+		switch {
+		case err != nil:
+			s.log.Warn("recovery: placement still unfinished", "placement", p.ID, "err", err)
+		case reply.Err != nil:
+			s.log.Info("recovery: placement ended without an order", "placement", p.ID, "checkout", p.CheckoutID, "reason", reply.Err)
+		default:
+			s.log.Info("recovery: placement finished", "placement", p.ID, "order", p.OrderID)
+		}
+	}
+	orders, err := store.DueEffectOrders(s.db.Conn(ctx), s.now(), 50)
+	if err != nil {
+		s.log.Warn("recovery: list order effects", "err", err)
+	}
+	for _, id := range orders {
+		n++
+		if err := s.RunEffects(ctx, id); err != nil {
+			s.log.Warn("recovery: order effects failed", "order", id, "err", err)
+		}
+	}
+	return n
+}
+
+// purge deletes finished placements whose keys have expired.
+func (r *Recovery) purge(ctx context.Context) {
+	s := r.s
+	before := s.now().Add(-s.opt.KeyTTL)
+	for ctx.Err() == nil {
+		var n int64
+		err := s.db.Transact(ctx, func(tx *gorm.DB) (err error) {
+			n, err = store.PurgePlacements(tx, before, 1000)
+			return err
+		})
+		if err != nil {
+			s.log.Warn("recovery: purge idempotency keys", "err", err)
+			return
+		}
+		if n < 1000 {
+			return
+		}
+	}
+}
