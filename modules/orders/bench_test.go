@@ -32,7 +32,7 @@ const (
 )
 
 func checkoutBench(b *testing.B, db testkit.DB) {
-	e := start(b, db)
+	e := startWith(b, db, options{noProbe: true})
 	skus := make([]string, benchSKUs)
 	for i := range skus {
 		skus[i] = fmt.Sprintf("B-%03d", i)
@@ -42,50 +42,66 @@ func checkoutBench(b *testing.B, db testkit.DB) {
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchBuyers, MaxConnsPerHost: benchBuyers}}
 
-	b.Run("32-buyers", func(b *testing.B) {
-		carts := make([]string, b.N)
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range benchBuyers {
-			wg.Go(func() {
-				for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
-					carts[i] = benchCart(b, client, e.shop.URL, skus, int(i))
+	b.Run("32-buyers", func(b *testing.B) { purchaseRun(b, e, client, skus, 0) })
+	b.Run("32-buyers-at-300-per-s", func(b *testing.B) { purchaseRun(b, e, client, skus, 300) })
+}
+
+// purchaseRun runs b.N purchases from 32 buyers: as fast as they go (a
+// closed loop: each buyer starts its next purchase when the last one
+// ended), or, with rate > 0, started at that many per second in total (an
+// open loop, as real shoppers arrive), at most 32 at a time.
+func purchaseRun(b *testing.B, e *env, client *http.Client, skus []string, rate int) {
+	carts := make([]string, b.N)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range benchBuyers {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
+				carts[i] = benchCart(b, client, e.shop.URL, skus, int(i))
+			}
+		})
+	}
+	wg.Wait()
+	next.Store(0)
+	var mu sync.Mutex
+	var lat []time.Duration
+	var tick <-chan time.Time
+	if rate > 0 {
+		t := time.NewTicker(time.Second / time.Duration(rate))
+		defer t.Stop()
+		tick = t.C
+	}
+	b.ResetTimer()
+	begin := time.Now()
+	for range benchBuyers {
+		wg.Go(func() {
+			var mine []time.Duration
+			for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
+				if tick != nil {
+					<-tick
 				}
-			})
-		}
-		wg.Wait()
-		next.Store(0)
-		var mu sync.Mutex
-		var lat []time.Duration
-		b.ResetTimer()
-		begin := time.Now()
-		for range benchBuyers {
-			wg.Go(func() {
-				var mine []time.Duration
-				for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
-					d, err := benchPurchase(client, e.shop.URL, carts[i], fmt.Sprintf("bench-%d-%d", b.N, i))
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					mine = append(mine, d)
+				d, err := benchPurchase(client, e.shop.URL, carts[i], fmt.Sprintf("bench-%d-%d", b.N, i))
+				if err != nil {
+					b.Error(err)
+					return
 				}
-				mu.Lock()
-				lat = append(lat, mine...)
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
-		elapsed := time.Since(begin)
-		b.StopTimer()
-		if len(lat) == 0 {
-			return
-		}
-		slices.Sort(lat)
-		b.ReportMetric(ms(lat[len(lat)*50/100]), "p50-ms")
-		b.ReportMetric(ms(lat[min(len(lat)-1, len(lat)*99/100)]), "p99-ms")
-		b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "orders/s")
-	})
+				mine = append(mine, d)
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(begin)
+	b.StopTimer()
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(ms(lat[len(lat)*50/100]), "p50-ms")
+	b.ReportMetric(ms(lat[min(len(lat)-1, len(lat)*99/100)]), "p99-ms")
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "orders/s")
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

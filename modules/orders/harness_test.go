@@ -128,8 +128,9 @@ type env struct {
 }
 
 type options struct {
-	env    map[string]string
-	tuning *orders.Tuning
+	env     map[string]string
+	tuning  *orders.Tuning
+	noProbe bool // benchmarks measure the shop alone
 }
 
 func start(t testing.TB, db testkit.DB) *env { return startWith(t, db, options{}) }
@@ -141,7 +142,10 @@ func startWith(t testing.TB, db testkit.DB, o options) *env {
 		modkit.Storage("probe"),
 		modkit.Consumer(func(ob *events.Outbox) events.Consumer { return e.probe.consumer(ob) }),
 	)
-	mods := append(append([]app.Module(nil), shopModules...), app.Module{Name: "probe", Local: probeModule})
+	mods := append([]app.Module(nil), shopModules...)
+	if !o.noProbe {
+		mods = append(mods, app.Module{Name: "probe", Local: probeModule})
+	}
 	extra := []fx.Option{fx.Populate(&e.catalog, &e.stock, &e.inv, &e.payments, &e.orders)}
 	if o.tuning != nil {
 		extra = append(extra, fx.Supply(o.tuning))
