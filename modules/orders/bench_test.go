@@ -80,7 +80,7 @@ func purchaseRun(b *testing.B, e *env, client *http.Client, skus []string, rate 
 				if tick != nil {
 					<-tick
 				}
-				d, err := benchPurchase(client, e.shop.URL, carts[i], fmt.Sprintf("bench-%d-%d", b.N, i))
+				d, err := benchPurchase(client, e.shop.URL, carts[i], fmt.Sprintf("bench-%d-%d", begin.UnixNano(), i))
 				if err != nil {
 					b.Error(err)
 					return
