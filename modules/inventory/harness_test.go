@@ -105,6 +105,9 @@ type env struct {
 	clock *clock.Fake
 }
 
+// internalToken lets the contract suite call the inventory over HTTP.
+const internalToken = "inventory-test-internal-token"
+
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // start runs the inventory on a fake clock, with a probe that records its
@@ -130,7 +133,8 @@ func (e *env) run(t testing.TB, db testkit.DB, clockOpt, probe fx.Option) *env {
 		probe,
 	)
 	e.shop = testkit.Start(t, []app.Module{{Name: "catalog", Local: catalogModule}, {Name: inventory.Name, Local: inventory.Module}},
-		testkit.Options{DB: &db, Extra: []fx.Option{clockOpt, fx.Populate(&e.inv, &e.admin, &e.svc)}})
+		testkit.Options{DB: &db, Env: map[string]string{"MODSHOP_INTERNAL_TOKEN": internalToken},
+			Extra: []fx.Option{clockOpt, fx.Populate(&e.inv, &e.admin, &e.svc)}})
 	return e
 }
 

@@ -58,6 +58,7 @@ var Module = fx.Module(Name,
 	}),
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
 	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
+	modkit.Routes(internalRoutes),
 	modkit.Workers(func(s *service.Service) modkit.Worker {
 		w := s.Sweeper(SweepInterval)
 		return modkit.Worker{Name: "inventory.sweeper", Start: w.Start, Stop: w.Stop}

@@ -314,3 +314,11 @@ func (w testLogWriter) Write(p []byte) (int, error) {
 
 // Fmt is fmt.Sprintf, re-exported for short test code.
 var Fmt = fmt.Sprintf
+
+// Fresh is another new, empty database of the same kind as db.
+func Fresh(t testing.TB, db DB) DB {
+	if db.Name == "postgres" {
+		return Postgres(t)
+	}
+	return SQLite(t)
+}

@@ -84,7 +84,7 @@ func (s *Service) Receive(ctx context.Context, receipts []api.Receipt, reason, a
 // checkKnown fails with ErrUnknownSKU for a SKU the catalog does not know.
 func (s *Service) checkKnown(ctx context.Context, skus []string) error {
 	if s.catalog == nil {
-		return fmt.Errorf("receive: no catalog to check SKUs against")
+		return errs.Unavailable("receive: no catalog to check the SKUs against")
 	}
 	known, err := s.catalog.VariantsBySKU(ctx, skus)
 	if err != nil {

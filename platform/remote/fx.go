@@ -1,0 +1,67 @@
+package remote
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/fx"
+
+	"github.com/modshop/modshop/platform/config"
+	"github.com/modshop/modshop/platform/httpx"
+	"github.com/modshop/modshop/platform/modkit"
+)
+
+// Module is what a module's Remote option is made of, for a process that
+// does not run the module: a client of the process that does (at
+// MODSHOP_REMOTE_<MODULE>), a readiness check of it, the module's public
+// routes forwarded there (so clients see one API), and the constructors
+// given, which turn the *Client into the module's api interfaces.
+//
+// routes is the module's public route table (its handlers are not called:
+// each route is served by a reverse proxy to the remote process).
+func Module(module string, routes func() httpx.RouteSet, constructors ...any) fx.Option {
+	return fx.Module(module+".remote",
+		fx.Provide(fx.Private, func(cfg config.Config) (*Client, error) {
+			base := cfg.Remotes[module]
+			if base == "" {
+				return nil, fmt.Errorf("module %s runs elsewhere: set MODSHOP_REMOTE_%s to its URL", module, strings.ToUpper(module))
+			}
+			return NewClient(module, base, cfg.InternalToken), nil
+		}),
+		fx.Provide(constructors...),
+		modkit.Check(func(c *Client) httpx.Check { return httpx.Check{Name: "remote:" + module, Fn: c.Ping} }),
+		modkit.Routes(func(c *Client) (httpx.RouteSet, error) { return Forward(c, routes()) }),
+	)
+}
+
+// Forward serves a route set by forwarding every request, unchanged, to
+// the client's process.
+func Forward(c *Client, rs httpx.RouteSet) (httpx.RouteSet, error) {
+	target, err := url.Parse(c.BaseURL())
+	if err != nil {
+		return httpx.RouteSet{}, fmt.Errorf("remote %s: %w", c.Module(), err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = c.http.Transport
+	proxy.ErrorHandler = nil // set below, per request, through echo
+	handler := func(ec echo.Context) error {
+		var failed error
+		p := *proxy
+		p.ErrorHandler = func(_ http.ResponseWriter, _ *http.Request, err error) { failed = err }
+		p.ServeHTTP(ec.Response(), ec.Request())
+		if failed != nil {
+			return c.unavailable("forward "+ec.Request().URL.Path, failed)
+		}
+		return nil
+	}
+	out := httpx.RouteSet{Module: rs.Module}
+	for _, r := range rs.Routes {
+		r.Handler = handler
+		out.Routes = append(out.Routes, r)
+	}
+	return out, nil
+}

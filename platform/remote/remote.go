@@ -1,0 +1,309 @@
+// Package remote carries a module's api interface over HTTP, for a process
+// that does not run that module: one generic client (Client.Call) and one
+// generic server adapter (Op, Routes), so each module's client.go and its
+// internal routes stay a short list of operations.
+//
+// The wire: POST /internal/v1/<module>/<op> with the operation's input as
+// JSON; 200 with its output as JSON, or an RFC 9457 problem whose code,
+// kind (from the status), message, field errors and extra members come back
+// as the same *errs.Error, so errors.Is against the api's errors works on
+// both sides. Every call carries the internal token (compared in constant
+// time by the server), a deadline, the caller's identity and a W3C trace
+// context. Only calls the client marks idempotent are retried.
+package remote
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/modshop/modshop/platform/auth"
+	"github.com/modshop/modshop/platform/errs"
+	"github.com/modshop/modshop/platform/httpx"
+)
+
+// Headers of an internal call.
+const (
+	SubjectHeader  = "X-Modshop-Caller-Subject"
+	RoleHeader     = "X-Modshop-Caller-Role"
+	DeadlineHeader = "X-Modshop-Deadline" // RFC 3339 with nanoseconds
+	TraceHeader    = "Traceparent"
+)
+
+// Defaults of a client.
+const (
+	DefaultTimeout = 5 * time.Second // a call's deadline when its context has none
+	maxAttempts    = 3               // for idempotent calls
+)
+
+// Path is the internal route of a module's operation.
+func Path(module, op string) string { return "/internal/v1/" + module + "/" + op }
+
+// Client calls one remote module.
+type Client struct {
+	module string
+	base   string
+	token  string
+	http   *http.Client
+}
+
+// NewClient makes a client of module at baseURL (scheme, host and port),
+// authenticating with the shared internal token.
+func NewClient(module, baseURL, token string) *Client {
+	return &Client{module: module, base: strings.TrimRight(baseURL, "/"), token: token, http: &http.Client{
+		Transport: &http.Transport{
+			Proxy:               nil,
+			MaxIdleConns:        256,
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+		},
+	}}
+}
+
+// Module is the module the client calls.
+func (c *Client) Module() string { return c.module }
+
+// BaseURL is where the module runs.
+func (c *Client) BaseURL() string { return c.base }
+
+// Call runs op with in and decodes its output into out (nil: ignore it).
+// A call that is idempotent is tried again, twice at most, when the module
+// cannot be reached or answers 503; any other call is tried once, so a
+// caller that needs a retry makes it itself, with the same ids.
+func (c *Client) Call(ctx context.Context, op string, in, out any, idempotent bool) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("%s.%s: encode: %w", c.module, op, err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
+	attempts := 1
+	if idempotent {
+		attempts = maxAttempts
+	}
+	var last error
+	for a := range attempts {
+		if a > 0 {
+			select {
+			case <-ctx.Done():
+				return c.unavailable(op, ctx.Err())
+			case <-time.After(time.Duration(a*a) * 50 * time.Millisecond):
+			}
+		}
+		status, resp, err := c.do(ctx, op, body)
+		switch {
+		case err != nil:
+			last = c.unavailable(op, err)
+			continue
+		case status == http.StatusOK:
+			if out == nil || len(resp) == 0 {
+				return nil
+			}
+			if err := json.Unmarshal(resp, out); err != nil {
+				return fmt.Errorf("%s.%s: decode answer: %w", c.module, op, err)
+			}
+			return nil
+		}
+		e := decodeProblem(status, resp)
+		if status == http.StatusServiceUnavailable {
+			last = e
+			continue
+		}
+		return e
+	}
+	return last
+}
+
+func (c *Client) do(ctx context.Context, op string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+Path(c.module, op), bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	req.Header.Set(httpx.InternalTokenHeader, c.token)
+	if d, ok := ctx.Deadline(); ok {
+		req.Header.Set(DeadlineHeader, d.UTC().Format(time.RFC3339Nano))
+	}
+	if p, ok := auth.FromContext(ctx); ok {
+		req.Header.Set(SubjectHeader, p.Subject)
+		req.Header.Set(RoleHeader, string(p.Role))
+	}
+	req.Header.Set(TraceHeader, Trace(ctx))
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	return resp.StatusCode, b, err
+}
+
+func (c *Client) unavailable(op string, cause error) error {
+	return errs.Unavailable(fmt.Sprintf("the %s module is not answering", c.module)).
+		WithCause(fmt.Errorf("%s.%s at %s: %w", c.module, op, c.base, cause))
+}
+
+// standard members of a problem document; the rest are extra members.
+var standard = map[string]bool{"type": true, "title": true, "status": true, "detail": true, "instance": true, "code": true, "errors": true}
+
+// decodeProblem turns a problem answer back into the *errs.Error it was.
+func decodeProblem(status int, body []byte) *errs.Error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return errs.New(errs.KindForStatus(status), "internal", http.StatusText(status)).WithCause(fmt.Errorf("answer %d is not a problem: %.200s", status, body))
+	}
+	var code, detail string
+	_ = json.Unmarshal(m["code"], &code)
+	_ = json.Unmarshal(m["detail"], &detail)
+	if code == "" {
+		code = "internal"
+	}
+	e := errs.New(errs.KindForStatus(status), code, detail)
+	if raw, ok := m["errors"]; ok {
+		_ = json.Unmarshal(raw, &e.Fields)
+	}
+	for k, raw := range m {
+		if standard[k] {
+			continue
+		}
+		var v any
+		if json.Unmarshal(raw, &v) == nil {
+			if e.Extra == nil {
+				e.Extra = map[string]any{}
+			}
+			e.Extra[k] = v
+		}
+	}
+	return e
+}
+
+// Endpoint is one operation a module serves to remote callers.
+type Endpoint struct {
+	Op      string
+	Handler echo.HandlerFunc
+}
+
+// Op adapts an api method to an endpoint: the input is decoded strictly,
+// the call runs with the caller's deadline, identity and trace, and the
+// output is the answer.
+func Op[In, Out any](op string, fn func(ctx context.Context, in In) (Out, error)) Endpoint {
+	return Endpoint{Op: op, Handler: func(c echo.Context) error {
+		var in In
+		if err := httpx.Bind(c, &in); err != nil {
+			return err
+		}
+		ctx, cancel := callContext(c.Request())
+		defer cancel()
+		out, err := fn(ctx, in)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, out)
+	}}
+}
+
+// Routes are a module's internal routes: hidden from the OpenAPI document
+// and served only with the internal token.
+func Routes(module string, eps ...Endpoint) httpx.RouteSet {
+	rs := httpx.RouteSet{Module: module}
+	for _, ep := range eps {
+		rs.Routes = append(rs.Routes, httpx.Route{Method: http.MethodPost, Path: Path(module, ep.Op), Access: httpx.Internal,
+			Handler: ep.Handler, Hidden: true, Summary: module + "." + ep.Op + " for remote callers"})
+	}
+	return rs
+}
+
+// callContext is the request's context with the caller's deadline,
+// identity and trace.
+func callContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx := r.Context()
+	if sub := r.Header.Get(SubjectHeader); sub != "" {
+		ctx = auth.WithPrincipal(ctx, auth.Principal{Subject: sub, Role: auth.Role(r.Header.Get(RoleHeader))})
+	}
+	if tp := r.Header.Get(TraceHeader); validTrace(tp) {
+		ctx = context.WithValue(ctx, traceKey{}, tp)
+	}
+	if d, err := time.Parse(time.RFC3339Nano, r.Header.Get(DeadlineHeader)); err == nil {
+		return context.WithDeadline(ctx, d)
+	}
+	return context.WithTimeout(ctx, DefaultTimeout)
+}
+
+type traceKey struct{}
+
+// WithTrace returns ctx carrying a W3C traceparent.
+func WithTrace(ctx context.Context, traceparent string) context.Context {
+	if !validTrace(traceparent) {
+		return ctx
+	}
+	return context.WithValue(ctx, traceKey{}, traceparent)
+}
+
+// Trace is the traceparent of ctx: the caller's trace id with a new span
+// id, or a new trace.
+func Trace(ctx context.Context) string {
+	var span [8]byte
+	_, _ = rand.Read(span[:])
+	if tp, ok := ctx.Value(traceKey{}).(string); ok {
+		return tp[:36] + hex.EncodeToString(span[:]) + "-01"
+	}
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	return "00-" + hex.EncodeToString(id[:]) + "-" + hex.EncodeToString(span[:]) + "-01"
+}
+
+// TraceID is the trace id of ctx's traceparent, or "".
+func TraceID(ctx context.Context) string {
+	if tp, ok := ctx.Value(traceKey{}).(string); ok {
+		return tp[3:35]
+	}
+	return ""
+}
+
+// validTrace accepts "00-<32 hex>-<16 hex>-<2 hex>".
+func validTrace(tp string) bool {
+	if len(tp) != 55 || !strings.HasPrefix(tp, "00-") || tp[35] != '-' || tp[52] != '-' {
+		return false
+	}
+	_, err1 := hex.DecodeString(tp[3:35])
+	_, err2 := hex.DecodeString(tp[36:52])
+	return err1 == nil && err2 == nil
+}
+
+// IsUnavailable reports whether err says a remote module did not answer.
+func IsUnavailable(err error) bool {
+	e := errs.As(err)
+	return e != nil && e.Kind == errs.KindUnavailable
+}
+
+// Ping asks the module's process whether it is ready (GET /readyz).
+func (c *Client) Ping(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s at %s: %w", c.module, c.base, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return errors.New(c.module + " at " + c.base + " is not ready: " + resp.Status)
+	}
+	return nil
+}
