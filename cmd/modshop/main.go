@@ -28,13 +28,13 @@ import (
 
 // modules is every module the binary knows, in dependency order.
 var modules = []app.Module{
-	{Name: inventory.Name, Local: inventory.Module},
-	{Name: catalog.Name, Local: catalog.Module},
-	{Name: search.Name, Local: search.Module},
-	{Name: cart.Name, Local: cart.Module},
+	{Name: inventory.Name, Local: inventory.Module, Remote: inventory.Remote},
+	{Name: catalog.Name, Local: catalog.Module, Needs: []string{inventory.Name}},
+	{Name: search.Name, Local: search.Module, Needs: []string{catalog.Name, inventory.Name}},
+	{Name: cart.Name, Local: cart.Module, Needs: []string{catalog.Name, inventory.Name}},
 	{Name: customers.Name, Local: customers.Module},
 	{Name: payments.Name, Local: payments.Module},
-	{Name: orders.Name, Local: orders.Module},
+	{Name: orders.Name, Local: orders.Module, Needs: []string{cart.Name, inventory.Name, payments.Name}},
 }
 
 const usage = `modshop — an e-commerce backend, one binary of modules
@@ -100,6 +100,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		} else {
 			fmt.Fprintln(stderr, "modshop:", err)
 		}
+	}
+	for _, p := range app.Topology(cfg, modules) {
+		bad = true
+		fmt.Fprintln(stderr, "modshop: "+p)
 	}
 	if *addr != "" {
 		if err := config.ValidateAddr(*addr); err != nil {

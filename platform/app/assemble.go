@@ -1,8 +1,11 @@
 package app
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
@@ -14,6 +17,35 @@ import (
 type Module struct {
 	Name  string
 	Local fx.Option // the module running in this process
+	// Remote gives a process that does not run the module its api over
+	// HTTP (MODSHOP_REMOTE_<NAME>) and forwards its public routes there.
+	Remote fx.Option
+	// Needs are the modules whose api it cannot run without (each must run
+	// here or be remote).
+	Needs []string
+}
+
+// Topology checks that every module this process runs finds the modules it
+// needs, here or remote; each problem is one line naming what to set.
+func Topology(cfg config.Config, mods []Module) []string {
+	var p []string
+	for _, m := range mods {
+		if !cfg.Runs(m.Name) {
+			continue
+		}
+		for _, n := range m.Needs {
+			if !cfg.Runs(n) && cfg.Remotes[n] == "" {
+				p = append(p, fmt.Sprintf("MODSHOP_MODULES: %s needs %s; run it here too or set MODSHOP_REMOTE_%s to where it runs",
+					m.Name, n, strings.ToUpper(n)))
+			}
+		}
+	}
+	for _, m := range mods {
+		if !cfg.Runs(m.Name) && cfg.Remotes[m.Name] != "" && m.Remote == nil {
+			p = append(p, fmt.Sprintf("MODSHOP_REMOTE_%s: %s cannot be called remotely yet", strings.ToUpper(m.Name), m.Name))
+		}
+	}
+	return p
 }
 
 // Names lists the modules' names.
@@ -35,9 +67,15 @@ func New(cfg config.Config, mods []Module, logOut io.Writer, extra ...fx.Option)
 			return l
 		}),
 	}
+	if p := Topology(cfg, mods); len(p) > 0 {
+		return fx.New(fx.Error(errors.New(strings.Join(p, "; "))))
+	}
 	for _, m := range mods {
-		if cfg.Runs(m.Name) {
+		switch {
+		case cfg.Runs(m.Name):
 			opts = append(opts, m.Local)
+		case cfg.Remotes[m.Name] != "":
+			opts = append(opts, m.Remote)
 		}
 	}
 	return fx.New(append(opts, extra...)...)
