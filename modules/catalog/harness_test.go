@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"sync"
 	"testing"
@@ -44,15 +45,20 @@ func startFake(t testing.TB, db testkit.DB, inv *fakeInventory) *env {
 	return startWith(t, db, fx.Module("inventory", fx.Provide(func() invapi.Inventory { return inv })), nil)
 }
 
+// internalToken lets the contract suite call the catalog over HTTP.
+const internalToken = "catalog-test-internal-token"
+
 func startWith(t testing.TB, db testkit.DB, inventoryModule fx.Option, vars map[string]string) *env {
 	t.Helper()
 	e := &env{t: t, events: &recorder{}}
+	settings := map[string]string{"MODSHOP_INTERNAL_TOKEN": internalToken}
+	maps.Copy(settings, vars)
 	probe := fx.Module("probe",
 		modkit.Storage("probe"),
 		modkit.Consumer(func(ob *events.Outbox) events.Consumer { return e.events.consumer(ob) }),
 	)
 	e.Shop = testkit.Start(t, []app.Module{{Name: "inventory", Local: inventoryModule}, {Name: catalog.Name, Local: catalog.Module}},
-		testkit.Options{DB: &db, Env: vars, Extra: []fx.Option{probe, fx.Populate(&e.catalog, &e.adm)}})
+		testkit.Options{DB: &db, Env: settings, Extra: []fx.Option{probe, fx.Populate(&e.catalog, &e.adm)}})
 	e.admin = e.AdminToken()
 	return e
 }

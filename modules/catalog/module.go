@@ -39,6 +39,7 @@ var Module = fx.Module(Name,
 		func(inv inventory.Inventory) app.Availability { return inv },
 	),
 	modkit.Routes(httpapi.Routes),
+	modkit.Routes(internalRoutes),
 	fx.Provide(
 		func(s *app.Service) api.Catalog { return s },
 		func(s *app.Service) api.Admin { return s },

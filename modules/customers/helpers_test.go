@@ -2,6 +2,7 @@ package customers_test
 
 import (
 	"context"
+	"maps"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,9 +42,14 @@ func start(t *testing.T, db testkit.DB, o opts) *testkit.Shop {
 	if o.cfg.Hashing == (domain.Params{}) {
 		o.cfg.Hashing = cheap
 	}
+	settings := map[string]string{"MODSHOP_INTERNAL_TOKEN": internalToken}
+	maps.Copy(settings, o.env)
 	mods := append([]platformapp.Module{{Name: customers.Name, Local: customers.NewModule(o.cfg)}}, o.extra...)
-	return testkit.Start(t, mods, testkit.Options{DB: &db, Env: o.env, Extra: o.fx})
+	return testkit.Start(t, mods, testkit.Options{DB: &db, Env: settings, Extra: o.fx})
 }
+
+// internalToken lets the contract suite call the module over HTTP.
+const internalToken = "customers-test-internal-token"
 
 // rawDB opens the test's database directly, to look at what the module
 // stored (its own tables only).

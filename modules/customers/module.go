@@ -75,6 +75,7 @@ func NewModule(cfg app.Config) fx.Option {
 		),
 		fx.Provide(func(s *app.Service) api.Customers { return s }),
 		modkit.Routes(httpapi.Routes),
+		modkit.Routes(internalRoutes),
 		modkit.Workers(bootstrapAdmin),
 		modkit.Workers(func(s *app.Service) modkit.Worker {
 			j := app.NewJanitor(s)

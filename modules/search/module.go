@@ -52,14 +52,21 @@ var Module = fx.Module(Name,
 	fx.Provide(func(s *service.Service) api.Search { return s }),
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
 	modkit.Routes(func(s *service.Service, cfg config.Config, log *slog.Logger) httpx.RouteSet {
-		set := httpapi.Routes(s, cfg.Currency)
-		set.Routes = append(set.Routes, httpapi.AdminRoutes(s, log)...)
-		return set
+		return routes(s, cfg.Currency, log)
 	}),
+	modkit.Routes(internalRoutes),
 	modkit.Workers(func(ix *indexer.Indexer) modkit.Worker {
 		return modkit.Worker{Name: "search.indexer", Start: ix.Start, Stop: ix.Stop}
 	}),
 )
+
+// routes are the module's public routes. Building them calls nothing on s,
+// so Remote builds the same table with no service to forward it.
+func routes(s *service.Service, currency string, log *slog.Logger) httpx.RouteSet {
+	set := httpapi.Routes(s, currency)
+	set.Routes = append(set.Routes, httpapi.AdminRoutes(s, log)...)
+	return set
+}
 
 // lateEngine opens the index when the process starts, not when the graph is
 // built, so `modshop modules` or `migrate` never touch (or lock) it.

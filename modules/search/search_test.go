@@ -34,6 +34,9 @@ type upstream struct {
 	cats                []catalog.Category
 	prod                map[string]catalog.Product
 	lvl                 map[string]inventory.Level
+	// failCategories makes Categories fail; failNextPage makes Products
+	// answer its first page with a cursor and fail on the next.
+	failCategories, failNextPage error
 }
 
 func (u *upstream) publish(t *testing.T, evts ...events.Event) {
@@ -46,6 +49,9 @@ func (u *upstream) publish(t *testing.T, evts ...events.Event) {
 func (u *upstream) Categories(context.Context) ([]catalog.Category, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if u.failCategories != nil {
+		return nil, u.failCategories
+	}
 	return append([]catalog.Category(nil), u.cats...), nil
 }
 func (u *upstream) VariantsBySKU(context.Context, []string) (map[string]catalog.VariantInfo, error) {
@@ -63,9 +69,15 @@ func (u *upstream) Product(_ context.Context, id string) (catalog.Product, error
 func (u *upstream) Products(_ context.Context, cursor string, limit int) ([]catalog.Product, string, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if u.failNextPage != nil && cursor != "" {
+		return nil, "", u.failNextPage
+	}
 	var out []catalog.Product
 	for _, p := range u.prod {
 		out = append(out, p)
+	}
+	if u.failNextPage != nil {
+		return out, "next-page", nil
 	}
 	return out, "", nil
 }
@@ -82,6 +94,9 @@ func (u *upstream) Availability(_ context.Context, skus []string) (map[string]in
 }
 
 func strp(s string) *string { return &s }
+
+// internalToken lets the contract suite call search over HTTP.
+const internalToken = "search-test-internal-token"
 
 func startSearch(t *testing.T, db testkit.DB, dataDir string) (*testkit.Shop, *upstream, searchapi.Search) {
 	t.Helper()
@@ -100,7 +115,7 @@ func startSearch(t *testing.T, db testkit.DB, dataDir string) (*testkit.Shop, *u
 		fx.Provide(func() catalog.Catalog { return u }, func() inventory.Inventory { return u }),
 	)
 	var s searchapi.Search
-	env := map[string]string{}
+	env := map[string]string{"MODSHOP_INTERNAL_TOKEN": internalToken}
 	if dataDir != "" {
 		env["MODSHOP_DATA_DIR"] = dataDir
 	}

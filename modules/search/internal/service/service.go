@@ -139,8 +139,18 @@ func (s *Service) CategoryLabel(ctx context.Context, id string) (slug, name stri
 }
 
 // Reindex rebuilds the read model from the catalog (every product, every
-// status) and the current stock, then the whole index.
+// status) and the current stock, then the whole index, and returns how many
+// products it read. A failed rebuild returns 0 with its error, whatever it
+// read before failing, as it does over HTTP (where an error has no count).
 func (s *Service) Reindex(ctx context.Context) (int, error) {
+	n, err := s.reindex(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func (s *Service) reindex(ctx context.Context) (int, error) {
 	cats, err := s.catalog.Categories(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("reindex: categories: %w", err)

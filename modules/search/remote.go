@@ -1,0 +1,44 @@
+package search
+
+import (
+	"context"
+
+	"github.com/modshop/modshop/modules/search/api"
+	"github.com/modshop/modshop/modules/search/internal/service"
+	"github.com/modshop/modshop/platform/httpx"
+	"github.com/modshop/modshop/platform/remote"
+)
+
+// Remote gives a process that does not run search its api over HTTP
+// (MODSHOP_REMOTE_SEARCH), and forwards the search routes there.
+var Remote = remote.Module(Name, func() httpx.RouteSet { return routes(nil, "", nil) },
+	func(c *remote.Client) api.Search { return NewClient(c) })
+
+type none struct{}
+
+// internalRoutes serve the api to remote callers.
+func internalRoutes(s *service.Service) httpx.RouteSet {
+	return remote.Routes(Name,
+		remote.Op("reindex", func(ctx context.Context, _ none) (int, error) { return s.Reindex(ctx) }),
+	)
+}
+
+// Client is api.Search over HTTP.
+type Client struct{ c *remote.Client }
+
+var _ api.Search = (*Client)(nil)
+
+// NewClient makes the client.
+func NewClient(c *remote.Client) *Client { return &Client{c: c} }
+
+// Reindex is retried when search cannot be reached: a rebuild from the
+// catalog ends in the same read model however often it runs. It runs within
+// the caller's deadline (remote.DefaultTimeout when ctx has none), so give a
+// large catalog a longer one.
+func (c *Client) Reindex(ctx context.Context) (int, error) {
+	var n int
+	if err := c.c.Call(ctx, "reindex", none{}, &n, true); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
