@@ -29,10 +29,10 @@ import (
 // modules is every module the binary knows, in dependency order.
 var modules = []app.Module{
 	{Name: inventory.Name, Local: inventory.Module, Remote: inventory.Remote},
-	{Name: catalog.Name, Local: catalog.Module, Needs: []string{inventory.Name}},
-	{Name: search.Name, Local: search.Module, Needs: []string{catalog.Name, inventory.Name}},
+	{Name: catalog.Name, Local: catalog.Module, Remote: catalog.Remote, Needs: []string{inventory.Name}},
+	{Name: search.Name, Local: search.Module, Remote: search.Remote, Needs: []string{catalog.Name, inventory.Name}},
 	{Name: cart.Name, Local: cart.Module, Needs: []string{catalog.Name, inventory.Name}},
-	{Name: customers.Name, Local: customers.Module},
+	{Name: customers.Name, Local: customers.Module, Remote: customers.Remote},
 	{Name: payments.Name, Local: payments.Module},
 	{Name: orders.Name, Local: orders.Module, Needs: []string{cart.Name, inventory.Name, payments.Name}},
 }

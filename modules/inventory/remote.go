@@ -85,12 +85,14 @@ func NewClient(c *remote.Client) *Client { return &Client{c: c} }
 
 func (c *Client) Availability(ctx context.Context, skus []string) (map[string]api.Level, error) {
 	var out map[string]api.Level
-	return out, c.c.Call(ctx, "availability", skus, &out, true)
+	err := c.c.Call(ctx, "availability", skus, &out, true)
+	return out, err
 }
 
 func (c *Client) Reserve(ctx context.Context, id string, lines []api.Line, ttl time.Duration) (api.Reservation, error) {
 	var out api.Reservation
-	return out, c.c.Call(ctx, "reserve", reserveIn{id, lines, ttl}, &out, true)
+	err := c.c.Call(ctx, "reserve", reserveIn{id, lines, ttl}, &out, true)
+	return out, err
 }
 
 func (c *Client) Commit(ctx context.Context, id string) error {
@@ -113,5 +115,6 @@ func (c *Client) Adjust(ctx context.Context, sku string, delta int64, reason, ac
 
 func (c *Client) Receive(ctx context.Context, receipts []api.Receipt, reason, actor string) (int, error) {
 	var n int
-	return n, c.c.Call(ctx, "receive", receiveIn{receipts, reason, actor}, &n, false)
+	err := c.c.Call(ctx, "receive", receiveIn{receipts, reason, actor}, &n, false)
+	return n, err
 }

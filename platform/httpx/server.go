@@ -88,8 +88,22 @@ func NewServer(cfg Config, sets []RouteSet, checks []Check, keys *auth.Keys, reg
 			ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'", ReferrerPolicy: "no-referrer",
 		}),
 		// "1MiB", not "1M": echo reads "1M" as 1,000,000 bytes.
-		middleware.BodyLimit("1MiB"),
-		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: cfg.Timeout}),
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "1MiB", Skipper: isInternal}),
+		// A module's api served to remote callers takes what it takes in
+		// process (an import of 10,000 products is about 10 MiB), and runs
+		// under its caller's deadline (platform/remote), not the public one.
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "64MiB", Skipper: func(c echo.Context) bool { return !isInternal(c) }}),
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: cfg.Timeout, Skipper: isInternal}),
+		func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				if isInternal(c) {
+					// The server's write timeout is the public one; an
+					// internal call may write later (its caller's deadline).
+					_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(time.Now().Add(InternalMaxDuration))
+				}
+				return next(c)
+			}
+		},
 	)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(200, map[string]string{"status": "ok"}) })
@@ -276,6 +290,15 @@ func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
 		}
 	}
 }
+
+// InternalPrefix starts the paths of the routes modules serve to each
+// other.
+const InternalPrefix = "/internal/"
+
+// InternalMaxDuration bounds an internal call (a reindex, a large import).
+const InternalMaxDuration = 10 * time.Minute
+
+func isInternal(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, InternalPrefix) }
 
 func internalAuthorized(r *http.Request, token string) bool {
 	got := r.Header.Get(InternalTokenHeader)

@@ -42,8 +42,9 @@ const (
 
 // Defaults of a client.
 const (
-	DefaultTimeout = 5 * time.Second // a call's deadline when its context has none
-	maxAttempts    = 3               // for idempotent calls
+	DefaultTimeout = 30 * time.Second          // a call's deadline when its context has none
+	maxTimeout     = httpx.InternalMaxDuration // the longest deadline a server accepts
+	maxAttempts    = 3                         // for idempotent calls
 )
 
 // Path is the internal route of a module's operation.
@@ -238,6 +239,9 @@ func callContext(r *http.Request) (context.Context, context.CancelFunc) {
 		ctx = context.WithValue(ctx, traceKey{}, tp)
 	}
 	if d, err := time.Parse(time.RFC3339Nano, r.Header.Get(DeadlineHeader)); err == nil {
+		if limit := time.Now().Add(maxTimeout); d.After(limit) {
+			d = limit
+		}
 		return context.WithDeadline(ctx, d)
 	}
 	return context.WithTimeout(ctx, DefaultTimeout)
