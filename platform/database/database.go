@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -190,7 +191,8 @@ type txKey struct{}
 // serialised in-process and begin IMMEDIATE, so they never fail with
 // SQLITE_BUSY while another writer commits. The transaction's context
 // (tx.Statement.Context) marks it as open, so that a nested Transact on the
-// same SQLite database fails at once instead of deadlocking.
+// same SQLite database fails at once instead of deadlocking. On PostgreSQL a
+// transaction chosen as a deadlock victim runs again (up to 3 times).
 func (h *Handle) Transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if h.writer != nil {
 		if open, _ := ctx.Value(txKey{}).(*DB); open == h.DB {
@@ -204,7 +206,26 @@ func (h *Handle) Transact(ctx context.Context, fn func(tx *gorm.DB) error) error
 		}
 		ctx = context.WithValue(ctx, txKey{}, h.DB)
 	}
-	return h.Gorm.WithContext(ctx).Transaction(fn, &sql.TxOptions{})
+	for attempt := 1; ; attempt++ {
+		err := h.Gorm.WithContext(ctx).Transaction(fn, &sql.TxOptions{})
+		if attempt == maxTxAttempts || !isDeadlock(err) {
+			return err
+		}
+		// PostgreSQL chose this transaction as a deadlock victim and rolled it
+		// back: nothing of it happened, so it runs again (fn must only set
+		// what it returns, as every fn here does).
+		time.Sleep(time.Duration(attempt*(5+mrand.IntN(10))) * time.Millisecond)
+	}
+}
+
+// maxTxAttempts bounds how often a deadlocked transaction is run again.
+const maxTxAttempts = 3
+
+// isDeadlock reports a PostgreSQL deadlock (40P01) or serialization failure
+// (40001): the transaction was rolled back and may simply run again.
+func isDeadlock(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
 // IsDuplicate reports a unique-constraint violation.
