@@ -31,10 +31,10 @@ var modules = []app.Module{
 	{Name: inventory.Name, Local: inventory.Module, Remote: inventory.Remote},
 	{Name: catalog.Name, Local: catalog.Module, Remote: catalog.Remote, Needs: []string{inventory.Name}},
 	{Name: search.Name, Local: search.Module, Remote: search.Remote, Needs: []string{catalog.Name, inventory.Name}},
-	{Name: cart.Name, Local: cart.Module, Needs: []string{catalog.Name, inventory.Name}},
+	{Name: cart.Name, Local: cart.Module, Remote: cart.Remote, Needs: []string{catalog.Name, inventory.Name}},
 	{Name: customers.Name, Local: customers.Module, Remote: customers.Remote},
-	{Name: payments.Name, Local: payments.Module},
-	{Name: orders.Name, Local: orders.Module, Needs: []string{cart.Name, inventory.Name, payments.Name}},
+	{Name: payments.Name, Local: payments.Module, Remote: payments.Remote},
+	{Name: orders.Name, Local: orders.Module, Remote: orders.Remote, Needs: []string{cart.Name, inventory.Name, payments.Name}},
 }
 
 const usage = `modshop — an e-commerce backend, one binary of modules

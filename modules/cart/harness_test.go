@@ -10,6 +10,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/modshop/modshop/modules/cart"
+	"github.com/modshop/modshop/modules/cart/api"
 	"github.com/modshop/modshop/modules/cart/internal/service"
 	catalog "github.com/modshop/modshop/modules/catalog/api"
 	"github.com/modshop/modshop/modules/inventory"
@@ -80,8 +81,12 @@ type env struct {
 	admin   inventoryapi.Admin
 	inv     inventoryapi.Inventory
 	svc     *service.Service
+	carts   api.Carts
 	clock   *clock.Fake
 }
+
+// internalToken lets the contract suite call the cart over HTTP.
+const internalToken = "cart-test-internal-token"
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -97,7 +102,7 @@ func start(t testing.TB, db testkit.DB, fake bool) *env {
 		modkit.Storage("orders"),
 		fx.Invoke(func(ob *events.Outbox) { e.orders = ob }),
 	)
-	extra := []fx.Option{fx.Populate(&e.admin, &e.inv, &e.svc)}
+	extra := []fx.Option{fx.Populate(&e.admin, &e.inv, &e.svc, &e.carts)}
 	if fake {
 		e.clock = clock.NewFake(t0)
 		extra = append(extra, fx.Supply(fx.Annotate(e.clock, fx.As(new(clock.Clock)))))
@@ -107,7 +112,7 @@ func start(t testing.TB, db testkit.DB, fake bool) *env {
 		{Name: inventory.Name, Local: inventory.Module},
 		{Name: cart.Name, Local: cart.Module},
 		{Name: "orders", Local: ordersModule},
-	}, testkit.Options{DB: &db, Extra: extra})
+	}, testkit.Options{DB: &db, Env: map[string]string{"MODSHOP_INTERNAL_TOKEN": internalToken}, Extra: extra})
 	return e
 }
 

@@ -46,6 +46,7 @@ var Module = fx.Module(Name,
 	fx.Provide(func(s *service.Service) api.Carts { return s }),
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
 	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
+	modkit.Routes(internalRoutes),
 	modkit.Workers(func(s *service.Service) modkit.Worker {
 		c := s.Cleaner(CleanupInterval)
 		return modkit.Worker{Name: "cart.cleanup", Start: c.Start, Stop: c.Stop}

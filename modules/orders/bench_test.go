@@ -149,8 +149,11 @@ func benchCart(b *testing.B, client *http.Client, base string, skus []string, i 
 func benchPurchase(client *http.Client, base, cartID, key string) (time.Duration, error) {
 	start := time.Now()
 	status, body, err := benchPost(client, base+"/v1/carts/"+cartID+"/checkout", checkoutBody("bench@example.com"))
-	if err != nil || status != http.StatusCreated {
-		return 0, fmt.Errorf("checkout: %d %v %s", status, err, body)
+	if err != nil {
+		return 0, fmt.Errorf("checkout: %w", err)
+	}
+	if status != http.StatusCreated {
+		return 0, fmt.Errorf("checkout: %d %s", status, body)
 	}
 	var c struct {
 		ID string `json:"id"`
@@ -159,8 +162,11 @@ func benchPurchase(client *http.Client, base, cartID, key string) (time.Duration
 		return 0, err
 	}
 	status, body, err = benchPost(client, base+"/v1/orders", map[string]any{"checkout_id": c.ID, "payment_method": "pm_card_visa"}, "Idempotency-Key", key)
-	if err != nil || status != http.StatusCreated {
-		return 0, fmt.Errorf("order: %d %v %s", status, err, body)
+	if err != nil {
+		return 0, fmt.Errorf("order: %w", err)
+	}
+	if status != http.StatusCreated {
+		return 0, fmt.Errorf("order: %d %s", status, body)
 	}
 	return time.Since(start), nil
 }

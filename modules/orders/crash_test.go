@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -119,13 +120,7 @@ func (c *child) exited(t *testing.T) {
 	}
 }
 
-func asExit(err error, target **exec.ExitError) bool {
-	ee, ok := err.(*exec.ExitError)
-	if ok {
-		*target = ee
-	}
-	return ok
-}
+func asExit(err error, target **exec.ExitError) bool { return errors.As(err, target) }
 
 var crashClient = &http.Client{Timeout: 20 * time.Second}
 

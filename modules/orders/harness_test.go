@@ -127,6 +127,9 @@ type env struct {
 	orders   api.Orders
 }
 
+// internalToken lets the contract suite call orders over HTTP.
+const internalToken = "orders-test-internal-token"
+
 type options struct {
 	env     map[string]string
 	tuning  *orders.Tuning
@@ -150,7 +153,11 @@ func startWith(t testing.TB, db testkit.DB, o options) *env {
 	if o.tuning != nil {
 		extra = append(extra, fx.Supply(o.tuning))
 	}
-	e.shop = testkit.Start(t, mods, testkit.Options{DB: &db, Env: o.env, Extra: extra})
+	vars := map[string]string{"MODSHOP_INTERNAL_TOKEN": internalToken}
+	for k, v := range o.env {
+		vars[k] = v
+	}
+	e.shop = testkit.Start(t, mods, testkit.Options{DB: &db, Env: vars, Extra: extra})
 	return e
 }
 

@@ -58,6 +58,7 @@ var Module = fx.Module(Name,
 	fx.Provide(func(s *service.Service) api.Orders { return s }),
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
 	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
+	modkit.Routes(internalRoutes),
 	modkit.Workers(func(s *service.Service) modkit.Worker {
 		r := s.Recovery(RecoveryInterval)
 		return modkit.Worker{Name: "orders.recovery", Start: r.Start, Stop: r.Stop}

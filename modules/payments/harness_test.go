@@ -205,6 +205,9 @@ type env struct {
 	clock *clock.Fake
 }
 
+// internalToken lets the contract suite call payments over HTTP.
+const internalToken = "payments-test-internal-token"
+
 // start runs the payments module on a fake clock at t0, with the probe and
 // the flaky provider.
 func start(t testing.TB, db testkit.DB) *env {
@@ -215,7 +218,7 @@ func start(t testing.TB, db testkit.DB) *env {
 		modkit.Consumer(e.probe.consumer),
 	)
 	e.shop = testkit.Start(t, []app.Module{{Name: payments.Name, Local: payments.Module}, {Name: "orders", Local: orders}},
-		testkit.Options{DB: &db, Extra: []fx.Option{
+		testkit.Options{DB: &db, Env: map[string]string{"MODSHOP_INTERNAL_TOKEN": internalToken}, Extra: []fx.Option{
 			fx.Supply(fx.Annotate(e.clock, fx.As(new(clock.Clock)))),
 			fx.Decorate(func(p provider.Provider) provider.Provider { e.prov.Provider = p; return e.prov }),
 			fx.Populate(&e.pay, &e.svc),

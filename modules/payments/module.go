@@ -40,6 +40,7 @@ var Module = fx.Module(Name,
 	fx.Provide(newService),
 	fx.Provide(func(s *service.Service) api.Payments { return s }),
 	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
+	modkit.Routes(internalRoutes),
 )
 
 type serviceIn struct {

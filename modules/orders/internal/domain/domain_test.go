@@ -85,7 +85,7 @@ func TestNumbersIDsAndTokens(t *testing.T) {
 }
 
 func TestRequestHash(t *testing.T) {
-	if RequestHash("a", "b") != RequestHash("a", "b") {
+	if first, again := RequestHash("a", "b"), RequestHash("a", "b"); first != again {
 		t.Fatal("not stable")
 	}
 	if RequestHash("ab", "c") == RequestHash("a", "bc") {
