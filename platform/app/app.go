@@ -6,7 +6,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -67,9 +66,11 @@ func newMetricsRegistry() *prometheus.Registry {
 	return r
 }
 
+// newTransport: NATS JetStream when MODSHOP_NATS_URL is set (modules in
+// processes of their own), in-process GoChannel otherwise. The bus closes it.
 func newTransport(cfg config.Config, log *slog.Logger) (events.Transport, error) {
 	if cfg.NATSURL != "" {
-		return nil, fmt.Errorf("MODSHOP_NATS_URL: the NATS JetStream transport is not built into this version yet")
+		return events.NewNATS(events.NATSConfig{URL: cfg.NATSURL}, log)
 	}
 	return events.NewGoChannel(log), nil
 }

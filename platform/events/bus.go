@@ -176,12 +176,18 @@ func (b *Bus) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Only an in-process transport reports a message delivered that a
+	// consumer gave up on; a broker keeps it and delivers it again.
+	var aborted *atomic.Bool
+	if b.inProcess() {
+		aborted = &b.aborted
+	}
 	for _, c := range consumers {
 		sub, err := b.transport.Subscriber(c.Name)
 		if err != nil {
 			return fmt.Errorf("subscriber for %s: %w", c.Name, err)
 		}
-		d := &delivery{c: c, metrics: b.metrics, log: b.log.With("module", c.outbox.module), aborted: &b.aborted}
+		d := &delivery{c: c, metrics: b.metrics, log: b.log.With("module", c.outbox.module), aborted: aborted}
 		b.metrics.initConsumer(c.Name)
 		for _, src := range c.sources() {
 			router.AddConsumerHandler(c.Name+"@"+src, Topic(src), sub, d.handle)
@@ -216,10 +222,19 @@ func (b *Bus) Start(ctx context.Context) error {
 	return nil
 }
 
+// inProcess: the transport delivers within this process (GoChannel), so
+// Publish returns only once the local consumers handled the message.
+func (b *Bus) inProcess() bool {
+	_, ok := b.transport.(*GoChannel)
+	return ok
+}
+
 // Stop stops the relays, publishes what is still in the outboxes (so events
 // committed before Stop are handled before it returns), then closes the
 // consumers and the transport. ctx bounds the whole; what is left when it
-// ends stays in the outboxes for the next start.
+// ends stays in the outboxes for the next start. Over a broker (NATS) the
+// consumers stop first, and the events published here are handled by
+// other processes or the next start.
 func (b *Bus) Stop(ctx context.Context) error {
 	b.lifecycleMu.Lock()
 	defer b.lifecycleMu.Unlock()
@@ -229,14 +244,22 @@ func (b *Bus) Stop(ctx context.Context) error {
 	if !started {
 		return b.transport.Close()
 	}
+	var errs []error
+	if !b.inProcess() {
+		// A broker keeps what a consumer has not taken: stop the consumers
+		// first (they finish the messages they hold), so that what is
+		// published below goes to other processes rather than to a
+		// consumer on its way out.
+		errs = append(errs, b.router.Close())
+		<-b.routerDone
+	}
 	b.stopRelays()
 	relaysDone := make(chan struct{})
 	go func() { b.relaysWG.Wait(); close(relaysDone) }()
-	var errs []error
 	select {
 	case <-relaysDone:
-		// The consumers still run: drain until a pass publishes nothing
-		// (consumers may publish events of their own while handling).
+		// Drain until a pass publishes nothing (in process, the consumers
+		// still run, and may publish events of their own while handling).
 		for ctx.Err() == nil {
 			n, err := b.drainAll(ctx)
 			if err != nil {
@@ -262,8 +285,9 @@ func (b *Bus) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Drain publishes every pending event of every outbox now and returns once
-// the in-process consumers handled them; tests use it to wait for delivery.
+// Drain publishes every pending event of every outbox now. With GoChannel
+// it returns once the in-process consumers handled them (tests use it to
+// wait for delivery); with NATS, once the stream holds them.
 func (b *Bus) Drain(ctx context.Context) error {
 	b.mu.Lock()
 	started := b.started

@@ -41,7 +41,9 @@ func Source(eventName string) string {
 }
 
 // Topic is the transport topic of a source module's events.
-func Topic(source string) string { return "modshop.events." + source }
+func Topic(source string) string { return topicPrefix + source }
+
+const topicPrefix = "modshop.events."
 
 // Message is a received event.
 type Message struct {

@@ -3,17 +3,21 @@ package events_test
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"go.uber.org/fx"
 	"gorm.io/gorm"
 
@@ -169,9 +173,123 @@ func mods(h *Hooks) []app.Module { return []app.Module{demoModule(), auditModule
 // shop starts demo and audit in a process of their own on db.
 func shop(t *testing.T, db testkit.DB, h *Hooks) (*testkit.Shop, *Demo) {
 	t.Helper()
+	return shopOn(t, transport{name: "gochannel"}, db, h)
+}
+
+// shopOn is shop on the transport tr.
+func shopOn(t *testing.T, tr transport, db testkit.DB, h *Hooks) (*testkit.Shop, *Demo) {
+	t.Helper()
 	var d *Demo
-	s := testkit.Start(t, mods(h), testkit.Options{DB: &db, Extra: []fx.Option{fx.Populate(&d)}})
+	s := testkit.Start(t, mods(h), testkit.Options{DB: &db, Extra: append(tr.options(), fx.Populate(&d))})
+	if got := s.Runtime.Bus().Transport().Name(); got != tr.name {
+		t.Fatalf("the process runs on %s, want %s", got, tr.name)
+	}
 	return s, d
+}
+
+// transport is the event transport of a test's processes.
+type transport struct {
+	name string
+	nats *events.NATSConfig // nil: GoChannel
+}
+
+// forEachTransport runs fn on GoChannel and, when MODSHOP_TEST_NATS_URL is
+// set, on NATS JetStream with a stream of the test's own.
+func forEachTransport(t *testing.T, fn func(t *testing.T, tr transport)) {
+	t.Run("gochannel", func(t *testing.T) { fn(t, transport{name: "gochannel"}) })
+	t.Run("nats", func(t *testing.T) {
+		cfg := natsConfig(t)
+		fn(t, transport{name: "nats", nats: &cfg})
+	})
+}
+
+// forEachDBAndTransport runs fn on each transport and, for each, on a fresh
+// database of each kind (testkit.ForEachDB).
+func forEachDBAndTransport(t *testing.T, fn func(t *testing.T, db testkit.DB, tr transport)) {
+	forEachTransport(t, func(t *testing.T, tr transport) {
+		testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) { fn(t, db, tr) })
+	})
+}
+
+// options make a process use the transport (the default is GoChannel).
+func (tr transport) options() []fx.Option {
+	if tr.nats == nil {
+		return nil
+	}
+	cfg := *tr.nats
+	return []fx.Option{fx.Decorate(func(log *slog.Logger) (events.Transport, error) { return events.NewNATS(cfg, log) })}
+}
+
+// natsConfig is a NATS transport on MODSHOP_TEST_NATS_URL with a stream and
+// subjects of the test's own; the stream is deleted when the test ends.
+// Without MODSHOP_TEST_NATS_URL the test is skipped, saying so.
+func natsConfig(t testing.TB) events.NATSConfig {
+	t.Helper()
+	url := os.Getenv("MODSHOP_TEST_NATS_URL")
+	if url == "" {
+		t.Skip("NATS suite skipped: set MODSHOP_TEST_NATS_URL=nats://127.0.0.1:4222 (a NATS server with JetStream) to run it")
+	}
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatalf("connect to MODSHOP_TEST_NATS_URL: %v", err)
+	}
+	js, err := nc.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	cfg := events.NATSConfig{URL: url, Stream: "MODSHOP_T_" + strings.ToUpper(id), SubjectPrefix: "modshop_t_" + id + ".events",
+		NakDelay: 50 * time.Millisecond,
+		// A message on its way to a consumer when it stops may wait for
+		// AckWait (the server counts it delivered): keep that short here.
+		AckWait: 5 * time.Second}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for ci := range js.ConsumersInfo(cfg.Stream) {
+				t.Logf("consumer %s: delivered %d, ack floor %d, ack pending %d, redelivered %d, pending %d, waiting %d, push bound %v",
+					ci.Name, ci.Delivered.Stream, ci.AckFloor.Stream, ci.NumAckPending, ci.NumRedelivered, ci.NumPending, ci.NumWaiting, ci.PushBound)
+			}
+		}
+		if err := js.DeleteStream(cfg.Stream); err != nil && !errors.Is(err, nats.ErrStreamNotFound) {
+			t.Errorf("delete stream %s: %v", cfg.Stream, err)
+		}
+		nc.Close()
+	})
+	return cfg
+}
+
+// waitCount waits until query counts want rows.
+func waitCount(t *testing.T, g *gorm.DB, timeout time.Duration, want int64, query string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		n := count(t, g, query, args...)
+		if n == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s is %d, want %d", timeout, query, n, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitMetric waits until a sample of /metrics has the value want.
+func waitMetric(t *testing.T, s *testkit.Shop, series string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := metric(t, s, series)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 10s: %s = %v, want %v", series, got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // peek opens the database on its own, as an operator would, to count rows.
@@ -211,10 +329,10 @@ func metric(t *testing.T, s *testkit.Shop, series string) float64 {
 	return 0
 }
 
-// unstarted is a process that wires the modules but never starts: it can
+// unstarted is a process (on tr) that wires the modules but never starts: it can
 // migrate and write, and its relay never runs, like a process killed
 // between commit and publish.
-func unstarted(t *testing.T, db testkit.DB, h *Hooks) (*app.Migrator, *Demo, *database.Registry) {
+func unstarted(t *testing.T, tr transport, db testkit.DB, h *Hooks) (*app.Migrator, *Demo, *database.Registry) {
 	t.Helper()
 	env := map[string]string{"MODSHOP_DATABASE_URL": db.URL, "MODSHOP_DATA_DIR": t.TempDir(), "MODSHOP_JWT_SECRET": testkit.JWTSecret}
 	var environ []string
@@ -228,10 +346,12 @@ func unstarted(t *testing.T, db testkit.DB, h *Hooks) (*app.Migrator, *Demo, *da
 	var m *app.Migrator
 	var d *Demo
 	var r *database.Registry
-	a := app.New(cfg, mods(h), io.Discard, fx.Populate(&m, &d, &r))
+	var tp events.Transport
+	a := app.New(cfg, mods(h), io.Discard, append(tr.options(), fx.Populate(&m, &d, &r, &tp))...)
 	if err := a.Err(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { tp.Close() })
 	return m, d, r
 }
 
