@@ -70,7 +70,12 @@ func newMetricsRegistry() *prometheus.Registry {
 // processes of their own), in-process GoChannel otherwise. The bus closes it.
 func newTransport(cfg config.Config, log *slog.Logger) (events.Transport, error) {
 	if cfg.NATSURL != "" {
-		return events.NewNATS(events.NATSConfig{URL: cfg.NATSURL}, log)
+		nc := events.NATSConfig{URL: cfg.NATSURL, Stream: cfg.NATSStream}
+		if cfg.NATSStream != events.DefaultNATSStream {
+			// Shops sharing one NATS keep their events apart by stream.
+			nc.SubjectPrefix = strings.ToLower(cfg.NATSStream) + ".events"
+		}
+		return events.NewNATS(nc, log)
 	}
 	return events.NewGoChannel(log), nil
 }

@@ -24,6 +24,7 @@ type Config struct {
 	Modules        []string          // MODSHOP_MODULES, the modules this process runs
 	Remotes        map[string]string // MODSHOP_REMOTE_<MODULE>, where a module runs
 	NATSURL        string            // MODSHOP_NATS_URL, events over JetStream when set
+	NATSStream     string            // MODSHOP_NATS_STREAM, the JetStream stream of the shop's events
 	InternalToken  string            // MODSHOP_INTERNAL_TOKEN, module-to-module calls
 	ReservationTTL time.Duration     // MODSHOP_RESERVATION_TTL
 	JWTSecret      string            // MODSHOP_JWT_SECRET; generated in DataDir when empty
@@ -55,6 +56,7 @@ func Load(getenv func(string) string, environ []string, known []string) (Config,
 		HTTPAddr:      get("MODSHOP_HTTP_ADDR", ":8080"),
 		DataDir:       get("MODSHOP_DATA_DIR", "./data"),
 		NATSURL:       get("MODSHOP_NATS_URL", ""),
+		NATSStream:    get("MODSHOP_NATS_STREAM", "MODSHOP_EVENTS"),
 		InternalToken: getenv("MODSHOP_INTERNAL_TOKEN"),
 		JWTSecret:     getenv("MODSHOP_JWT_SECRET"),
 		Currency:      get("MODSHOP_CURRENCY", "EUR"),
@@ -91,6 +93,9 @@ func Load(getenv func(string) string, environ []string, known []string) (Config,
 	}
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		p = append(p, "MODSHOP_JWT_SECRET: must be at least 32 characters")
+	}
+	if c.NATSStream == "" || strings.Trim(c.NATSStream, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != "" || len(c.NATSStream) > 64 {
+		p = append(p, fmt.Sprintf("MODSHOP_NATS_STREAM: %q: use 1..64 letters, digits, _ and -", c.NATSStream))
 	}
 	if c.NATSURL != "" {
 		if u, err := url.Parse(c.NATSURL); err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
