@@ -33,7 +33,7 @@ func Module(module string, routes func() httpx.RouteSet, constructors ...any) fx
 			return NewClient(module, base, cfg.InternalToken), nil
 		}),
 		fx.Provide(constructors...),
-		modkit.Check(func(c *Client) httpx.Check { return httpx.Check{Name: "remote:" + module, Fn: c.Ping} }),
+		modkit.Check(func(c *Client) httpx.Check { return httpx.Check{Name: httpx.RemoteCheckPrefix + module, Fn: c.Ping} }),
 		modkit.Routes(func(c *Client) (httpx.RouteSet, error) { return Forward(c, routes()) }),
 	)
 }

@@ -294,9 +294,10 @@ func IsUnavailable(err error) bool {
 	return e != nil && e.Kind == errs.KindUnavailable
 }
 
-// Ping asks the module's process whether it is ready (GET /readyz).
+// Ping asks the module's process whether it is ready itself (GET
+// /readyz?scope=local: its database and event bus, not its own remotes).
 func (c *Client) Ping(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/readyz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/readyz?scope=local", nil)
 	if err != nil {
 		return err
 	}
