@@ -27,7 +27,7 @@ import (
 const splitToken = "split-test-internal-token-0123456789"
 
 // freePort is a loopback port nothing listens on right now.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -39,7 +39,8 @@ func freePort(t *testing.T) string {
 
 // split is a running split shop.
 type split struct {
-	t                       *testing.T
+	t                       testing.TB
+	quiet                   bool // processes log warnings only
 	natsURL, stream         string
 	dbs                     map[string]testkit.DB
 	ports                   map[string]string
@@ -53,16 +54,14 @@ var splitShapes = map[string]string{
 	"rest":      "catalog,cart,customers,payments,orders",
 }
 
-func startSplit(t *testing.T, natsURL string) *split {
+func startSplit(t testing.TB, natsURL string) *split { return startSplitWith(t, natsURL, false) }
+
+func startSplitWith(t testing.TB, natsURL string, quiet bool) *split {
 	t.Helper()
-	s := &split{t: t, natsURL: natsURL, stream: fmt.Sprintf("E2E_%d", time.Now().UnixNano()),
+	s := &split{t: t, natsURL: natsURL, quiet: quiet, stream: fmt.Sprintf("E2E_%d", time.Now().UnixNano()),
 		dbs: map[string]testkit.DB{}, ports: map[string]string{}, procs: map[string]*served{}}
 	for name := range splitShapes {
-		if os.Getenv("MODSHOP_TEST_POSTGRES_URL") != "" {
-			s.dbs[name] = testkit.Postgres(t)
-		} else {
-			s.dbs[name] = testkit.SQLite(t)
-		}
+		s.dbs[name] = splitDB(t)
 		s.ports[name] = freePort(t)
 	}
 	for _, name := range []string{"inventory", "search", "rest"} {
@@ -100,7 +99,40 @@ func (s *split) start(name string) {
 	case "rest":
 		env = append(env, "MODSHOP_REMOTE_INVENTORY="+s.url("inventory"), "MODSHOP_REMOTE_SEARCH="+s.url("search"))
 	}
+	if s.quiet {
+		s.procs[name] = serveQuiet(s.t, "127.0.0.1:"+s.ports[name], env...)
+		return
+	}
 	s.procs[name] = serveBinary(s.t, env...)
+}
+
+// serveQuiet starts `modshop serve` logging warnings only (benchmarks: no
+// access log to write and parse); addr is where it will listen.
+func serveQuiet(t testing.TB, addr string, env ...string) *served {
+	t.Helper()
+	cmd := exec.Command(binary(t), "serve")
+	cmd.Env = append(append(os.Environ(), env...), "MODSHOP_LOG_LEVEL=warn")
+	s := &served{cmd: cmd, addr: addr, exited: make(chan error, 1)}
+	cmd.Stderr = &lockedWriter{s: s}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+		}
+	})
+	return s
+}
+
+// lockedWriter keeps a process's output for failure messages.
+type lockedWriter struct{ s *served }
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	return w.s.raw.Write(p)
 }
 
 // stop kills a process (no graceful stop: a crash, as far as the others can
@@ -114,23 +146,45 @@ func (s *split) stop(name string) {
 
 func (s *split) waitReady(name string, timeout time.Duration) {
 	s.t.Helper()
+	if !readyWithin(s.url(name), timeout) {
+		s.t.Fatalf("%s not ready within %s\n%s", name, timeout, s.procs[name].output())
+	}
+}
+
+// splitDB is a database of its own for one process: PostgreSQL when the
+// suite has it, SQLite otherwise.
+func splitDB(t testing.TB) testkit.DB {
+	if os.Getenv("MODSHOP_TEST_POSTGRES_URL") != "" {
+		return testkit.Postgres(t)
+	}
+	return testkit.SQLite(t)
+}
+
+func readyWithin(base string, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	for {
-		resp, err := http.Get(s.url(name) + "/readyz")
+		resp, err := http.Get(base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return true
 			}
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("%s not ready within %s\n%s", name, timeout, s.procs[name].output())
+			return false
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-func natsForTests(t *testing.T) string {
+func waitReadyURL(t testing.TB, base string, timeout time.Duration) {
+	t.Helper()
+	if !readyWithin(base, timeout) {
+		t.Fatalf("%s not ready within %s", base, timeout)
+	}
+}
+
+func natsForTests(t testing.TB) string {
 	u := os.Getenv("MODSHOP_TEST_NATS_URL")
 	if u == "" {
 		t.Skip("split suite skipped: set MODSHOP_TEST_NATS_URL=nats://127.0.0.1:4222 to run it")
@@ -333,7 +387,7 @@ var e2eAddress = map[string]any{"name": "E2E", "line1": "Main St 1", "city": "Be
 
 // prepareStock creates a product with n units and waits until the
 // inventory holds them.
-func prepareStock(t *testing.T, f front, n int) string {
+func prepareStock(t testing.TB, f front, n int) string {
 	t.Helper()
 	sku := fmt.Sprintf("FAULT-%d", time.Now().UnixNano())
 	testkit.Expect(t, f.do(http.MethodPost, "/v1/admin/products", f.admin, map[string]any{"slug": strings.ToLower(sku), "title": "Fault " + sku,
@@ -345,7 +399,7 @@ func prepareStock(t *testing.T, f front, n int) string {
 	return sku
 }
 
-func newCart(t *testing.T, f front) string {
+func newCart(t testing.TB, f front) string {
 	t.Helper()
 	var c struct {
 		ID string `json:"id"`

@@ -24,18 +24,18 @@ import (
 
 // front is the shop as a client sees it: one base URL.
 type front struct {
-	t     *testing.T
+	t     testing.TB
 	base  string
 	admin string
 }
 
-func newFront(t *testing.T, base string) front {
+func newFront(t testing.TB, base string) front {
 	return front{t: t, base: base, admin: signToken(t, "admin-e2e", auth.RoleAdmin)}
 }
 
 // signToken is an access token signed with the key every test process
 // shares (testkit.JWTSecret).
-func signToken(t *testing.T, subject string, role auth.Role) string {
+func signToken(t testing.TB, subject string, role auth.Role) string {
 	tok, _, err := auth.NewKeys([]byte(testkit.JWTSecret)).Sign(auth.Principal{Subject: subject, Role: role}, time.Hour)
 	if err != nil {
 		t.Fatal(err)

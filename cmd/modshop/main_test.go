@@ -145,7 +145,7 @@ var (
 )
 
 // binary builds modshop with the test-only slowtest module, once per run.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the real binary; skipped with -short")
@@ -197,7 +197,7 @@ func (s *served) seen(msg string) bool {
 	return false
 }
 
-func (s *served) waitLog(t *testing.T, msg string, timeout time.Duration) {
+func (s *served) waitLog(t testing.TB, msg string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !s.seen(msg) {
@@ -215,7 +215,7 @@ func (s *served) output() string {
 }
 
 // serveBinary starts `modshop serve` with env and waits for its address.
-func serveBinary(t *testing.T, env ...string) *served {
+func serveBinary(t testing.TB, env ...string) *served {
 	t.Helper()
 	cmd := exec.Command(binary(t), "serve")
 	cmd.Env = append(os.Environ(), env...)
