@@ -39,13 +39,12 @@ func freePort(t testing.TB) string {
 
 // split is a running split shop.
 type split struct {
-	t                       testing.TB
-	quiet                   bool // processes log warnings only
-	natsURL, stream         string
-	dbs                     map[string]testkit.DB
-	ports                   map[string]string
-	procs                   map[string]*served
-	inventory, search, rest string // process names
+	t               testing.TB
+	quiet           bool // processes log warnings only
+	natsURL, stream string
+	dbs             map[string]testkit.DB
+	ports           map[string]string
+	procs           map[string]*served
 }
 
 var splitShapes = map[string]string{

@@ -214,7 +214,7 @@ func (h *Handle) Transact(ctx context.Context, fn func(tx *gorm.DB) error) error
 		// PostgreSQL chose this transaction as a deadlock victim and rolled it
 		// back: nothing of it happened, so it runs again (fn must only set
 		// what it returns, as every fn here does).
-		time.Sleep(time.Duration(attempt*(5+mrand.IntN(10))) * time.Millisecond)
+		time.Sleep(time.Duration(attempt*(5+mrand.IntN(10))) * time.Millisecond) //nolint:gosec // G404: jitter, not a secret
 	}
 }
 
