@@ -379,3 +379,37 @@ func TestServeWithTheDatabaseDown(t *testing.T) {
 		t.Fatalf("panic:\n%s", s.output())
 	}
 }
+
+// `modshop modules` shows the topology of this process: each module here
+// or remote (with its URL), what it calls, publishes and consumes.
+func TestModulesShowsTheTopology(t *testing.T) {
+	for _, k := range os.Environ() {
+		if name, _, _ := strings.Cut(k, "="); strings.HasPrefix(name, "MODSHOP_") {
+			t.Setenv(name, "")
+		}
+	}
+	t.Setenv("MODSHOP_DATA_DIR", t.TempDir())
+	t.Setenv("MODSHOP_MODULES", "catalog,cart,customers,payments,orders")
+	t.Setenv("MODSHOP_REMOTE_INVENTORY", "http://inventory.internal:8080")
+	t.Setenv("MODSHOP_REMOTE_SEARCH", "http://search.internal:8080")
+	t.Setenv("MODSHOP_INTERNAL_TOKEN", "0123456789abcdef-token")
+	code, out, stderr := runCmd(t, "modules")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"inventory  remote http://inventory.internal:8080\n",
+		"search     remote http://search.internal:8080\n",
+		"catalog    local\n",
+		"  consumes:  catalog.variant_created.v1\n",           // inventory's, declared
+		"  consumes:  orders.order_placed.v1 (cart.checkout)", // cart's, registered here
+		"  publishes: orders.order_placed.v1\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "slowtest") && !strings.Contains(out, "slowtest  not run here") {
+		t.Errorf("a module not run here is shown as such:\n%s", out)
+	}
+}

@@ -44,12 +44,11 @@ func describe(cfg config.Config, stdout, stderr io.Writer) int {
 	for _, m := range modules {
 		d, ok := local[m.Name]
 		where := "local"
-		if !ok {
-			if u, remote := cfg.Remotes[m.Name]; remote {
-				where = "remote " + u
-			} else {
-				where = "not run here"
-			}
+		switch {
+		case !ok:
+			where = "not run here"
+		case d.Remote != "":
+			where = "remote " + d.Remote
 		}
 		fmt.Fprintf(stdout, "%-10s %s\n", m.Name, where)
 		if !ok {
@@ -58,10 +57,17 @@ func describe(cfg config.Config, stdout, stderr io.Writer) int {
 		if d.Summary != "" {
 			fmt.Fprintf(stdout, "  %s\n", d.Summary)
 		}
-		fmt.Fprintf(stdout, "  database:  %s\n", redactURL(cfg.DatabaseURLFor(m.Name)))
+		if d.Remote == "" {
+			fmt.Fprintf(stdout, "  database:  %s\n", redactURL(cfg.DatabaseURLFor(m.Name)))
+		}
 		printList(stdout, "calls", d.Calls)
 		printList(stdout, "publishes", d.Publishes)
-		printList(stdout, "consumes", consumes[m.Name])
+		if d.Remote != "" {
+			// Its consumers run where it runs: what it declares.
+			printList(stdout, "consumes", d.Consumes)
+		} else {
+			printList(stdout, "consumes", consumes[m.Name])
+		}
 	}
 	return 0
 }

@@ -30,16 +30,19 @@ const Name = "cart"
 // CleanupInterval is how often stale carts are looked for.
 const CleanupInterval = time.Hour
 
+// Descriptor is what `modshop modules` shows of the module, here or remote.
+var Descriptor = modkit.Descriptor{
+	Name:     Name,
+	Summary:  "guest and customer carts, priced from the catalog at read time",
+	Calls:    []string{"catalog (variants by SKU)", "inventory (availability)"},
+	Consumes: []string{orders.EventOrderPlaced},
+}
+
 // Module wires the cart module.
 var Module = fx.Module(Name,
 	modkit.Storage(Name),
 	modkit.Migrations(store.Migrations),
-	modkit.Describe(modkit.Descriptor{
-		Name:     Name,
-		Summary:  "guest and customer carts, priced from the catalog at read time",
-		Calls:    []string{"catalog (variants by SKU)", "inventory (availability)"},
-		Consumes: []string{orders.EventOrderPlaced},
-	}),
+	modkit.Describe(Descriptor),
 	// The service is in the graph for the module's own tests; other modules
 	// cannot name its internal type and see only api.Carts.
 	fx.Provide(newService),

@@ -18,20 +18,23 @@ import (
 // Name is the module's name.
 const Name = "catalog"
 
+// Descriptor is what `modshop modules` shows of the module, here or remote.
+var Descriptor = modkit.Descriptor{
+	Name:    Name,
+	Summary: "categories, products, variants and prices; admin writes, public reads of published products",
+	Calls:   []string{"inventory"}, // availability of a page's variants, one call per page
+	Publishes: []string{
+		api.EventProductPublished, api.EventProductUpdated, api.EventProductArchived,
+		api.EventVariantCreated, api.EventVariantPriceChanged,
+	},
+}
+
 // Module wires the catalog: its database and outbox, migrations, service,
 // routes, and the api.Catalog and api.Admin other modules and the seed
 // command use.
 var Module = fx.Module(Name,
 	modkit.Storage(Name),
-	modkit.Describe(modkit.Descriptor{
-		Name:    Name,
-		Summary: "categories, products, variants and prices; admin writes, public reads of published products",
-		Calls:   []string{"inventory"}, // availability of a page's variants, one call per page
-		Publishes: []string{
-			api.EventProductPublished, api.EventProductUpdated, api.EventProductArchived,
-			api.EventVariantCreated, api.EventVariantPriceChanged,
-		},
-	}),
+	modkit.Describe(Descriptor),
 	modkit.Migrations(store.Migrations()),
 	fx.Provide(fx.Private,
 		store.New,

@@ -52,6 +52,13 @@ import (
 // Name is the module's name.
 const Name = "customers"
 
+// Descriptor is what `modshop modules` shows of the module, here or remote.
+var Descriptor = modkit.Descriptor{
+	Name:      Name,
+	Summary:   "accounts, sign-in and tokens, profiles and address books",
+	Publishes: []string{api.EventCustomerRegistered},
+}
+
 // Module wires the customers module with production settings.
 var Module = NewModule(app.Config{})
 
@@ -62,11 +69,7 @@ func NewModule(cfg app.Config) fx.Option {
 	return fx.Module(Name,
 		modkit.Storage(Name),
 		modkit.Migrations(store.Migrations),
-		modkit.Describe(modkit.Descriptor{
-			Name:      Name,
-			Summary:   "accounts, sign-in and tokens, profiles and address books",
-			Publishes: []string{api.EventCustomerRegistered},
-		}),
+		modkit.Describe(Descriptor),
 		fx.Provide(
 			fx.Private,
 			func(ob *events.Outbox, keys *auth.Keys, log *slog.Logger) (*app.Service, error) {

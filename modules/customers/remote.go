@@ -13,7 +13,7 @@ import (
 // Remote gives a process that does not run the customers module its api
 // over HTTP (MODSHOP_REMOTE_CUSTOMERS), and forwards the module's public
 // routes there.
-var Remote = remote.Module(Name, func() httpx.RouteSet { return httpapi.Routes(nil) },
+var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
 	func(c *remote.Client) api.Customers { return NewClient(c) })
 
 // The wire form of the calls.

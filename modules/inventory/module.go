@@ -28,17 +28,20 @@ const Name = "inventory"
 // expired reservation holds its stock at most this much longer than its TTL.
 const SweepInterval = time.Second
 
+// Descriptor is what `modshop modules` shows of the module, here or remote.
+var Descriptor = modkit.Descriptor{
+	Name:      Name,
+	Summary:   "stock levels, ledger and reservations per SKU",
+	Publishes: []string{api.EventStockChanged, api.EventReservationExpired},
+	Calls:     []string{"catalog (Receive: does the SKU exist)"},
+	Consumes:  []string{catalog.EventVariantCreated},
+}
+
 // Module wires the inventory module.
 var Module = fx.Module(Name,
 	modkit.Storage(Name),
 	modkit.Migrations(store.Migrations),
-	modkit.Describe(modkit.Descriptor{
-		Name:      Name,
-		Summary:   "stock levels, ledger and reservations per SKU",
-		Publishes: []string{api.EventStockChanged, api.EventReservationExpired},
-		Calls:     []string{"catalog (Receive: does the SKU exist)"},
-		Consumes:  []string{catalog.EventVariantCreated},
-	}),
+	modkit.Describe(Descriptor),
 	// The service is in the graph for the module's own tests; other modules
 	// cannot name its internal type and see only the api interfaces.
 	fx.Provide(newService),

@@ -14,7 +14,7 @@ import (
 // Remote gives a process that does not run the inventory its api over HTTP
 // (MODSHOP_REMOTE_INVENTORY), and forwards the inventory's public routes
 // there.
-var Remote = remote.Module(Name, func() httpx.RouteSet { return httpapi.Routes(nil) },
+var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
 	func(c *remote.Client) (api.Inventory, api.Admin) { cl := NewClient(c); return cl, cl })
 
 // The wire form of the calls that take more than one argument.

@@ -40,18 +40,21 @@ type Tuning struct {
 	AfterStep func(step string)
 }
 
+// Descriptor is what `modshop modules` shows of the module, here or remote.
+var Descriptor = modkit.Descriptor{
+	Name:    Name,
+	Summary: "checkout, the order placement saga and the order's life",
+	Calls: []string{"cart (lines at checkout)", "customers (default e-mail)", "inventory (reserve, commit, release, restock)",
+		"payments (authorize, capture, void, refund)"},
+	Publishes: []string{api.EventOrderPlaced, api.EventOrderCancelled, api.EventOrderShipped, api.EventOrderDelivered, api.EventOrderRefunded},
+	Consumes:  []string{inventory.EventReservationExpired},
+}
+
 // Module wires the orders module.
 var Module = fx.Module(Name,
 	modkit.Storage(Name),
 	modkit.Migrations(store.Migrations),
-	modkit.Describe(modkit.Descriptor{
-		Name:    Name,
-		Summary: "checkout, the order placement saga and the order's life",
-		Calls: []string{"cart (lines at checkout)", "customers (default e-mail)", "inventory (reserve, commit, release, restock)",
-			"payments (authorize, capture, void, refund)"},
-		Publishes: []string{api.EventOrderPlaced, api.EventOrderCancelled, api.EventOrderShipped, api.EventOrderDelivered, api.EventOrderRefunded},
-		Consumes:  []string{inventory.EventReservationExpired},
-	}),
+	modkit.Describe(Descriptor),
 	// The service is in the graph for the module's own tests; other modules
 	// cannot name its internal type and see only api.Orders.
 	fx.Provide(newService),

@@ -12,7 +12,7 @@ import (
 
 // Remote gives a process that does not run orders its api over HTTP
 // (MODSHOP_REMOTE_ORDERS), and forwards the orders' public routes there.
-var Remote = remote.Module(Name, func() httpx.RouteSet { return httpapi.Routes(nil) },
+var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
 	func(c *remote.Client) api.Orders { return NewClient(c) })
 
 // The wire form of the calls.

@@ -22,16 +22,19 @@ import (
 // Name is the module's name.
 const Name = "payments"
 
+// Descriptor is what `modshop modules` shows of the module, here or remote.
+var Descriptor = modkit.Descriptor{
+	Name:    Name,
+	Summary: "payment authorizations, captures, voids and refunds through a provider",
+	Publishes: []string{api.EventPaymentAuthorized, api.EventPaymentCaptured, api.EventPaymentVoided,
+		api.EventPaymentRefunded, api.EventPaymentFailed},
+}
+
 // Module wires the payments module.
 var Module = fx.Module(Name,
 	modkit.Storage(Name),
 	modkit.Migrations(store.Migrations),
-	modkit.Describe(modkit.Descriptor{
-		Name:    Name,
-		Summary: "payment authorizations, captures, voids and refunds through a provider",
-		Publishes: []string{api.EventPaymentAuthorized, api.EventPaymentCaptured, api.EventPaymentVoided,
-			api.EventPaymentRefunded, api.EventPaymentFailed},
-	}),
+	modkit.Describe(Descriptor),
 	// The test provider is the only one built in; a real provider's adapter
 	// replaces it here, and the module's tests decorate it to fail on cue.
 	fx.Provide(provider.NewTest),

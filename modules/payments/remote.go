@@ -13,7 +13,7 @@ import (
 // Remote gives a process that does not run payments its api over HTTP
 // (MODSHOP_REMOTE_PAYMENTS), and forwards the payments' public (admin)
 // routes there.
-var Remote = remote.Module(Name, func() httpx.RouteSet { return httpapi.Routes(nil) },
+var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
 	func(c *remote.Client) api.Payments { return NewClient(c) })
 
 // The wire form of the calls that take a payment id.

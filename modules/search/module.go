@@ -30,15 +30,20 @@ import (
 // Name is the module's name.
 const Name = "search"
 
+// Descriptor is what `modshop modules` shows of the module, here or remote.
+var Descriptor = modkit.Descriptor{
+	Name:    Name,
+	Summary: "full-text product search over a read model built from events",
+	Calls:   []string{"catalog (categories, reindex)", "inventory (reindex)"},
+	Consumes: []string{catalog.EventProductPublished, catalog.EventProductUpdated, catalog.EventProductArchived,
+		catalog.EventVariantCreated, inventory.EventStockChanged},
+}
+
 // Module wires the search module.
 var Module = fx.Module(Name,
 	modkit.Storage(Name),
 	modkit.Migrations(store.Migrations),
-	modkit.Describe(modkit.Descriptor{
-		Name:    Name,
-		Summary: "full-text product search over a read model built from events",
-		Calls:   []string{"catalog (categories, reindex)", "inventory (reindex)"},
-	}),
+	modkit.Describe(Descriptor),
 	fx.Provide(
 		fx.Private,
 		newEngine,

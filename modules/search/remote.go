@@ -11,7 +11,7 @@ import (
 
 // Remote gives a process that does not run search its api over HTTP
 // (MODSHOP_REMOTE_SEARCH), and forwards the search routes there.
-var Remote = remote.Module(Name, func() httpx.RouteSet { return routes(nil, "", nil) },
+var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return routes(nil, "", nil) },
 	func(c *remote.Client) api.Search { return NewClient(c) })
 
 type none struct{}

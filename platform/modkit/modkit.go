@@ -22,6 +22,7 @@ type Descriptor struct {
 	Calls     []string // modules whose api it calls
 	Publishes []string // event names
 	Consumes  []string // event names
+	Remote    string   // where the module runs when not here (MODSHOP_REMOTE_<NAME>)
 }
 
 // Worker is a background job a module runs while the process is ready
@@ -63,9 +64,13 @@ func Migrations(set database.MigrationSet) fx.Option {
 	return fx.Supply(fx.Annotate(set, fx.ResultTags(GroupMigrations)))
 }
 
-// Describe contributes the module's descriptor.
-func Describe(d Descriptor) fx.Option {
-	return fx.Supply(fx.Annotate(d, fx.ResultTags(GroupModules)))
+// Describe contributes the module's descriptor: a Descriptor, or a
+// constructor of one.
+func Describe(d any) fx.Option {
+	if dd, ok := d.(Descriptor); ok {
+		return fx.Supply(fx.Annotate(dd, fx.ResultTags(GroupModules)))
+	}
+	return fx.Provide(fx.Annotate(d, fx.ResultTags(GroupModules)))
 }
 
 // Routes contributes the routes built by ctor.

@@ -15,7 +15,8 @@ import (
 	"github.com/modshop/modshop/platform/modkit"
 )
 
-// Module is what a module's Remote option is made of, for a process that
+// Module is what a module's Remote option is made of (d is the module's
+// descriptor, shown by `modshop modules` with where the module runs), for a process that
 // does not run the module: a client of the process that does (at
 // MODSHOP_REMOTE_<MODULE>), a readiness check of it, the module's public
 // routes forwarded there (so clients see one API), and the constructors
@@ -23,8 +24,10 @@ import (
 //
 // routes is the module's public route table (its handlers are not called:
 // each route is served by a reverse proxy to the remote process).
-func Module(module string, routes func() httpx.RouteSet, constructors ...any) fx.Option {
+func Module(d modkit.Descriptor, routes func() httpx.RouteSet, constructors ...any) fx.Option {
+	module := d.Name
 	return fx.Module(module+".remote",
+		modkit.Describe(func(cfg config.Config) modkit.Descriptor { out := d; out.Remote = cfg.Remotes[module]; return out }),
 		fx.Provide(fx.Private, func(cfg config.Config) (*Client, error) {
 			base := cfg.Remotes[module]
 			if base == "" {
