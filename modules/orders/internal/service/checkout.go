@@ -103,10 +103,14 @@ func (s *Service) Checkout(ctx context.Context, cartID, customerID string, req C
 		superseded = prev
 		return store.InsertCheckout(tx, row)
 	}
-	err = s.db.Transact(ctx, write)
-	if database.IsDuplicate(err) {
-		// A checkout of the same cart committed in between (PostgreSQL):
-		// this one is the newer, so it replaces that one.
+	// The open checkout (if any) was ended above, so the insert alone
+	// usually does; one that another request opened meanwhile makes it a
+	// duplicate (one open checkout per cart), and this newer one replaces it.
+	err = s.db.Transact(ctx, func(tx *gorm.DB) error { return store.InsertCheckout(tx, row) })
+	for range 2 {
+		if !database.IsDuplicate(err) {
+			break
+		}
 		err = s.db.Transact(ctx, write)
 	}
 	if err != nil {

@@ -96,6 +96,11 @@ func (s *Service) PlaceOrder(ctx context.Context, customerID, key string, req Pl
 			existing = &got
 			return err
 		}
+		// The usual case costs one statement: the claim succeeds.
+		claimed, err := store.ClaimOpenCheckout(tx, req.CheckoutID, customerID, p.ID, now)
+		if err != nil || claimed {
+			return err
+		}
 		c, err := store.GetCheckout(tx, req.CheckoutID)
 		switch {
 		case errors.Is(err, store.ErrNotFound) || (err == nil && !owns(c.CustomerID, customerID)):
@@ -106,19 +111,11 @@ func (s *Service) PlaceOrder(ctx context.Context, customerID, key string, req Pl
 			early = api.ErrCheckoutCompleted
 		case c.Status == string(api.CheckoutExpired) || !now.Before(c.ExpiresAt):
 			early = api.ErrCheckoutExpired
+		default:
+			return errCartBusy // another placement holds it; roll back: the key stays unused
 		}
-		if early != nil {
-			_, err := store.FinishPlacement(tx, p.ID, errs.As(early).Kind.Status(), encodeError(early), now)
-			return err
-		}
-		claimed, err := store.ClaimCheckout(tx, c.ID, p.ID, now)
-		if err != nil {
-			return err
-		}
-		if !claimed {
-			return errCartBusy // roll back: the key stays unused
-		}
-		return nil
+		_, err = store.FinishPlacement(tx, p.ID, errs.As(early).Kind.Status(), encodeError(early), now)
+		return err
 	})
 	switch {
 	case errors.Is(err, errCartBusy):

@@ -219,12 +219,13 @@ func ExpireByReservation(tx *gorm.DB, reservationID string, now time.Time) error
 		now, reservationID).Error
 }
 
-// ClaimCheckout makes a placement the one placing an order from an open
-// checkout. It fails (false) when the checkout is not open or another
-// placement holds it.
-func ClaimCheckout(tx *gorm.DB, checkoutID, placementID string, now time.Time) (bool, error) {
-	res := tx.Exec("UPDATE orders_checkouts SET placing_id = ?, updated_at = ? WHERE id = ? AND status = 'open' AND (placing_id IS NULL OR placing_id = ?)",
-		placementID, now, checkoutID, placementID)
+// ClaimOpenCheckout claims, for a placement, a checkout that is open, not
+// expired, held by no other placement and visible to the caller (a guest
+// checkout, or the customer's own); false when any of that fails.
+func ClaimOpenCheckout(tx *gorm.DB, checkoutID, customerID, placementID string, now time.Time) (bool, error) {
+	res := tx.Exec(`UPDATE orders_checkouts SET placing_id = ?, updated_at = ?
+		WHERE id = ? AND status = 'open' AND placing_id IS NULL AND expires_at > ? AND (customer_id IS NULL OR customer_id = ?)`,
+		placementID, now, checkoutID, now, customerID)
 	return res.RowsAffected == 1, res.Error
 }
 
