@@ -20,7 +20,8 @@ import (
 // HTTP, from 32 concurrent buyers, each on a keep-alive connection of its
 // own, each with a guest cart of 1..3 lines of SKUs spread over 500 (the
 // carts are filled before the timer starts). It reports the p50 and p99 of
-// the pair and orders per second.
+// the pair, orders per second, and the CPU each purchase cost (this
+// process, and PostgreSQL's processes).
 func BenchmarkCheckoutAndOrder(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) { checkoutBench(b, testkit.SQLite(b)) })
 	b.Run("postgres", func(b *testing.B) { checkoutBench(b, testkit.Postgres(b)) })
@@ -72,6 +73,7 @@ func purchaseRun(b *testing.B, e *env, client *http.Client, skus []string, rate 
 		tick = t.C
 	}
 	b.ResetTimer()
+	cpu0, pg0 := processCPU(), postgresCPU()
 	begin := time.Now()
 	for range benchBuyers {
 		wg.Go(func() {
@@ -95,6 +97,12 @@ func purchaseRun(b *testing.B, e *env, client *http.Client, skus []string, rate 
 	wg.Wait()
 	elapsed := time.Since(begin)
 	b.StopTimer()
+	// CPU per purchase is far less distorted by other load than wall time:
+	// this process (server and buyers) and, on PostgreSQL, the database.
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/1000/float64(b.N), "go-cpu-ms/op")
+	if pg := postgresCPU() - pg0; pg > 0 {
+		b.ReportMetric(float64(pg.Microseconds())/1000/float64(b.N), "pg-cpu-ms/op")
+	}
 	if len(lat) == 0 {
 		return
 	}
