@@ -48,7 +48,9 @@ func startFake(t testing.TB, db testkit.DB, inv *fakeInventory) *env {
 // internalToken lets the contract suite call the catalog over HTTP.
 const internalToken = "catalog-test-internal-token"
 
-func startWith(t testing.TB, db testkit.DB, inventoryModule fx.Option, vars map[string]string) *env {
+// startWith runs the catalog with the given inventory, MODSHOP_* variables
+// and extra fx options (e.g. fx.Decorate of httpapi.CacheConfig).
+func startWith(t testing.TB, db testkit.DB, inventoryModule fx.Option, vars map[string]string, extra ...fx.Option) *env {
 	t.Helper()
 	e := &env{t: t, events: &recorder{}}
 	settings := map[string]string{"MODSHOP_INTERNAL_TOKEN": internalToken}
@@ -58,7 +60,7 @@ func startWith(t testing.TB, db testkit.DB, inventoryModule fx.Option, vars map[
 		modkit.Consumer(func(ob *events.Outbox) events.Consumer { return e.events.consumer(ob) }),
 	)
 	e.Shop = testkit.Start(t, []app.Module{{Name: "inventory", Local: inventoryModule}, {Name: catalog.Name, Local: catalog.Module}},
-		testkit.Options{DB: &db, Env: settings, Extra: []fx.Option{probe, fx.Populate(&e.catalog, &e.adm)}})
+		testkit.Options{DB: &db, Env: settings, Extra: append([]fx.Option{probe, fx.Populate(&e.catalog, &e.adm)}, extra...)})
 	e.admin = e.AdminToken()
 	return e
 }

@@ -41,6 +41,9 @@ var Module = fx.Module(Name,
 		app.New,
 		func(inv inventory.Inventory) app.Availability { return inv },
 	),
+	// Not private, so that a test can fx.Decorate it; no other module can
+	// name the type.
+	fx.Provide(func() httpapi.CacheConfig { return httpapi.DefaultCacheConfig }),
 	modkit.Routes(httpapi.Routes),
 	modkit.Routes(internalRoutes),
 	fx.Provide(

@@ -12,7 +12,7 @@ import (
 
 // Remote gives a process that does not run the catalog its api over HTTP
 // (MODSHOP_REMOTE_CATALOG), and forwards the catalog's public routes there.
-var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
+var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil, httpapi.CacheConfig{}, nil) },
 	func(c *remote.Client) (api.Catalog, api.Admin) { cl := NewClient(c); return cl, cl })
 
 // The wire form of the calls that take or give more than one value.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
 	catalog "github.com/modshop/modshop/modules/catalog/api"
@@ -55,9 +56,12 @@ var Module = fx.Module(Name,
 		},
 	),
 	fx.Provide(func(s *service.Service) api.Search { return s }),
+	// Not private, so that a test can fx.Decorate it; no other module can
+	// name the type.
+	fx.Provide(func() httpapi.CacheConfig { return httpapi.DefaultCacheConfig }),
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
-	modkit.Routes(func(s *service.Service, cfg config.Config, log *slog.Logger) httpx.RouteSet {
-		return routes(s, cfg.Currency, log)
+	modkit.Routes(func(s *service.Service, cfg config.Config, cc httpapi.CacheConfig, reg prometheus.Registerer, log *slog.Logger) httpx.RouteSet {
+		return routes(s, cfg.Currency, cc, reg, log)
 	}),
 	modkit.Routes(internalRoutes),
 	modkit.Workers(func(ix *indexer.Indexer) modkit.Worker {
@@ -67,8 +71,8 @@ var Module = fx.Module(Name,
 
 // routes are the module's public routes. Building them calls nothing on s,
 // so Remote builds the same table with no service to forward it.
-func routes(s *service.Service, currency string, log *slog.Logger) httpx.RouteSet {
-	set := httpapi.Routes(s, currency)
+func routes(s *service.Service, currency string, cc httpapi.CacheConfig, reg prometheus.Registerer, log *slog.Logger) httpx.RouteSet {
+	set := httpapi.Routes(s, currency, cc, reg)
 	set.Routes = append(set.Routes, httpapi.AdminRoutes(s, log)...)
 	return set
 }

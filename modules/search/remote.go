@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/modshop/modshop/modules/search/api"
+	"github.com/modshop/modshop/modules/search/internal/httpapi"
 	"github.com/modshop/modshop/modules/search/internal/service"
 	"github.com/modshop/modshop/platform/httpx"
 	"github.com/modshop/modshop/platform/remote"
@@ -11,7 +12,7 @@ import (
 
 // Remote gives a process that does not run search its api over HTTP
 // (MODSHOP_REMOTE_SEARCH), and forwards the search routes there.
-var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return routes(nil, "", nil) },
+var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return routes(nil, "", httpapi.CacheConfig{}, nil, nil) },
 	func(c *remote.Client) api.Search { return NewClient(c) })
 
 type none struct{}

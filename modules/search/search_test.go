@@ -98,7 +98,7 @@ func strp(s string) *string { return &s }
 // internalToken lets the contract suite call search over HTTP.
 const internalToken = "search-test-internal-token"
 
-func startSearch(t *testing.T, db testkit.DB, dataDir string) (*testkit.Shop, *upstream, searchapi.Search) {
+func startSearch(t *testing.T, db testkit.DB, dataDir string, extra ...fx.Option) (*testkit.Shop, *upstream, searchapi.Search) {
 	t.Helper()
 	u := &upstream{
 		cats: []catalog.Category{
@@ -120,7 +120,7 @@ func startSearch(t *testing.T, db testkit.DB, dataDir string) (*testkit.Shop, *u
 		env["MODSHOP_DATA_DIR"] = dataDir
 	}
 	shop := testkit.Start(t, []app.Module{{Name: "catalog", Local: upstreamModule}, {Name: search.Name, Local: search.Module}},
-		testkit.Options{DB: &db, Env: env, Extra: []fx.Option{fx.Populate(&s)}})
+		testkit.Options{DB: &db, Env: env, Extra: append([]fx.Option{fx.Populate(&s)}, extra...)})
 	return shop, u, s
 }
 

@@ -92,9 +92,31 @@ func limitOr(limit int) int {
 	return limit
 }
 
+// Normalized is the request with its defaults filled in (sort newest,
+// limit 20), so that requests that mean the same page are equal.
+func (r ListRequest) Normalized() ListRequest {
+	if r.Sort == "" {
+		r.Sort = string(store.SortNewest)
+	}
+	r.Limit = limitOr(r.Limit)
+	return r
+}
+
 // PublishedProducts is the shopper's product list: published products only.
 // A category that does not exist has no products.
 func (s *Service) PublishedProducts(ctx context.Context, r ListRequest) (Listing, error) {
+	l, err := s.PublishedPage(ctx, r)
+	if err != nil {
+		return Listing{}, err
+	}
+	l.Stock = s.StockOf(ctx, l.Products...)
+	return l, nil
+}
+
+// PublishedPage is PublishedProducts without the stock (Listing.Stock is
+// nil): what the catalog alone knows, for a cache that asks inventory on
+// its own schedule.
+func (s *Service) PublishedPage(ctx context.Context, r ListRequest) (Listing, error) {
 	if err := r.Check().Err(); err != nil {
 		return Listing{}, err
 	}
@@ -107,14 +129,14 @@ func (s *Service) PublishedProducts(ctx context.Context, r ListRequest) (Listing
 	if r.Category != "" {
 		c, err := s.store.Category(ctx, r.Category)
 		if errors.Is(err, api.ErrCategoryNotFound) {
-			return Listing{Products: []api.Product{}, Stock: Stock{}}, nil
+			return Listing{Products: []api.Product{}}, nil
 		}
 		if err != nil {
 			return Listing{}, err
 		}
 		q.CategoryID = c.ID
 	}
-	return s.list(ctx, q)
+	return s.page(ctx, q)
 }
 
 // AdminListRequest is the admin's product list query: every status unless
@@ -152,6 +174,16 @@ func (s *Service) AdminProducts(ctx context.Context, r AdminListRequest) (Listin
 // list reads a page: a bounded number of queries (see store.List) and one
 // availability call, whatever the page size.
 func (s *Service) list(ctx context.Context, q store.ListQuery) (Listing, error) {
+	out, err := s.page(ctx, q)
+	if err != nil {
+		return Listing{}, err
+	}
+	out.Stock = s.StockOf(ctx, out.Products...)
+	return out, nil
+}
+
+// page is list without the stock.
+func (s *Service) page(ctx context.Context, q store.ListQuery) (Listing, error) {
 	page, err := s.store.List(ctx, q)
 	if err != nil {
 		return Listing{}, err
@@ -160,7 +192,6 @@ func (s *Service) list(ctx context.Context, q store.ListQuery) (Listing, error) 
 	if page.Next != nil {
 		out.Next = page.Next.Encode()
 	}
-	out.Stock = s.StockOf(ctx, out.Products...)
 	return out, nil
 }
 
@@ -174,12 +205,21 @@ func (s *Service) apiProducts(ps []domain.Product) []api.Product {
 
 // PublishedProduct is one published product, by id or slug, with its stock.
 func (s *Service) PublishedProduct(ctx context.Context, ref string) (api.Product, Stock, error) {
-	p, err := s.store.PublishedProduct(ctx, ref)
+	ap, err := s.PublishedProductOnly(ctx, ref)
 	if err != nil {
 		return api.Product{}, nil, err
 	}
-	ap := p.API(s.currency)
 	return ap, s.StockOf(ctx, ap), nil
+}
+
+// PublishedProductOnly is PublishedProduct without the stock;
+// api.ErrProductNotFound when no published product has that id or slug.
+func (s *Service) PublishedProductOnly(ctx context.Context, ref string) (api.Product, error) {
+	p, err := s.store.PublishedProduct(ctx, ref)
+	if err != nil {
+		return api.Product{}, err
+	}
+	return p.API(s.currency), nil
 }
 
 // Product returns one product of any status (api.Catalog).

@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,6 +35,10 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	newID    domain.IDs
+
+	// gen grows after every write of this process that may change what
+	// shoppers read (see Generation).
+	gen atomic.Uint64
 }
 
 var (
@@ -80,17 +85,38 @@ func (s *Service) StockOf(ctx context.Context, products ...api.Product) Stock {
 
 // StockOfSKUs is StockOf for SKUs.
 func (s *Service) StockOfSKUs(ctx context.Context, skus ...string) Stock {
+	out, _ := s.Stock(ctx, skus)
+	return out
+}
+
+// Stock is StockOfSKUs that also says whether inventory answered: when it
+// did not, the stock is empty (and the failure logged), and a cache must not
+// keep it as if it were the truth.
+func (s *Service) Stock(ctx context.Context, skus []string) (Stock, error) {
 	out := make(Stock, len(skus))
 	if len(skus) == 0 {
-		return out
+		return out, nil
 	}
 	levels, err := s.stock.Availability(ctx, skus)
 	if err != nil {
 		s.log.WarnContext(ctx, "inventory availability failed; showing variants without stock", "err", err, "skus", len(skus))
-		return out
+		return out, err
 	}
 	for sku, l := range levels {
 		out[sku] = max(l.Available, 0)
 	}
-	return out
+	return out, nil
 }
+
+// Generation is a counter that grows after every write of this process that
+// may change a public read (products, variants, prices, categories). It is
+// bumped after the write's transaction ends, so rows read after the
+// generation was seen to be g reflect every write that made it g: an answer
+// whose rows were read at an older generation than the current one may be
+// stale. Writes of other processes (other replicas, the seed command) do not
+// move it.
+func (s *Service) Generation() uint64 { return s.gen.Load() }
+
+// changed marks a write; called after the transaction, whatever its
+// outcome (a failed commit only costs an extra cache miss).
+func (s *Service) changed() { s.gen.Add(1) }

@@ -37,6 +37,7 @@ func (s *Service) CreateCategory(ctx context.Context, in api.NewCategory) (api.C
 		created = c
 		return s.store.InsertCategory(tx.DB, c, s.now())
 	})
+	s.changed()
 	if err != nil {
 		return api.Category{}, err
 	}
@@ -56,6 +57,7 @@ func (s *Service) CreateProduct(ctx context.Context, in api.NewProduct) (api.Pro
 		}
 		return s.insertProducts(tx, []domain.Product{p}, paths)
 	})
+	s.changed()
 	if err != nil {
 		return api.Product{}, err
 	}
@@ -96,6 +98,7 @@ func (s *Service) ImportProducts(ctx context.Context, in []api.NewProduct) (int,
 		created = len(ps)
 		return s.insertProducts(tx, ps, paths)
 	})
+	s.changed()
 	if err != nil {
 		return 0, err
 	}
@@ -225,6 +228,7 @@ func (s *Service) UpdateVariant(ctx context.Context, variantID string, patch dom
 			})
 		})
 	})
+	s.changed()
 	if err != nil {
 		return api.Variant{}, err
 	}
@@ -246,6 +250,7 @@ func (s *Service) change(ctx context.Context, id string, m mutation) (api.Produc
 		out = p
 		return s.changeLoaded(tx, &out, m)
 	})
+	s.changed()
 	if err != nil {
 		return api.Product{}, err
 	}

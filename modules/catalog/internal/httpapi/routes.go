@@ -4,9 +4,12 @@
 package httpapi
 
 import (
+	"context"
+	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modshop/modshop/modules/catalog/api"
 	"github.com/modshop/modshop/modules/catalog/internal/app"
@@ -15,9 +18,11 @@ import (
 	"github.com/modshop/modshop/platform/httpx"
 )
 
-// Routes are the catalog's routes.
-func Routes(svc *app.Service) httpx.RouteSet {
-	h := &handlers{svc: svc}
+// Routes are the catalog's routes. The public reads are answered from a
+// cache (see CacheConfig) whose metrics go to reg when it is not nil.
+// Building them calls nothing on svc (Remote builds them with none).
+func Routes(svc *app.Service, cfg CacheConfig, reg prometheus.Registerer) httpx.RouteSet {
+	h := &handlers{svc: svc, cache: newCache(svc, cfg, reg)}
 	listParams := []httpx.Param{
 		{Name: "limit", Type: "integer", Description: "page size, 1..100 (default 20)"},
 		{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"},
@@ -61,15 +66,23 @@ func Routes(svc *app.Service) httpx.RouteSet {
 }
 
 type handlers struct {
-	svc *app.Service
+	svc   *app.Service
+	cache *cache
 }
 
 func (h *handlers) categories(c echo.Context) error {
-	cs, err := h.svc.Categories(c.Request().Context())
+	pretty := isPretty(c)
+	e, err := h.cache.answer(c.Request().Context(), kindCategories, categoriesKey(pretty), func(ctx context.Context) (*page, error) {
+		cs, err := h.svc.Categories(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return categoriesPage(cs, pretty), nil
+	})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, CategoryList{Items: cs})
+	return writeEntry(c, e)
 }
 
 func (h *handlers) products(c echo.Context) error {
@@ -80,22 +93,47 @@ func (h *handlers) products(c echo.Context) error {
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	l, err := h.svc.PublishedProducts(c.Request().Context(), app.ListRequest{
+	r := app.ListRequest{
 		Category: c.QueryParam("category"), MinPrice: minPrice, MaxPrice: maxPrice,
 		Sort: c.QueryParam("sort"), Limit: int(limit), Cursor: c.QueryParam("cursor"),
+	}.Normalized()
+	// Checked before the cache: a refused request is never cached.
+	if err := r.Check().Err(); err != nil {
+		return err
+	}
+	pretty := isPretty(c)
+	e, err := h.cache.answer(c.Request().Context(), kindProducts, listKey(r, pretty), func(ctx context.Context) (*page, error) {
+		l, err := h.svc.PublishedPage(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		return listPage(l, pretty), nil
 	})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, listOut(l))
+	return writeEntry(c, e)
 }
 
 func (h *handlers) product(c echo.Context) error {
-	p, stock, err := h.svc.PublishedProduct(c.Request().Context(), c.Param("id-or-slug"))
+	ref, pretty := c.Param("id-or-slug"), isPretty(c)
+	e, err := h.cache.answer(c.Request().Context(), kindProduct, productKey(ref, pretty), func(ctx context.Context) (*page, error) {
+		p, err := h.svc.PublishedProductOnly(ctx, ref)
+		if errors.Is(err, api.ErrProductNotFound) {
+			return &page{pretty: pretty, notFound: true}, nil // remembered like any answer
+		}
+		if err != nil {
+			return nil, err
+		}
+		return productPage(p, pretty), nil
+	})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, productOut(p, stock))
+	if e.page.notFound {
+		return api.ErrProductNotFound
+	}
+	return writeEntry(c, e)
 }
 
 func (h *handlers) createCategory(c echo.Context) error {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	catalog "github.com/modshop/modshop/modules/catalog/api"
 	"github.com/modshop/modshop/modules/search/internal/engine"
@@ -67,11 +68,14 @@ type StockCount struct {
 type Handler struct {
 	svc      *service.Service
 	currency string
+	cache    *cache
 }
 
-// Routes are the search module's routes.
-func Routes(svc *service.Service, currency string) httpx.RouteSet {
-	h := &Handler{svc: svc, currency: currency}
+// Routes are the search module's routes. Answers are cached (see
+// CacheConfig), with metrics in reg when it is not nil. Building them calls
+// nothing on svc (Remote builds them with none).
+func Routes(svc *service.Service, currency string, cfg CacheConfig, reg prometheus.Registerer) httpx.RouteSet {
+	h := &Handler{svc: svc, currency: currency, cache: newCache(svc, cfg, reg)}
 	return httpx.RouteSet{Module: "search", Routes: []httpx.Route{{
 		Method: http.MethodGet, Path: "/v1/search", Access: httpx.Public, Handler: h.search,
 		Summary: "Search published products: typo-tolerant, ranked, with facets",
@@ -117,10 +121,22 @@ func (h *Handler) search(c echo.Context) error {
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	res, err := h.svc.Search(c.Request().Context(), q)
+	pretty := isPretty(c)
+	e, err := h.cache.answer(c.Request().Context(), key(q, pretty), func(ctx context.Context) (any, error) {
+		res, err := h.svc.Search(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return h.result(ctx, res), nil
+	}, pretty)
 	if err != nil {
 		return err
 	}
+	return writeEntry(c, e)
+}
+
+// result is the engine's result as the API shows it.
+func (h *Handler) result(ctx context.Context, res engine.Result) Result {
 	out := Result{Items: make([]Item, len(res.Items)), Total: res.Total}
 	for i, it := range res.Items {
 		out.Items[i] = Item{ProductID: it.ProductID, Slug: it.Slug, Title: it.Title, Snippet: it.Snippet,
@@ -128,7 +144,7 @@ func (h *Handler) search(c echo.Context) error {
 	}
 	out.Facets.Category = make([]CategoryCount, len(res.Facets.Category))
 	for i, f := range res.Facets.Category {
-		slug, name := h.svc.CategoryLabel(c.Request().Context(), f.Value)
+		slug, name := h.svc.CategoryLabel(ctx, f.Value)
 		out.Facets.Category[i] = CategoryCount{Value: f.Value, Count: f.Count, Slug: slug, Name: name}
 	}
 	out.Facets.Price = make([]PriceBand, len(res.Facets.Price))
@@ -146,7 +162,7 @@ func (h *Handler) search(c echo.Context) error {
 	if res.NextCursor != "" {
 		out.NextCursor = &res.NextCursor
 	}
-	return c.JSON(http.StatusOK, out)
+	return out
 }
 
 // AdminRoutes let an admin rebuild the index of a running process. The

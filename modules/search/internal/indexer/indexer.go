@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -37,12 +38,19 @@ type Indexer struct {
 	mu     sync.Mutex // one Sync at a time
 	cancel context.CancelFunc
 	done   chan struct{}
+	gen    atomic.Uint64 // see Generation
 }
 
 // New makes an indexer.
 func New(db *database.Handle, e engine.Engine, log *slog.Logger) *Indexer {
 	return &Indexer{db: db, engine: e, log: log, wake: make(chan struct{}, 1)}
 }
+
+// Generation grows every time the indexer has written to the index, after
+// the write is visible to searches. A search that read generation g before
+// it ran, and finds it still g, saw every write that ended before it began:
+// results cached at an older generation are stale.
+func (ix *Indexer) Generation() uint64 { return ix.gen.Load() }
 
 // Wake asks for a sync soon.
 func (ix *Indexer) Wake() {
@@ -160,7 +168,9 @@ func (ix *Indexer) apply(ctx context.Context, docs []store.Doc) error {
 			InStock: inStock[d.ProductID], CreatedAt: d.CreatedAt,
 		})
 	}
-	if err := errors.Join(ix.engine.Upsert(ctx, upsert...), ix.engine.Delete(ctx, remove...)); err != nil {
+	err = errors.Join(ix.engine.Upsert(ctx, upsert...), ix.engine.Delete(ctx, remove...))
+	ix.gen.Add(1) // even after an error: part of the batch may be written
+	if err != nil {
 		return err
 	}
 	return ix.db.Transact(ctx, func(tx *gorm.DB) error { return store.MarkIndexed(tx, docs) })

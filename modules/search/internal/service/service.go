@@ -75,6 +75,9 @@ type Query struct {
 	Category string // slug or id
 }
 
+// IndexGeneration grows whenever the index changes (indexer.Generation).
+func (s *Service) IndexGeneration() uint64 { return s.indexer.Generation() }
+
 // ErrUnknownCategory is a category filter naming no category.
 var ErrUnknownCategory = errors.New("unknown category")
 
