@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/modshop/modshop/modules/catalog/api"
+	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/testkit"
 )
 
@@ -68,6 +69,31 @@ func TestQueryPlansSQLite(t *testing.T) {
 			sqlText, args, err := listSQL(qs[name])
 			if err != nil {
 				t.Fatal(err)
+			}
+			if q := qs[name]; (q.MinPrice != nil || q.MaxPrice != nil) && sortSpecs[q.Sort].col != "price_from" && (q.Status != "" || q.CategoryID != "") {
+				// A sparse price range reads the price index and sorts what
+				// it found (at most sparseProbe rows): no full scan.
+				sparseText, sparseArgs, err := listSQLWith(q, true, database.SQLite)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var prow []struct {
+					ID, Parent, Notused int
+					Detail              string
+				}
+				if err := db.h.Conn(context.Background()).Raw("EXPLAIN QUERY PLAN "+sparseText, sparseArgs...).Scan(&prow).Error; err != nil {
+					t.Fatalf("%s sparse: %v", name, err)
+				}
+				var plan []string
+				for _, r := range prow {
+					plan = append(plan, r.Detail)
+					if strings.HasPrefix(r.Detail, "SCAN ") && !strings.Contains(r.Detail, "USING") {
+						t.Errorf("%s sparse: full scan %q", name, r.Detail)
+					}
+				}
+				if j := strings.Join(plan, "\n"); !strings.Contains(j, "_price") {
+					t.Errorf("%s sparse: does not read a price index:\n%s", name, j)
+				}
 			}
 			var rows []struct {
 				ID, Parent, Notused int

@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"strings"
 
+	"gorm.io/gorm"
+
 	"github.com/modshop/modshop/modules/catalog/api"
 	"github.com/modshop/modshop/modules/catalog/internal/domain"
+	"github.com/modshop/modshop/platform/database"
 )
 
 // Sort is an order of the product list.
@@ -120,11 +123,15 @@ type Page struct {
 // List returns a page in keyset order: two queries whatever the page size
 // (the products, then their variants).
 func (s *Store) List(ctx context.Context, q ListQuery) (Page, error) {
-	sqlText, args, err := listSQL(q)
+	db := s.h.Conn(ctx)
+	sparse, err := s.sparsePrice(db, q)
 	if err != nil {
 		return Page{}, err
 	}
-	db := s.h.Conn(ctx)
+	sqlText, args, err := listSQLWith(q, sparse, s.h.Dialect)
+	if err != nil {
+		return Page{}, err
+	}
 	var rows []productRow
 	if err := db.Raw(sqlText, args...).Scan(&rows).Error; err != nil {
 		return Page{}, fmt.Errorf("list products: %w", err)
@@ -150,7 +157,44 @@ func (s *Store) List(ctx context.Context, q ListQuery) (Page, error) {
 // plain list, catalog_category_listing with category_id first for a
 // category. The keyset condition is a row-value comparison, which both
 // engines turn into the start of the index range.
-func listSQL(q ListQuery) (string, []any, error) {
+func listSQL(q ListQuery) (string, []any, error) { return listSQLWith(q, false, database.Postgres) }
+
+// sparseProbe is how many products in a price range make it dense: below,
+// the range is read from the price index and sorted (at most this many
+// rows); from it on, the sort's own index is read with the price as a
+// filter, which finds a page after about Limit/density rows.
+var sparseProbe = 1000 // a variable so tests can force either plan
+
+// sparsePrice reports whether a price-filtered list under another sort has
+// so few products in its range that reading the sort's index would step
+// over most of the catalog to fill a page (a range that matches nothing
+// would read every product). It costs one index range read of at most
+// sparseProbe entries.
+func (s *Store) sparsePrice(db *gorm.DB, q ListQuery) (bool, error) {
+	spec, ok := sortSpecs[q.Sort]
+	if !ok || spec.col == "price_from" || (q.MinPrice == nil && q.MaxPrice == nil) || (q.CategoryID == "" && q.Status == "") {
+		return false, nil
+	}
+	var w where
+	src := listSource(q, &w)
+	col := src.t + ".price_from"
+	if q.MinPrice != nil {
+		w.add(col+" >= ?", *q.MinPrice)
+	}
+	if q.MaxPrice != nil {
+		w.add(col+" <= ?", *q.MaxPrice)
+	}
+	var n int64
+	err := db.Raw("SELECT COUNT(*) FROM (SELECT 1 FROM "+src.from+w.String()+" LIMIT ?) x", append(w.args, sparseProbe)...).Scan(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("list products: price range: %w", err)
+	}
+	return n < int64(sparseProbe), nil
+}
+
+// listSQLWith is listSQL; sparse reads a price range from the price index
+// (see sparsePrice), which SQLite is told with INDEXED BY.
+func listSQLWith(q ListQuery, sparse bool, dialect database.Dialect) (string, []any, error) {
 	spec, ok := sortSpecs[q.Sort]
 	switch {
 	case !ok:
@@ -162,7 +206,19 @@ func listSQL(q ListQuery) (string, []any, error) {
 	}
 	var w where
 	src := listSource(q, &w)
-	priceFilters(q, spec, src, &w)
+	if sparse {
+		if dialect == database.SQLite {
+			src.from = sparseFrom(q)
+		}
+		if q.MinPrice != nil {
+			w.add(src.t+".price_from >= ?", *q.MinPrice)
+		}
+		if q.MaxPrice != nil {
+			w.add(src.t+".price_from <= ?", *q.MaxPrice)
+		}
+	} else {
+		priceFilters(q, spec, src, &w)
+	}
 	if q.After != nil {
 		keyset(*q.After, spec, src, &w)
 	}
@@ -176,6 +232,14 @@ func listSQL(q ListQuery) (string, []any, error) {
 	}
 	sqlText := "SELECT " + productSelect + " FROM " + src.from + w.String() + " ORDER BY " + order + " LIMIT ?"
 	return sqlText, append(w.args, q.Limit+1), nil // one more tells whether a next page exists
+}
+
+// sparseFrom is listSource's FROM with the price index named (SQLite).
+func sparseFrom(q ListQuery) string {
+	if q.CategoryID != "" {
+		return "catalog_category_listing l INDEXED BY catalog_category_listing_price JOIN catalog_products p ON p.id = l.product_id"
+	}
+	return "catalog_products p INDEXED BY catalog_products_status_price"
 }
 
 // source is where a list reads: its FROM, the alias whose columns filter and
