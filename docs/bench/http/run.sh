@@ -56,7 +56,7 @@ bench() { # name url [script]
 	rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
 	p50=$(echo "$out" | awk '$1=="50%" {print $2}')
 	p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-	non2xx=$(echo "$out" | awk '/Non-2xx/ {print $4}')
+	non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
 	printf '%-16s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n' "$name" "$rps" "$p50" "$p99" "${non2xx:-0}"
 }
 
@@ -66,5 +66,25 @@ bench list "$base/v1/products?limit=20"
 bench list-category "$base/v1/products?limit=20&sort=price_asc&category=$(curl -s "$base/v1/categories" | json 'd["items"][0]["slug"]')"
 bench detail "$base/v1/products/$slug"
 bench search "$base/v1/search" "$dir/search.lua"
+# The same endpoints with answers the caches cannot have: every request a
+# new price floor (list), a new word pair and price cap (search).
+cat >"$dir/list-varied.lua" <<'LUA'
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", "/v1/products?limit=20&min_price=" .. math.random(1, 2000000))
+end
+LUA
+cat >"$dir/search-varied.lua" <<'LUA'
+math.randomseed(os.time())
+local words = {"leather","cotton","wool","linen","steel","canvas","silk","running","trail","classic","boots","shirt",
+  "sweater","shoes","dress","bottle","bag","scarf","jacket","tent","lamp","chair","mug","watch","hat","socks","gloves",
+  "belt","wallet","backpack","blue","green","black","red","grey","light","heavy","soft","warm","compact"}
+request = function()
+  local q = words[math.random(#words)] .. "+" .. words[math.random(#words)] .. "&max_price=" .. math.random(100000, 10000000)
+  return wrk.format("GET", "/v1/search?q=" .. q)
+end
+LUA
+bench list-varied "$base/v1/products" "$dir/list-varied.lua"
+bench search-varied "$base/v1/search" "$dir/search-varied.lua"
 bench healthz-again "$base/healthz"
 echo "serve RSS after the run: $(ps -o rss= -p "$pid") KiB"
