@@ -1,13 +1,8 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"maps"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +12,7 @@ import (
 
 	"github.com/modshop/modshop/modules/catalog/api"
 	"github.com/modshop/modshop/modules/catalog/internal/app"
+	"github.com/modshop/modshop/platform/httpx"
 	"github.com/modshop/modshop/platform/readcache"
 )
 
@@ -290,16 +286,7 @@ func render(p *page, stock app.Stock) (body []byte, etag string, err error) {
 	default: // not found: nothing to encode
 		return nil, "", nil
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	if p.pretty {
-		enc.SetIndent("", "  ")
-	}
-	if err := enc.Encode(v); err != nil {
-		return nil, "", err
-	}
-	sum := sha256.Sum256(b.Bytes())
-	return b.Bytes(), `"` + hex.EncodeToString(sum[:16]) + `"`, nil
+	return httpx.EncodeJSON(v, p.pretty)
 }
 
 // listPage, productPage and categoriesPage make the pages of the answers.
@@ -392,35 +379,5 @@ func writePretty(b *strings.Builder, pretty bool) {
 	}
 }
 
-// isPretty is echo's rule for indenting JSON.
-func isPretty(c echo.Context) bool {
-	_, ok := c.QueryParams()["pretty"]
-	return ok
-}
-
 // writeEntry sends a cached answer, or 304 when the client has it.
-func writeEntry(c echo.Context, e *entry) error {
-	h := c.Response().Header()
-	h.Set("ETag", e.etag)
-	// Shared and private caches may keep it but must ask again before
-	// using it (stock changes): with If-None-Match that costs a 304.
-	h.Set("Cache-Control", "no-cache")
-	if noneMatch(c.Request().Header.Get("If-None-Match"), e.etag) {
-		return c.NoContent(http.StatusNotModified)
-	}
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, e.body)
-}
-
-// noneMatch is If-None-Match's weak comparison (RFC 9110, 13.1.2).
-func noneMatch(header, etag string) bool {
-	if header == "" || etag == "" {
-		return false
-	}
-	for t := range strings.SplitSeq(header, ",") {
-		t = strings.TrimSpace(t)
-		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
-			return true
-		}
-	}
-	return false
-}
+func writeEntry(c echo.Context, e *entry) error { return httpx.CachedJSON(c, e.body, e.etag) }

@@ -71,7 +71,7 @@ type handlers struct {
 }
 
 func (h *handlers) categories(c echo.Context) error {
-	pretty := isPretty(c)
+	pretty := httpx.WantsPretty(c)
 	e, err := h.cache.answer(c.Request().Context(), kindCategories, categoriesKey(pretty), func(ctx context.Context) (*page, error) {
 		cs, err := h.svc.Categories(ctx)
 		if err != nil {
@@ -101,7 +101,7 @@ func (h *handlers) products(c echo.Context) error {
 	if err := r.Check().Err(); err != nil {
 		return err
 	}
-	pretty := isPretty(c)
+	pretty := httpx.WantsPretty(c)
 	e, err := h.cache.answer(c.Request().Context(), kindProducts, listKey(r, pretty), func(ctx context.Context) (*page, error) {
 		l, err := h.svc.PublishedPage(ctx, r)
 		if err != nil {
@@ -116,7 +116,7 @@ func (h *handlers) products(c echo.Context) error {
 }
 
 func (h *handlers) product(c echo.Context) error {
-	ref, pretty := c.Param("id-or-slug"), isPretty(c)
+	ref, pretty := c.Param("id-or-slug"), httpx.WantsPretty(c)
 	e, err := h.cache.answer(c.Request().Context(), kindProduct, productKey(ref, pretty), func(ctx context.Context) (*page, error) {
 		p, err := h.svc.PublishedProductOnly(ctx, ref)
 		if errors.Is(err, api.ErrProductNotFound) {

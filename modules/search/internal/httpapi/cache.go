@@ -1,12 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +11,7 @@ import (
 
 	"github.com/modshop/modshop/modules/search/internal/engine"
 	"github.com/modshop/modshop/modules/search/internal/service"
+	"github.com/modshop/modshop/platform/httpx"
 	"github.com/modshop/modshop/platform/readcache"
 )
 
@@ -160,16 +156,7 @@ func (c *cache) renew(ctx context.Context, key string, search func(context.Conte
 // render encodes v as echo's c.JSON would (HTML-safe escaping, a final
 // newline, two-space indent with ?pretty) and its ETag.
 func render(v any, pretty bool) (body []byte, etag string, err error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	if pretty {
-		enc.SetIndent("", "  ")
-	}
-	if err := enc.Encode(v); err != nil {
-		return nil, "", err
-	}
-	sum := sha256.Sum256(b.Bytes())
-	return b.Bytes(), `"` + hex.EncodeToString(sum[:16]) + `"`, nil
+	return httpx.EncodeJSON(v, pretty)
 }
 
 // key is the cache key of a search: what decides its answer, normalized
@@ -215,33 +202,5 @@ func key(q service.Query, pretty bool) string {
 	return b.String()
 }
 
-// isPretty is echo's rule for indenting JSON.
-func isPretty(c echo.Context) bool {
-	_, ok := c.QueryParams()["pretty"]
-	return ok
-}
-
 // writeEntry sends a cached answer, or 304 when the client has it.
-func writeEntry(c echo.Context, e *entry) error {
-	h := c.Response().Header()
-	h.Set("ETag", e.etag)
-	h.Set("Cache-Control", "no-cache")
-	if noneMatch(c.Request().Header.Get("If-None-Match"), e.etag) {
-		return c.NoContent(http.StatusNotModified)
-	}
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, e.body)
-}
-
-// noneMatch is If-None-Match's weak comparison (RFC 9110, 13.1.2).
-func noneMatch(header, etag string) bool {
-	if header == "" || etag == "" {
-		return false
-	}
-	for t := range strings.SplitSeq(header, ",") {
-		t = strings.TrimSpace(t)
-		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
-			return true
-		}
-	}
-	return false
-}
+func writeEntry(c echo.Context, e *entry) error { return httpx.CachedJSON(c, e.body, e.etag) }

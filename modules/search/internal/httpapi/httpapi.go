@@ -121,7 +121,7 @@ func (h *Handler) search(c echo.Context) error {
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	pretty := isPretty(c)
+	pretty := httpx.WantsPretty(c)
 	e, err := h.cache.answer(c.Request().Context(), key(q, pretty), func(ctx context.Context) (any, error) {
 		res, err := h.svc.Search(ctx, q)
 		if err != nil {
