@@ -144,13 +144,22 @@ func (c Checkout) API(now time.Time) (api.Checkout, error) {
 	if out.Status == api.CheckoutOpen && !now.Before(c.ExpiresAt) {
 		out.Status = api.CheckoutExpired
 	}
-	if err := json.Unmarshal([]byte(c.ShippingAddress), &out.ShippingAddress); err != nil {
-		return api.Checkout{}, fmt.Errorf("checkout %s address: %w", c.ID, err)
-	}
-	if err := json.Unmarshal([]byte(c.Lines), &out.Lines); err != nil {
-		return api.Checkout{}, fmt.Errorf("checkout %s lines: %w", c.ID, err)
+	if err := decodeCopy("checkout "+c.ID, c.ShippingAddress, c.Lines, &out.ShippingAddress, &out.Lines); err != nil {
+		return api.Checkout{}, err
 	}
 	return out, nil
+}
+
+// decodeCopy reads the JSON columns a checkout and its order keep their own
+// copy of the address and lines in.
+func decodeCopy(what, address, lines string, a *api.Address, l *[]api.Line) error {
+	if err := json.Unmarshal([]byte(address), a); err != nil {
+		return fmt.Errorf("%s address: %w", what, err)
+	}
+	if err := json.Unmarshal([]byte(lines), l); err != nil {
+		return fmt.Errorf("%s lines: %w", what, err)
+	}
+	return nil
 }
 
 func money(amount int64, currency string) api.Money {
@@ -389,11 +398,8 @@ func (o Order) API() (api.Order, error) {
 		Subtotal: money(o.Subtotal, o.Currency), Shipping: money(o.Shipping, o.Currency), Total: money(o.Total, o.Currency),
 		Payment:        api.Payment{ID: o.PaymentID, Status: api.PaymentStatus(o.PaymentStatus), Brand: o.PaymentBrand},
 		TrackingNumber: o.TrackingNumber, CheckoutID: o.CheckoutID, CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC()}
-	if err := json.Unmarshal([]byte(o.ShippingAddress), &out.ShippingAddress); err != nil {
-		return api.Order{}, fmt.Errorf("order %s address: %w", o.ID, err)
-	}
-	if err := json.Unmarshal([]byte(o.Lines), &out.Lines); err != nil {
-		return api.Order{}, fmt.Errorf("order %s lines: %w", o.ID, err)
+	if err := decodeCopy("order "+o.ID, o.ShippingAddress, o.Lines, &out.ShippingAddress, &out.Lines); err != nil {
+		return api.Order{}, err
 	}
 	return out, nil
 }
