@@ -280,6 +280,8 @@ func TestSplitSurvivesTheInventoryGoingDown(t *testing.T) {
 	if d := time.Since(begin); d > 2*time.Second {
 		t.Fatalf("a request that needs the inventory took %s while it was down", d)
 	}
+	// A route of the inventory itself, forwarded by "rest": 503 too.
+	testkit.ExpectProblem(t, f.do(http.MethodGet, "/v1/admin/inventory/"+sku, f.admin, nil), http.StatusServiceUnavailable, "unavailable")
 	// The saga's stock step fails: 503, the placement waits, nothing is lost.
 	r = f.do(http.MethodPost, "/v1/orders", "", map[string]any{"checkout_id": open[0], "payment_method": "pm_card_visa"}, "Idempotency-Key", "during-0")
 	testkit.ExpectProblem(t, r, http.StatusServiceUnavailable, "unavailable")

@@ -2,12 +2,11 @@ package remote
 
 import (
 	"fmt"
-	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"go.uber.org/fx"
 
 	"github.com/modshop/modshop/platform/config"
@@ -42,25 +41,21 @@ func Module(d modkit.Descriptor, routes func() httpx.RouteSet, constructors ...a
 }
 
 // Forward serves a route set by forwarding every request, unchanged, to
-// the client's process.
+// the client's process with echo's proxy (which also passes the client's
+// address on in X-Real-IP). The process being down is a 503 unavailable.
 func Forward(c *Client, rs httpx.RouteSet) (httpx.RouteSet, error) {
 	target, err := url.Parse(c.BaseURL())
 	if err != nil {
 		return httpx.RouteSet{}, fmt.Errorf("remote %s: %w", c.Module(), err)
 	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.Transport = c.http.Transport
-	proxy.ErrorHandler = nil // set below, per request, through echo
-	handler := func(ec echo.Context) error {
-		var failed error
-		p := *proxy
-		p.ErrorHandler = func(_ http.ResponseWriter, _ *http.Request, err error) { failed = err }
-		p.ServeHTTP(ec.Response(), ec.Request())
-		if failed != nil {
-			return c.unavailable("forward "+ec.Request().URL.Path, failed)
-		}
-		return nil
-	}
+	proxy := middleware.ProxyWithConfig(middleware.ProxyConfig{
+		Balancer:  middleware.NewRoundRobinBalancer([]*middleware.ProxyTarget{{Name: c.Module(), URL: target}}),
+		Transport: c.http.Transport,
+		ErrorHandler: func(ec echo.Context, err error) error {
+			return c.unavailable("forward "+ec.Request().URL.Path, err)
+		},
+	})
+	handler := proxy(func(echo.Context) error { return nil })
 	out := httpx.RouteSet{Module: rs.Module}
 	for _, r := range rs.Routes {
 		r.Handler = handler
