@@ -10,6 +10,8 @@ import (
 	"hash/maphash"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // EntryOverhead is what an entry costs beyond its key and value: the map
@@ -241,4 +243,20 @@ func (g *Group[V]) run(ctx context.Context, key string, c *call[V], fn func(cont
 	defer cancel()
 	c.err = errPanicked // what the waiters get if fn panics
 	c.val, c.err = fn(fctx)
+}
+
+// Metrics are the cache's size gauges and eviction counter, named
+// modshop_<name>_cache_{entries,bytes,evictions_total}; what says whose
+// cache it is in their help texts ("the catalog's read cache").
+func (c *LRU[V]) Metrics(name, what string) []prometheus.Collector {
+	stat := func(f func(Stats) float64) func() float64 { return func() float64 { return f(c.Stats()) } }
+	prefix := "modshop_" + name + "_cache_"
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: prefix + "entries", Help: "Answers in " + what + "."},
+			stat(func(s Stats) float64 { return float64(s.Entries) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: prefix + "bytes", Help: "Estimated memory of " + what + "."},
+			stat(func(s Stats) float64 { return float64(s.Bytes) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: prefix + "evictions_total", Help: "Answers dropped to keep " + what + " within its caps."},
+			stat(func(s Stats) float64 { return float64(s.Evicted) })),
+	}
 }

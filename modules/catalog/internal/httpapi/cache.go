@@ -110,17 +110,7 @@ func newCache(svc *app.Service, cfg CacheConfig, reg prometheus.Registerer) *cac
 			byWork: [3]prometheus.Counter{workNone: hit, workStock: c.lookups.WithLabelValues(kind, "stock"), workAll: c.lookups.WithLabelValues(kind, "miss")}}
 	}
 	if reg != nil {
-		stat := func(f func(readcache.Stats) float64) func() float64 {
-			return func() float64 { return f(c.lru.Stats()) }
-		}
-		reg.MustRegister(c.lookups,
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "modshop_catalog_cache_entries", Help: "Answers in the catalog's read cache."},
-				stat(func(s readcache.Stats) float64 { return float64(s.Entries) })),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "modshop_catalog_cache_bytes", Help: "Estimated memory of the catalog's read cache."},
-				stat(func(s readcache.Stats) float64 { return float64(s.Bytes) })),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "modshop_catalog_cache_evictions_total", Help: "Answers dropped to keep the catalog's read cache within its caps."},
-				stat(func(s readcache.Stats) float64 { return float64(s.Evicted) })),
-		)
+		reg.MustRegister(append([]prometheus.Collector{c.lookups}, c.lru.Metrics("catalog", "the catalog's read cache")...)...)
 	}
 	return c
 }

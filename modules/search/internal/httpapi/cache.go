@@ -62,17 +62,7 @@ func newCache(svc *service.Service, cfg CacheConfig, reg prometheus.Registerer) 
 	}
 	c.hit, c.miss, c.ahead = c.lookups.WithLabelValues("hit"), c.lookups.WithLabelValues("miss"), c.lookups.WithLabelValues("ahead")
 	if reg != nil {
-		stat := func(f func(readcache.Stats) float64) func() float64 {
-			return func() float64 { return f(c.lru.Stats()) }
-		}
-		reg.MustRegister(c.lookups,
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "modshop_search_cache_entries", Help: "Answers in the search cache."},
-				stat(func(s readcache.Stats) float64 { return float64(s.Entries) })),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "modshop_search_cache_bytes", Help: "Estimated memory of the search cache."},
-				stat(func(s readcache.Stats) float64 { return float64(s.Bytes) })),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "modshop_search_cache_evictions_total", Help: "Answers dropped to keep the search cache within its caps."},
-				stat(func(s readcache.Stats) float64 { return float64(s.Evicted) })),
-		)
+		reg.MustRegister(append([]prometheus.Collector{c.lookups}, c.lru.Metrics("search", "the search cache")...)...)
 	}
 	return c
 }
