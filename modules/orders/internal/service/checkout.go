@@ -79,11 +79,7 @@ func (s *Service) Checkout(ctx context.Context, cartID, customerID string, req C
 	}
 
 	id := domain.NewID("chk_")
-	res := make([]inventory.Line, len(lines))
-	for i, l := range lines {
-		res[i] = inventory.Line{SKU: l.SKU, Quantity: l.Quantity}
-	}
-	r, err := s.deps.Inventory.Reserve(ctx, "res_"+id, res, s.opt.ReservationTTL)
+	r, err := s.deps.Inventory.Reserve(ctx, "res_"+id, inventoryLines(lines), s.opt.ReservationTTL)
 	if err != nil {
 		return api.Checkout{}, err
 	}

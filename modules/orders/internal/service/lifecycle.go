@@ -151,11 +151,7 @@ func (s *Service) event(o store.Order, to api.Status, tracking *string, now time
 	case api.StatusCancelled:
 		var lines []api.Line
 		_ = json.Unmarshal([]byte(o.Lines), &lines)
-		ol := make([]api.OrderLine, len(lines))
-		for i, l := range lines {
-			ol[i] = api.OrderLine{SKU: l.SKU, Quantity: l.Quantity}
-		}
-		return api.OrderCancelled{OrderChanged: base, Lines: ol}
+		return api.OrderCancelled{OrderChanged: base, Lines: orderLines(lines)}
 	case api.StatusShipped:
 		e := api.OrderShipped{OrderChanged: base}
 		if tracking != nil {

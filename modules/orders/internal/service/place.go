@@ -272,12 +272,8 @@ func (s *Service) writeOrder(ctx context.Context, p store.Placement, c store.Che
 		if _, err := store.FinishPlacement(tx.DB, p.ID, http.StatusCreated, body, now); err != nil {
 			return err
 		}
-		lines := make([]api.OrderLine, len(out.Lines))
-		for i, l := range out.Lines {
-			lines[i] = api.OrderLine{SKU: l.SKU, Quantity: l.Quantity}
-		}
 		return tx.Publish(api.OrderPlaced{OrderID: o.ID, Number: out.Number, CartID: c.CartID, CustomerID: c.CustomerID, Email: c.Email,
-			Lines: lines, Total: out.Total, PaymentID: p.PaymentID, PlacedAt: now})
+			Lines: orderLines(out.Lines), Total: out.Total, PaymentID: p.PaymentID, PlacedAt: now})
 	})
 	if err != nil {
 		return Reply{}, fmt.Errorf("write order: %w", err)
@@ -392,6 +388,15 @@ func decodeReply(p store.Placement) (Reply, error) {
 	}
 	e := &errs.Error{Kind: se.Kind, Code: se.Code, Message: se.Message, Fields: se.Fields, Extra: se.Extra}
 	return Reply{Status: p.ResponseStatus, Err: e}, nil
+}
+
+// orderLines are an order's lines as its events carry them.
+func orderLines(lines []api.Line) []api.OrderLine {
+	out := make([]api.OrderLine, len(lines))
+	for i, l := range lines {
+		out[i] = api.OrderLine{SKU: l.SKU, Quantity: l.Quantity}
+	}
+	return out
 }
 
 // inventoryLines are an order's lines as the inventory counts them.

@@ -259,9 +259,10 @@ func CompleteCheckout(tx *gorm.DB, checkoutID, placementID, orderID string, now 
 
 // Steps of a placement.
 const (
-	StepNew        = "new"        // started: the checkout may be claimed, the payment asked for
-	StepAuthorized = "authorized" // the payment is authorized
-	StepDone       = "done"       // finished: the response is stored
+	// The schema also allows "authorized", a step no longer recorded:
+	// payments keeps the authorization, and a resumed placement asks again.
+	StepNew  = "new"  // started: the checkout may be claimed, the payment asked for
+	StepDone = "done" // finished: the response is stored
 )
 
 // Placement is a row of orders_placements: one order request (one
@@ -296,12 +297,6 @@ func InsertPlacement(tx *gorm.DB, p Placement) (bool, error) {
 	return res.RowsAffected == 1, res.Error
 }
 
-// DeletePlacement removes a placement that never started (its checkout was
-// busy), so its key can be used again.
-func DeletePlacement(tx *gorm.DB, id string) error {
-	return tx.Exec("DELETE FROM orders_placements WHERE id = ? AND step = 'new'", id).Error
-}
-
 // GetPlacementByKey reads the placement of a caller's key.
 func GetPlacementByKey(db *gorm.DB, scope, key string) (Placement, error) {
 	return onePlacement(db, "SELECT * FROM orders_placements WHERE scope = ? AND idem_key = ?", scope, key)
@@ -329,11 +324,6 @@ func LeasePlacement(tx *gorm.DB, id string, now, until time.Time) (bool, error) 
 	res := tx.Exec("UPDATE orders_placements SET lease_until = ?, updated_at = ? WHERE id = ? AND step <> 'done' AND lease_until <= ?",
 		until, now, id, now)
 	return res.RowsAffected == 1, res.Error
-}
-
-// SetStep records a placement's progress.
-func SetStep(tx *gorm.DB, id, step string, now time.Time) error {
-	return tx.Exec("UPDATE orders_placements SET step = ?, updated_at = ? WHERE id = ? AND step <> 'done'", step, now, id).Error
 }
 
 // EndLease lets an unfinished placement be taken over at once (by the
