@@ -22,8 +22,6 @@ import (
 	"log/slog"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/modshop/modshop/modules/payments/api"
 	"github.com/modshop/modshop/modules/payments/internal/domain"
 	"github.com/modshop/modshop/modules/payments/internal/provider"
@@ -91,12 +89,8 @@ func (s *Service) claim(ctx context.Context, req api.AuthorizeRequest) (api.Paym
 		p := api.Payment{ID: req.ID, Reference: req.Reference, Amount: req.Amount, Currency: req.Currency, Method: req.Method,
 			Status: api.StatusPending, Provider: s.provider.Name(), History: []api.StatusChange{{Status: api.StatusPending, At: now}},
 			CreatedAt: now, UpdatedAt: now}
-		var inserted bool
-		err := s.db.Transact(ctx, func(tx *gorm.DB) error {
-			var err error
-			inserted, err = store.Insert(tx, p)
-			return err
-		})
+		// One statement: no transaction around it.
+		inserted, err := store.Insert(s.db.Conn(ctx), p)
 		if err != nil {
 			return api.Payment{}, fmt.Errorf("authorize %s: %w", req.ID, err)
 		}
@@ -162,7 +156,7 @@ func (s *Service) resolve(ctx context.Context, p api.Payment) (api.Payment, erro
 func (s *Service) forget(ctx context.Context, id string) error {
 	ctx, cancel := recordContext(ctx)
 	defer cancel()
-	if err := s.db.Transact(ctx, func(tx *gorm.DB) error { return store.DeletePending(tx, id) }); err != nil {
+	if err := store.DeletePending(s.db.Conn(ctx), id); err != nil {
 		return fmt.Errorf("forget payment %s: %w", id, err)
 	}
 	return domain.UnknownMethod()

@@ -1,5 +1,6 @@
-// Package store keeps the payments module's tables: one row per payment and
-// the history of its statuses.
+// Package store keeps the payments module's table: one row per payment,
+// with the history of its statuses in the row (a JSON array that every move
+// appends to in the same statement).
 //
 // A payment only ever moves by a conditional UPDATE (WHERE status = the
 // status the move starts from), so two callers racing over one payment
@@ -12,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -54,9 +56,33 @@ CREATE TABLE payments_history (
 CREATE INDEX payments_history_payment ON payments_history (payment_id, id);
 `
 
+// historyInRow (v2) moves each payment's history into its row: a move then
+// costs one statement (UPDATE … RETURNING) instead of an UPDATE, an INSERT
+// and a SELECT, and an authorization one round trip in each of its two
+// writes. The history of existing payments is copied over in order.
+const (
+	historyInRowPostgres = `
+ALTER TABLE payments_payments ADD COLUMN history TEXT NOT NULL DEFAULT '[]';
+UPDATE payments_payments p SET history = h.steps FROM (
+	SELECT payment_id, json_agg(json_build_object('status', status, 'at', at) ORDER BY id)::text AS steps
+	FROM payments_history GROUP BY payment_id) h
+WHERE h.payment_id = p.id;
+DROP TABLE payments_history;
+`
+	historyInRowSQLite = `
+ALTER TABLE payments_payments ADD COLUMN history TEXT NOT NULL DEFAULT '[]';
+UPDATE payments_payments SET history = (
+	SELECT json_group_array(json_object('status', status, 'at', at))
+	FROM (SELECT status, at FROM payments_history h WHERE h.payment_id = payments_payments.id ORDER BY h.id))
+WHERE id IN (SELECT payment_id FROM payments_history);
+DROP TABLE payments_history;
+`
+)
+
 // Migrations are the payments module's tables.
 var Migrations = database.MigrationSet{Module: "payments", Component: "module", Migrations: []database.Migration{
 	portable(1, "payments_history", schemaV1),
+	{Version: 2, Name: "history_in_row", SQL: historyInRowPostgres, Postgres: historyInRowPostgres, SQLite: historyInRowSQLite},
 }}
 
 // portable renders a script with {C} marks for both engines.
@@ -83,39 +109,43 @@ type row struct {
 	DeclineCode string `gorm:"column:decline_code"`
 	CreatedUS   int64  `gorm:"column:created_at"`
 	UpdatedUS   int64  `gorm:"column:updated_at"`
+	History     string `gorm:"column:history"` // JSON array of step
 }
 
-const cols = "id, reference, amount, currency, method, brand, status, provider, provider_ref, decline_code, created_at, updated_at"
+// step is one element of the history column.
+type step struct {
+	Status string `json:"status"`
+	AtUS   int64  `json:"at"`
+}
 
-func (r row) api(history []api.StatusChange) api.Payment {
-	if history == nil {
-		history = []api.StatusChange{}
+const cols = "id, reference, amount, currency, method, brand, status, provider, provider_ref, decline_code, created_at, updated_at, history"
+
+func (r row) api() (api.Payment, error) {
+	var steps []step
+	if err := json.Unmarshal([]byte(r.History), &steps); err != nil {
+		return api.Payment{}, fmt.Errorf("history of payment %s: %w", r.ID, err)
+	}
+	history := make([]api.StatusChange, len(steps))
+	for i, s := range steps {
+		history[i] = api.StatusChange{Status: api.Status(s.Status), At: fromMicros(s.AtUS)}
 	}
 	return api.Payment{ID: r.ID, Reference: r.Reference, Amount: r.Amount, Currency: r.Currency, Method: r.Method,
 		Brand: r.Brand, Status: api.Status(r.Status), Provider: r.Provider, ProviderRef: r.ProviderRef,
-		DeclineCode: r.DeclineCode, History: history, CreatedAt: fromMicros(r.CreatedUS), UpdatedAt: fromMicros(r.UpdatedUS)}
-}
-
-type historyRow struct {
-	PaymentID string `gorm:"column:payment_id"`
-	Status    string `gorm:"column:status"`
-	AtUS      int64  `gorm:"column:at"`
+		DeclineCode: r.DeclineCode, History: history, CreatedAt: fromMicros(r.CreatedUS), UpdatedAt: fromMicros(r.UpdatedUS)}, nil
 }
 
 func micros(t time.Time) int64      { return t.UnixMicro() }
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
-// Insert stores a new pending payment and the first step of its history;
-// inserted is false when the id is taken (a retry, or a reuse the caller
-// must tell apart). p.CreatedAt is its time.
-func Insert(tx *gorm.DB, p api.Payment) (bool, error) {
+// Insert stores a new pending payment, the first step of its history in
+// the same row, in one statement; inserted is false when the id is taken
+// (a retry, or a reuse the caller must tell apart). p.CreatedAt is its time.
+func Insert(db *gorm.DB, p api.Payment) (bool, error) {
 	at := micros(p.CreatedAt)
-	res := tx.Exec("INSERT INTO payments_payments ("+cols+") VALUES (?, ?, ?, ?, ?, '', ?, ?, '', '', ?, ?) ON CONFLICT (id) DO NOTHING",
-		p.ID, p.Reference, p.Amount, p.Currency, p.Method, string(api.StatusPending), p.Provider, at, at)
-	if res.Error != nil || res.RowsAffected != 1 {
-		return false, res.Error
-	}
-	return true, addHistory(tx, p.ID, api.StatusPending, at)
+	first, _ := json.Marshal([]step{{Status: string(api.StatusPending), AtUS: at}}) // plain fields: cannot fail
+	res := db.Exec("INSERT INTO payments_payments ("+cols+") VALUES (?, ?, ?, ?, ?, '', ?, ?, '', '', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+		p.ID, p.Reference, p.Amount, p.Currency, p.Method, string(api.StatusPending), p.Provider, at, at, string(first))
+	return res.Error == nil && res.RowsAffected == 1, res.Error
 }
 
 // Outcome is how an authorization ended.
@@ -130,18 +160,19 @@ type Outcome struct {
 // returns it; ok is false when it was not pending (someone else resolved
 // it first).
 func Resolve(tx *gorm.DB, id string, o Outcome, at time.Time) (api.Payment, bool, error) {
-	return move(tx, "UPDATE payments_payments SET status = ?, brand = ?, provider_ref = ?, decline_code = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
-		id, o.Status, at, string(o.Status), o.Brand, o.ProviderRef, o.DeclineCode, micros(at), id)
+	return move(tx, "UPDATE payments_payments SET status = ?, brand = ?, provider_ref = ?, decline_code = ?, updated_at = ?, history = "+appendStep(tx)+" WHERE id = ? AND status = 'pending'",
+		string(o.Status), o.Brand, o.ProviderRef, o.DeclineCode, micros(at), string(o.Status), micros(at), id)
 }
 
 // Move moves a payment from one status to another and returns it; ok is
 // false when it was not in status from.
 func Move(tx *gorm.DB, id string, from, to api.Status, at time.Time) (api.Payment, bool, error) {
-	return move(tx, "UPDATE payments_payments SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-		id, to, at, string(to), micros(at), id, string(from))
+	return move(tx, "UPDATE payments_payments SET status = ?, updated_at = ?, history = "+appendStep(tx)+" WHERE id = ? AND status = ?",
+		string(to), micros(at), string(to), micros(at), id, string(from))
 }
 
-func move(tx *gorm.DB, sql, id string, to api.Status, at time.Time, args ...any) (api.Payment, bool, error) {
+// move runs a conditional UPDATE and returns the payment as it left it.
+func move(tx *gorm.DB, sql string, args ...any) (api.Payment, bool, error) {
 	var rows []row
 	if err := tx.Raw(sql+" RETURNING "+cols, args...).Scan(&rows).Error; err != nil {
 		return api.Payment{}, false, err
@@ -149,28 +180,28 @@ func move(tx *gorm.DB, sql, id string, to api.Status, at time.Time, args ...any)
 	if len(rows) == 0 {
 		return api.Payment{}, false, nil
 	}
-	if err := addHistory(tx, id, to, micros(at)); err != nil {
-		return api.Payment{}, false, err
-	}
-	hist, err := histories(tx, []string{id})
-	if err != nil {
-		return api.Payment{}, false, err
-	}
-	return rows[0].api(hist[id]), true, nil
+	p, err := rows[0].api()
+	return p, err == nil, err
 }
 
-func addHistory(tx *gorm.DB, id string, s api.Status, atUS int64) error {
-	return tx.Exec("INSERT INTO payments_history (payment_id, status, at) VALUES (?, ?, ?)", id, string(s), atUS).Error
+// appendStep is the SQL that appends a step (two arguments: status and
+// time) to the history column, in the database itself, so it never depends
+// on what the caller read before.
+func appendStep(db *gorm.DB) string {
+	if db.Dialector.Name() == "postgres" {
+		return "(history::jsonb || jsonb_build_array(jsonb_build_object('status', ?::text, 'at', ?::bigint)))::text"
+	}
+	return "json_insert(history, '$[#]', json_object('status', ?, 'at', ?))"
 }
 
-// DeletePending removes a payment that is still pending, with its history:
+// DeletePending removes a payment that is still pending:
 // for an authorization the provider refused to know the method of, which
 // must leave nothing stored.
 func DeletePending(tx *gorm.DB, id string) error {
 	return tx.Exec("DELETE FROM payments_payments WHERE id = ? AND status = 'pending'", id).Error
 }
 
-// Get reads one payment with its history.
+// Get reads one payment.
 func Get(db *gorm.DB, id string) (api.Payment, error) {
 	var rows []row
 	if err := db.Raw("SELECT "+cols+" FROM payments_payments WHERE id = ?", id).Scan(&rows).Error; err != nil {
@@ -179,27 +210,7 @@ func Get(db *gorm.DB, id string) (api.Payment, error) {
 	if len(rows) == 0 {
 		return api.Payment{}, ErrNotFound
 	}
-	hist, err := histories(db, []string{id})
-	if err != nil {
-		return api.Payment{}, err
-	}
-	return rows[0].api(hist[id]), nil
-}
-
-// histories reads the histories of payments, oldest step first.
-func histories(db *gorm.DB, ids []string) (map[string][]api.StatusChange, error) {
-	out := make(map[string][]api.StatusChange, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var rows []historyRow
-	if err := db.Raw("SELECT payment_id, status, at FROM payments_history WHERE payment_id IN ? ORDER BY id", ids).Scan(&rows).Error; err != nil {
-		return nil, err
-	}
-	for _, h := range rows {
-		out[h.PaymentID] = append(out[h.PaymentID], api.StatusChange{Status: api.Status(h.Status), At: fromMicros(h.AtUS)})
-	}
-	return out, nil
+	return rows[0].api()
 }
 
 // Key is a position in the newest-first list: the last payment of a page.
@@ -256,17 +267,13 @@ func List(db *gorm.DB, reference string, after *Key, limit int) ([]api.Payment, 
 	if err := db.Raw(sql+" ORDER BY created_at DESC, id DESC LIMIT ?", append(args, limit)...).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	hist, err := histories(db, ids)
-	if err != nil {
-		return nil, err
-	}
 	out := make([]api.Payment, len(rows))
 	for i, r := range rows {
-		out[i] = r.api(hist[r.ID])
+		p, err := r.api()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = p
 	}
 	return out, nil
 }
