@@ -102,7 +102,7 @@ func (s *Service) Checkout(ctx context.Context, cartID, customerID string, req C
 	// The open checkout (if any) was ended above, so the insert alone
 	// usually does; one that another request opened meanwhile makes it a
 	// duplicate (one open checkout per cart), and this newer one replaces it.
-	err = s.db.Transact(ctx, func(tx *gorm.DB) error { return store.InsertCheckout(tx, row) })
+	err = store.InsertCheckout(s.db.Conn(ctx), row) // one statement: no transaction around it
 	for range 2 {
 		if !database.IsDuplicate(err) {
 			break

@@ -85,6 +85,7 @@ func (s *Service) PlaceOrder(ctx context.Context, customerID, key string, req Pl
 	p.OrderID = "ord_" + p.ID[len("pl_"):]
 
 	var existing *store.Placement
+	var claimed *store.Checkout
 	var early error
 	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
 		inserted, err := store.InsertPlacement(tx, p)
@@ -97,11 +98,12 @@ func (s *Service) PlaceOrder(ctx context.Context, customerID, key string, req Pl
 			return err
 		}
 		// The usual case costs one statement: the claim succeeds.
-		claimed, err := store.ClaimOpenCheckout(tx, req.CheckoutID, customerID, p.ID, now)
-		if err != nil || claimed {
+		c, ok, err := store.ClaimOpenCheckout(tx, req.CheckoutID, customerID, p.ID, now)
+		if err != nil || ok {
+			claimed = &c
 			return err
 		}
-		c, err := store.GetCheckout(tx, req.CheckoutID)
+		c, err = store.GetCheckout(tx, req.CheckoutID)
 		switch {
 		case errors.Is(err, store.ErrNotFound) || (err == nil && !owns(c.CustomerID, customerID)):
 			early = api.ErrCheckoutNotFound
@@ -128,7 +130,7 @@ func (s *Service) PlaceOrder(ctx context.Context, customerID, key string, req Pl
 		return Reply{Status: errs.As(early).Kind.Status(), Err: early}, nil
 	}
 	s.step(AfterClaim)
-	return s.run(ctx, p)
+	return s.run(ctx, p, claimed)
 }
 
 // again answers a request whose key was used before.
@@ -160,15 +162,21 @@ func (s *Service) again(ctx context.Context, p store.Placement, hash string) (Re
 		}
 		return Reply{}, api.ErrRequestInProgress
 	}
-	return s.run(ctx, p)
+	return s.run(ctx, p, nil)
 }
 
-// run carries a leased placement on from its recorded step to its end.
-func (s *Service) run(ctx context.Context, p store.Placement) (Reply, error) {
-	c, err := store.GetCheckout(s.db.Conn(ctx), p.CheckoutID)
-	if err != nil {
-		return s.pause(p, fmt.Errorf("read checkout %s: %w", p.CheckoutID, err))
+// run carries a leased placement on from its recorded step to its end. The
+// checkout is the one the placement has just claimed, or nil: then it is
+// read.
+func (s *Service) run(ctx context.Context, p store.Placement, claimed *store.Checkout) (Reply, error) {
+	if claimed == nil {
+		c, err := store.GetCheckout(s.db.Conn(ctx), p.CheckoutID)
+		if err != nil {
+			return s.pause(p, fmt.Errorf("read checkout %s: %w", p.CheckoutID, err))
+		}
+		claimed = &c
 	}
+	c := *claimed
 	if c.PlacingID == nil || *c.PlacingID != p.ID {
 		// The placement does not hold its checkout: it has been finished
 		// by someone else; nothing of it may go on.
@@ -196,7 +204,7 @@ func (s *Service) run(ctx context.Context, p store.Placement) (Reply, error) {
 	}
 	// The payment is authorized: sell the stock, then write the order.
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
-	err = s.deps.Inventory.Commit(cctx, c.ReservationID)
+	err := s.deps.Inventory.Commit(cctx, c.ReservationID)
 	cancel()
 	switch {
 	case err != nil && transient(err):

@@ -90,7 +90,7 @@ func (r *Recovery) Pass(ctx context.Context) int {
 			continue
 		}
 		n++
-		reply, err := s.run(ctx, p)
+		reply, err := s.run(ctx, p, nil)
 		switch {
 		case err != nil:
 			s.log.Warn("recovery: placement still unfinished", "placement", p.ID, "err", err)

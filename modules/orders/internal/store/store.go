@@ -231,11 +231,18 @@ func ExpireByReservation(tx *gorm.DB, reservationID string, now time.Time) error
 // ClaimOpenCheckout claims, for a placement, a checkout that is open, not
 // expired, held by no other placement and visible to the caller (a guest
 // checkout, or the customer's own); false when any of that fails.
-func ClaimOpenCheckout(tx *gorm.DB, checkoutID, customerID, placementID string, now time.Time) (bool, error) {
-	res := tx.Exec(`UPDATE orders_checkouts SET placing_id = ?, updated_at = ?
-		WHERE id = ? AND status = 'open' AND placing_id IS NULL AND expires_at > ? AND (customer_id IS NULL OR customer_id = ?)`,
-		placementID, now, checkoutID, now, customerID)
-	return res.RowsAffected == 1, res.Error
+func ClaimOpenCheckout(tx *gorm.DB, checkoutID, customerID, placementID string, now time.Time) (Checkout, bool, error) {
+	// RETURNING hands the placement the checkout it goes on with, so it
+	// needs no read of its own.
+	var rows []Checkout
+	err := tx.Raw(`UPDATE orders_checkouts SET placing_id = ?, updated_at = ?
+		WHERE id = ? AND status = 'open' AND placing_id IS NULL AND expires_at > ? AND (customer_id IS NULL OR customer_id = ?)
+		RETURNING *`,
+		placementID, now, checkoutID, now, customerID).Scan(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return Checkout{}, false, err
+	}
+	return rows[0], true, nil
 }
 
 // ReleaseCheckout lets go of a checkout a placement held; expire also ends
