@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,6 +76,7 @@ func purchaseRun(b *testing.B, e *env, client *http.Client, skus []string, rate 
 	}
 	b.ResetTimer()
 	cpu0, pg0 := processCPU(), postgresCPU()
+	db0 := dbWork(b, client, e.shop.URL)
 	begin := time.Now()
 	for range benchBuyers {
 		wg.Go(func() {
@@ -104,6 +106,12 @@ func purchaseRun(b *testing.B, e *env, client *http.Client, skus []string, rate 
 	if pg := postgresCPU() - pg0; strings.HasPrefix(e.shop.Config.DatabaseURL, "postgres") {
 		b.ReportMetric(float64(pg.Microseconds())/1000/float64(b.N), "pg-cpu-ms/op")
 	}
+	// Round trips to the database per purchase: what a purchase costs on
+	// any machine (the events it causes, relayed and consumed meanwhile,
+	// included). A transaction is two of them, BEGIN and COMMIT.
+	db1 := dbWork(b, client, e.shop.URL)
+	b.ReportMetric((db1.statements-db0.statements)/float64(b.N), "db-statements/op")
+	b.ReportMetric((db1.transactions-db0.transactions)/float64(b.N), "db-transactions/op")
 	if len(lat) == 0 {
 		return
 	}
@@ -178,4 +186,35 @@ func benchPurchase(client *http.Client, base, cartID, key string) (time.Duration
 		return 0, fmt.Errorf("order: %d %s", status, body)
 	}
 	return time.Since(start), nil
+}
+
+type dbCounts struct{ statements, transactions float64 }
+
+// dbWork sums the shop's database counters, read from its /metrics.
+func dbWork(b *testing.B, client *http.Client, base string) dbCounts {
+	resp, err := client.Get(base + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var c dbCounts
+	for line := range strings.Lines(string(body)) {
+		name, rest, _ := strings.Cut(line, "{")
+		_, val, _ := strings.Cut(rest, "} ")
+		v, _ := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		switch name {
+		case "modshop_db_statements_total":
+			c.statements += v
+		case "modshop_db_transactions_total":
+			c.transactions += v
+		}
+	}
+	if c.statements == 0 {
+		b.Fatal("/metrics has no modshop_db_statements_total")
+	}
+	return c
 }

@@ -37,7 +37,9 @@ func Platform(cfg config.Config, logOut io.Writer) fx.Option {
 			func() *slog.Logger { return NewLogger(cfg, logOut) },
 			newMetricsRegistry,
 			func(r *prometheus.Registry) prometheus.Registerer { return r },
-			func(log *slog.Logger) *database.Registry { return database.NewRegistry(cfg.DatabaseURLFor, log) },
+			func(log *slog.Logger, reg prometheus.Registerer) *database.Registry {
+				return database.NewRegistry(cfg.DatabaseURLFor, log, database.NewMetrics(reg))
+			},
 			func() (*auth.Keys, error) { return auth.LoadKeys(cfg.JWTSecret, cfg.DataDir) },
 			newTransport,
 			newBus,

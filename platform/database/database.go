@@ -173,11 +173,12 @@ func (d *DB) Close() error {
 type Handle struct {
 	Module string
 	*DB
-	log *slog.Logger
+	log      *slog.Logger
+	counters *counters // nil: not counted (a handle made outside a registry with metrics)
 }
 
 // Conn is the module's gorm handle bound to ctx, for reads and single statements.
-func (h *Handle) Conn(ctx context.Context) *gorm.DB { return h.Gorm.WithContext(ctx) }
+func (h *Handle) Conn(ctx context.Context) *gorm.DB { return h.Gorm.WithContext(h.withCounters(ctx)) }
 
 // ErrNestedTransaction is returned by Transact when it is called, on SQLite,
 // with the context of a transaction that is still open on the same database:
@@ -206,8 +207,10 @@ func (h *Handle) Transact(ctx context.Context, fn func(tx *gorm.DB) error) error
 		}
 		ctx = context.WithValue(ctx, txKey{}, h.DB)
 	}
+	ctx = h.withCounters(ctx)
 	for attempt := 1; ; attempt++ {
 		err := h.Gorm.WithContext(ctx).Transaction(fn, &sql.TxOptions{})
+		h.countTransaction(err)
 		if attempt == maxTxAttempts || !isDeadlock(err) {
 			return err
 		}
@@ -265,11 +268,14 @@ type Registry struct {
 	dbs     map[string]*DB
 	handles map[string]*Handle
 	log     *slog.Logger
+	metrics *Metrics
 }
 
 // NewRegistry makes a registry; urlFor gives a module's database URL.
-func NewRegistry(urlFor func(module string) string, log *slog.Logger) *Registry {
-	return &Registry{urlFor: urlFor, dbs: map[string]*DB{}, handles: map[string]*Handle{}, log: log}
+// With metrics (may be nil), every handle's statements and transactions are
+// counted.
+func NewRegistry(urlFor func(module string) string, log *slog.Logger, metrics *Metrics) *Registry {
+	return &Registry{urlFor: urlFor, dbs: map[string]*DB{}, handles: map[string]*Handle{}, log: log, metrics: metrics}
 }
 
 // For returns the module's handle, opening its database on first use.
@@ -286,9 +292,18 @@ func (r *Registry) For(module string) (*Handle, error) {
 		if db, err = Open(u); err != nil {
 			return nil, fmt.Errorf("module %s: %w", module, err)
 		}
+		if r.metrics != nil {
+			if err := countStatements(db.Gorm); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("module %s: count statements: %w", module, err)
+			}
+		}
 		r.dbs[u] = db
 	}
 	h := &Handle{Module: module, DB: db, log: r.log.With("module", module)}
+	if r.metrics != nil {
+		h.counters = r.metrics.counters(module)
+	}
 	r.handles[module] = h
 	return h, nil
 }

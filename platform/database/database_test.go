@@ -33,7 +33,7 @@ func open(t testing.TB, url string) *database.DB {
 
 func handle(t testing.TB, url, module string) *database.Handle {
 	t.Helper()
-	r := database.NewRegistry(func(string) string { return url }, discard)
+	r := database.NewRegistry(func(string) string { return url }, discard, nil)
 	t.Cleanup(func() { r.Close() })
 	h, err := r.For(module)
 	if err != nil {
@@ -258,7 +258,7 @@ func TestSQLiteTwoOpensOfOneFile(t *testing.T) {
 func TestNestedTransactionFailsFastOnSQLite(t *testing.T) {
 	t.Parallel()
 	url := testkit.SQLite(t).URL
-	r := database.NewRegistry(func(string) string { return url }, discard)
+	r := database.NewRegistry(func(string) string { return url }, discard, nil)
 	t.Cleanup(func() { r.Close() })
 	a, _ := r.For("a")
 	b, _ := r.For("b") // another module on the same file: the same single writer
@@ -326,7 +326,7 @@ func TestRegistrySharesOnePoolPerURL(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	urls := map[string]string{"a": "sqlite://" + dir + "/shared.db", "b": "sqlite://" + dir + "/shared.db", "c": "sqlite://" + dir + "/own.db"}
-	r := database.NewRegistry(func(m string) string { return urls[m] }, discard)
+	r := database.NewRegistry(func(m string) string { return urls[m] }, discard, nil)
 	defer r.Close()
 	a, _ := r.For("a")
 	b, _ := r.For("b")

@@ -45,7 +45,7 @@ func newBenchBus(b *testing.B, url string) *benchBus { return newBenchBusStarted
 func newBenchBusStarted(b *testing.B, url string, start bool) *benchBus {
 	b.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := database.NewRegistry(func(string) string { return url }, log)
+	reg := database.NewRegistry(func(string) string { return url }, log, nil)
 	b.Cleanup(func() { reg.Close() })
 	ctx := context.Background()
 	pub, _ := reg.For("bench")

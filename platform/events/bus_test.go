@@ -412,7 +412,7 @@ func TestMetricsAreExported(t *testing.T) {
 func TestDrainBeforeStartKeepsTheEvents(t *testing.T) {
 	t.Parallel()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r := database.NewRegistry(func(string) string { return testkit.SQLite(t).URL }, log)
+	r := database.NewRegistry(func(string) string { return testkit.SQLite(t).URL }, log, nil)
 	defer r.Close()
 	h, _ := r.For("demo")
 	if _, err := database.Migrate(t.Context(), h, events.Migrations("demo")); err != nil {
@@ -436,7 +436,7 @@ func TestDrainBeforeStartKeepsTheEvents(t *testing.T) {
 func TestDuplicateConsumerNamesFailStart(t *testing.T) {
 	t.Parallel()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r := database.NewRegistry(func(string) string { return testkit.SQLite(t).URL }, log)
+	r := database.NewRegistry(func(string) string { return testkit.SQLite(t).URL }, log, nil)
 	defer r.Close()
 	h, _ := r.For("demo")
 	bus := events.NewBus(events.NewGoChannel(log), nil, log)

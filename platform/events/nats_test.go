@@ -424,7 +424,7 @@ func TestNATSDownFailsFastAndKeepsTheOutbox(t *testing.T) {
 	}
 
 	dbURL := testkit.SQLite(t).URL
-	reg := database.NewRegistry(func(string) string { return dbURL }, log)
+	reg := database.NewRegistry(func(string) string { return dbURL }, log, nil)
 	defer reg.Close()
 	h, _ := reg.For("demo")
 	if _, err := database.Migrate(t.Context(), h, events.Migrations("demo")); err != nil {
@@ -537,7 +537,7 @@ func TestNATSReconnectsAndCatchesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := testkit.SQLite(t).URL
-	reg := database.NewRegistry(func(string) string { return url }, log)
+	reg := database.NewRegistry(func(string) string { return url }, log, nil)
 	defer reg.Close()
 	demoDB, _ := reg.For("demo")
 	auditDB, _ := reg.For("audit")

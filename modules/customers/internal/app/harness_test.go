@@ -19,7 +19,7 @@ func newService(tb testing.TB, cfg Config) *Service {
 	tb.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	url := testkit.SQLite(tb).URL
-	reg := database.NewRegistry(func(string) string { return url }, log)
+	reg := database.NewRegistry(func(string) string { return url }, log, nil)
 	tb.Cleanup(func() { reg.Close() })
 	h, err := reg.For("customers")
 	if err != nil {
