@@ -134,20 +134,14 @@ func (s *Service) reserveAlone(ctx context.Context, r api.Reservation) (api.Rese
 		if err := store.Record(tx.DB, entries(r.Lines, 0, 1, domain.ReasonReserve, actorOf(ctx), r.ID, r.CreatedAt)); err != nil {
 			return err
 		}
-		for _, l := range r.Lines {
-			lvl, ok, err := store.Hold(tx.DB, l.SKU, l.Quantity, r.CreatedAt)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				short = l.SKU
-				return errShort
-			}
-			if err := tx.Publish(lvl.Event()); err != nil {
-				return err
-			}
+		levels, err := store.HoldLines(tx.DB, r.Lines, r.CreatedAt)
+		if err != nil {
+			return err
 		}
-		return nil
+		if short = store.Missing(r.Lines, levels); short != "" {
+			return errShort
+		}
+		return publishLevels(tx, levels)
 	})
 	switch {
 	case errors.Is(err, errShort):
@@ -242,14 +236,19 @@ func (s *Service) apply(tx *events.Tx, lines []api.Line, onHand, reserved int64,
 	if err := store.Record(tx.DB, entries(lines, onHand, reserved, reason, actor, ref, now)); err != nil {
 		return err
 	}
-	for _, l := range lines {
-		lvl, ok, err := store.Apply(tx.DB, l.SKU, onHand*l.Quantity, reserved*l.Quantity, now)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return api.ErrUnknownSKU.WithCause(fmt.Errorf("sku %s", l.SKU))
-		}
+	levels, err := store.ApplyLines(tx.DB, lines, onHand, reserved, now)
+	if err != nil {
+		return err
+	}
+	if sku := store.Missing(lines, levels); sku != "" {
+		return api.ErrUnknownSKU.WithCause(fmt.Errorf("sku %s", sku))
+	}
+	return publishLevels(tx, levels)
+}
+
+// publishLevels announces the new state of each level.
+func publishLevels(tx *events.Tx, levels []store.Level) error {
+	for _, lvl := range levels {
 		if err := tx.Publish(lvl.Event()); err != nil {
 			return err
 		}

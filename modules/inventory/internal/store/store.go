@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -124,6 +125,81 @@ func Hold(tx *gorm.DB, sku string, q int64, now time.Time) (Level, bool, error) 
 func Apply(tx *gorm.DB, sku string, onHand, reserved int64, now time.Time) (Level, bool, error) {
 	return updateLevel(tx, "UPDATE inventory_levels SET on_hand = on_hand + ?, reserved = reserved + ?, version = version + 1, updated_at = ? WHERE sku = ?",
 		onHand, reserved, now, sku)
+}
+
+// HoldLines holds every line's quantity, on each SKU only if that many are
+// available: Hold for many lines, in one statement per 200 lines instead of
+// one per line. It returns the levels it changed, in SKU order; a line
+// whose SKU is not among them was short (or is unknown). Lines must be
+// normalized (one per SKU).
+func HoldLines(tx *gorm.DB, lines []api.Line, now time.Time) ([]Level, error) {
+	return updateLines(tx, "reserved = reserved + v.vq", nil, " AND on_hand - reserved >= v.vq", lines, now)
+}
+
+// ApplyLines is Apply for many lines in one statement per 200 lines: each
+// line's SKU gets onHand × quantity on hand and reserved × quantity
+// reserved. It returns the levels it changed, in SKU order; a SKU missing
+// from them is unknown.
+func ApplyLines(tx *gorm.DB, lines []api.Line, onHand, reserved int64, now time.Time) ([]Level, error) {
+	return updateLines(tx, "on_hand = on_hand + v.vq * ?, reserved = reserved + v.vq * ?", []any{onHand, reserved}, "", lines, now)
+}
+
+// updateLines runs UPDATE … FROM (the lines) … RETURNING on the lines'
+// levels. PostgreSQL gets them as VALUES with a column list: a row that a
+// concurrent transaction changed is then re-checked against its line after
+// the wait, as with one UPDATE per line (a UNION ALL subquery instead loses
+// the row). SQLite has no column list for VALUES, and no concurrent
+// writers, so it gets a UNION ALL of one-row SELECTs. PostgreSQL joins in
+// the lines' order (sorted by SKU), so concurrent statements lock rows in
+// one order, as one UPDATE per line did.
+func updateLines(tx *gorm.DB, set string, setArgs []any, cond string, lines []api.Line, now time.Time) ([]Level, error) {
+	pg := tx.Dialector.Name() == "postgres"
+	var out []Level
+	for chunk := range slices.Chunk(lines, 200) {
+		var sql strings.Builder
+		args := append(append(make([]any, 0, len(setArgs)+1+2*len(chunk)), setArgs...), now)
+		sql.WriteString("UPDATE inventory_levels SET " + set + ", version = version + 1, updated_at = ? FROM (")
+		for i, l := range chunk {
+			switch {
+			case pg && i == 0:
+				sql.WriteString("VALUES ")
+			case pg:
+				sql.WriteString(", ")
+			case i > 0:
+				sql.WriteString(" UNION ALL ")
+			}
+			if pg {
+				sql.WriteString("(CAST(? AS TEXT), CAST(? AS BIGINT))")
+			} else {
+				sql.WriteString("SELECT ? AS vsku, CAST(? AS INTEGER) AS vq")
+			}
+			args = append(args, l.SKU, l.Quantity)
+		}
+		if pg {
+			sql.WriteString(") AS v (vsku, vq)")
+		} else {
+			sql.WriteString(") AS v")
+		}
+		sql.WriteString(" WHERE sku = v.vsku" + cond + " RETURNING " + levelCols)
+		var rows []Level
+		if err := tx.Raw(sql.String(), args...).Scan(&rows).Error; err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	slices.SortFunc(out, func(a, b Level) int { return strings.Compare(a.SKU, b.SKU) })
+	return out, nil
+}
+
+// Missing is the first line whose SKU has no level among levels (both
+// sorted by SKU), or "" when every line has one.
+func Missing(lines []api.Line, levels []Level) string {
+	for i, l := range lines {
+		if i >= len(levels) || levels[i].SKU != l.SKU {
+			return l.SKU
+		}
+	}
+	return ""
 }
 
 // AdjustOnHand adds delta to on_hand unless that leaves less than is
