@@ -52,24 +52,157 @@ func (m Migration) sqlFor(d Dialect) string {
 	}
 }
 
-// statements splits a script at semicolons that end a line.
-func statements(script string) []string {
+// splitStatements splits a migration script into the statements Migrate runs
+// one by one. It splits at each ';' that is outside
+//
+//   - string literals: '...', and PostgreSQL's E'...', where a backslash
+//     also escapes;
+//   - quoted identifiers: "..." and `...`;
+//   - comments: -- to the end of the line, and /* */, which nest as in
+//     PostgreSQL;
+//   - PostgreSQL dollar-quoted strings: $$...$$ and $tag$...$tag$, where a tag
+//     is [A-Za-z_][A-Za-z0-9_]*, non-ASCII letters allowed (a $ right after
+//     an identifier character, as in a$b, and parameters such as $1 open
+//     none).
+//
+// The same rules hold for SQLite scripts: SQLite has no dollar quoting, but
+// it has no use for '$' outside quotes and comments either. A bare ';' inside
+// a SQLite trigger's BEGIN ... END, a PostgreSQL BEGIN ATOMIC ... END body or
+// parentheses still splits: write such a body in PostgreSQL as a dollar-quoted
+// function.
+//
+// A statement is trimmed, starts at its first token (comments before it are
+// dropped), and keeps its ';'. A statement of nothing but comments is dropped,
+// as is an empty one. An unterminated quote or comment runs to the end of the
+// script, for the database to report. In quotes of every kind a doubled
+// quote stands for one.
+func splitStatements(script string) []string {
 	var out []string
-	var cur strings.Builder
-	for _, line := range strings.Split(script, "\n") {
-		cur.WriteString(line)
-		cur.WriteByte('\n')
-		if strings.HasSuffix(strings.TrimSpace(line), ";") {
-			if s := strings.TrimSpace(cur.String()); s != ";" {
-				out = append(out, s)
+	start := -1 // the offset of the current statement's first token, if any
+	for i := 0; i < len(script); {
+		c := script[i]
+		switch {
+		case c == ';':
+			i++
+			if start >= 0 {
+				out = append(out, strings.TrimSpace(script[start:i]))
+				start = -1
 			}
-			cur.Reset()
+			continue
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			i++
+			continue
+		case strings.HasPrefix(script[i:], "--"):
+			if n := strings.IndexByte(script[i:], '\n'); n >= 0 {
+				i += n + 1
+			} else {
+				i = len(script)
+			}
+			continue
+		case strings.HasPrefix(script[i:], "/*"):
+			i = blockCommentEnd(script, i)
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+		switch c {
+		case '\'':
+			escaped := i > 0 && (script[i-1] == 'E' || script[i-1] == 'e') && (i < 2 || !identByte(script[i-2]))
+			i = quotedEnd(script, i, escaped)
+		case '"', '`':
+			i = quotedEnd(script, i, false)
+		case '$':
+			if tag := dollarTag(script, i); tag != "" {
+				if n := strings.Index(script[i+len(tag):], tag); n >= 0 {
+					i += len(tag) + n + len(tag)
+				} else {
+					i = len(script)
+				}
+			} else {
+				i++
+			}
+		default:
+			i++
 		}
 	}
-	if s := strings.TrimSpace(cur.String()); s != "" {
-		out = append(out, s)
+	if start >= 0 {
+		if s := strings.TrimSpace(script[start:]); s != "" {
+			out = append(out, s)
+		}
 	}
 	return out
+}
+
+// quotedEnd returns the offset just past the quoted text opening at s[i]: it
+// ends at the next lone quote of the same kind (a doubled quote stands for
+// one), or, when backslash is set, also skips a quote after a backslash.
+func quotedEnd(s string, i int, backslash bool) int {
+	q := s[i]
+	for i++; i < len(s); i++ {
+		switch {
+		case backslash && s[i] == '\\':
+			i++
+		case s[i] == q:
+			if i+1 < len(s) && s[i+1] == q {
+				i++
+				continue
+			}
+			return i + 1
+		}
+	}
+	return len(s)
+}
+
+// blockCommentEnd returns the offset just past the /* */ comment opening at
+// s[i], counting nested ones as PostgreSQL does.
+func blockCommentEnd(s string, i int) int {
+	depth := 0
+	for i < len(s) {
+		switch {
+		case strings.HasPrefix(s[i:], "/*"):
+			depth++
+			i += 2
+		case strings.HasPrefix(s[i:], "*/"):
+			depth--
+			i += 2
+			if depth == 0 {
+				return i
+			}
+		default:
+			i++
+		}
+	}
+	return len(s)
+}
+
+// dollarTag returns the dollar-quote tag ($$ or $tag$) opening at s[i], or ""
+// when the '$' there opens none.
+func dollarTag(s string, i int) string {
+	if i > 0 && identByte(s[i-1]) {
+		return "" // part of an identifier, as in a$b
+	}
+	j := i + 1
+	if j < len(s) && s[j] != '$' {
+		if !tagStartByte(s[j]) {
+			return "" // a parameter such as $1, or no tag at all
+		}
+		for j++; j < len(s) && (tagStartByte(s[j]) || s[j] >= '0' && s[j] <= '9'); j++ {
+		}
+	}
+	if j < len(s) && s[j] == '$' {
+		return s[i : j+1]
+	}
+	return ""
+}
+
+func tagStartByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c >= 0x80
+}
+
+// identByte reports whether c can continue an identifier (or a number).
+func identByte(c byte) bool {
+	return tagStartByte(c) || c >= '0' && c <= '9' || c == '$'
 }
 
 // Applied is one migration that Migrate applied.
@@ -133,7 +266,7 @@ func Migrate(ctx context.Context, h *Handle, set MigrationSet) ([]Applied, error
 				done = true
 				return nil
 			}
-			for _, stmt := range statements(m.sqlFor(h.Dialect)) {
+			for _, stmt := range splitStatements(m.sqlFor(h.Dialect)) {
 				if err := tx.Exec(stmt).Error; err != nil {
 					return fmt.Errorf("%s: %w", firstLine(stmt), err)
 				}

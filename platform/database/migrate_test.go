@@ -1,6 +1,7 @@
 package database_test
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -185,5 +186,173 @@ func TestMigrateConcurrentlyOnPostgres(t *testing.T) {
 		if total != 5 {
 			t.Fatalf("round %d: %d migrations applied in all, want each of 5 once", round, total)
 		}
+	}
+}
+
+func TestSplitStatements(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, script string
+		want         []string
+	}{
+		// The shapes the migrations have had so far.
+		{"empty", "", nil},
+		{"blank", " \n\t\n", nil},
+		{"one", "ALTER TABLE shop_items ADD COLUMN price BIGINT NOT NULL DEFAULT 0;",
+			[]string{"ALTER TABLE shop_items ADD COLUMN price BIGINT NOT NULL DEFAULT 0;"}},
+		{"multi-line, trimmed", "\nCREATE TABLE t (\n\tid INTEGER,\n\tname TEXT\n);\nCREATE INDEX t_name ON t (name);\n",
+			[]string{"CREATE TABLE t (\n\tid INTEGER,\n\tname TEXT\n);", "CREATE INDEX t_name ON t (name);"}},
+		{"two lines", "CREATE TABLE shop_half (id INTEGER);\nINSERT INTO shop_missing VALUES (1);",
+			[]string{"CREATE TABLE shop_half (id INTEGER);", "INSERT INTO shop_missing VALUES (1);"}},
+		{"no final semicolon", "SELECT 1;\n  SELECT 2  \n", []string{"SELECT 1;", "SELECT 2"}},
+		{"empty statements dropped", ";\nSELECT 1;;\n ; ;", []string{"SELECT 1;"}},
+		{"several on a line", "SELECT 1; SELECT 2;", []string{"SELECT 1;", "SELECT 2;"}},
+		{"CRLF", "SELECT 1;\r\nSELECT 2;\r\n", []string{"SELECT 1;", "SELECT 2;"}},
+
+		// String literals.
+		{"string", "INSERT INTO t VALUES ('a;b'); SELECT 2;", []string{"INSERT INTO t VALUES ('a;b');", "SELECT 2;"}},
+		{"string ending a line", "INSERT INTO t VALUES ('a;\nb');\nSELECT 2;", []string{"INSERT INTO t VALUES ('a;\nb');", "SELECT 2;"}},
+		{"doubled quote", "SELECT 'it''s; fine', '';SELECT 2;", []string{"SELECT 'it''s; fine', '';", "SELECT 2;"}},
+		{"E string", `SELECT E'it\'s; \\', 'x\';SELECT 2;`, []string{`SELECT E'it\'s; \\', 'x\';`, "SELECT 2;"}},
+		{"backslash in a plain string", `SELECT 'a\';SELECT 2;`, []string{`SELECT 'a\';`, "SELECT 2;"}},
+		{"unterminated string", "SELECT 'a; SELECT 2;", []string{"SELECT 'a; SELECT 2;"}},
+
+		// Quoted identifiers.
+		{"quoted identifier", `CREATE TABLE "x;y" (id INTEGER); SELECT 2;`, []string{`CREATE TABLE "x;y" (id INTEGER);`, "SELECT 2;"}},
+		{"doubled double quote", `SELECT 1 AS "a"";b'";SELECT 2;`, []string{`SELECT 1 AS "a"";b'";`, "SELECT 2;"}},
+		{"backquoted identifier", "SELECT 1 AS `a;b`;SELECT 2;", []string{"SELECT 1 AS `a;b`;", "SELECT 2;"}},
+
+		// Comments.
+		{"line comment", "-- drop it; later\nSELECT 1; -- done;\nSELECT 2 -- two; ok\n;",
+			[]string{"SELECT 1;", "SELECT 2 -- two; ok\n;"}},
+		{"quote in a line comment", "-- it's\nSELECT 1;", []string{"SELECT 1;"}},
+		{"block comment", "/* a; b */ SELECT /* ; ' */ 1;\n/* it's;\n */SELECT 2;", []string{"SELECT /* ; ' */ 1;", "SELECT 2;"}},
+		{"nested block comment", "/* a /* b; */ c; */ SELECT 1;", []string{"SELECT 1;"}},
+		{"only comments", "-- one;\n/* two; */\n", nil},
+		{"comment after the last statement", "SELECT 1;\n-- the end\n", []string{"SELECT 1;"}},
+
+		// Dollar quoting.
+		{"dollar quoted body", "CREATE FUNCTION f() RETURNS INTEGER AS $$\nDECLARE n INTEGER;\nBEGIN\n\tn := 1;\n\tRETURN n;\nEND\n$$ LANGUAGE plpgsql;\nSELECT f();",
+			[]string{"CREATE FUNCTION f() RETURNS INTEGER AS $$\nDECLARE n INTEGER;\nBEGIN\n\tn := 1;\n\tRETURN n;\nEND\n$$ LANGUAGE plpgsql;", "SELECT f();"}},
+		{"tagged dollar quote", "DO $fn$ BEGIN PERFORM $$;$$; PERFORM 'it''s'; END $fn$;SELECT 2;",
+			[]string{"DO $fn$ BEGIN PERFORM $$;$$; PERFORM 'it''s'; END $fn$;", "SELECT 2;"}},
+		{"other tag inside", "SELECT $a$ $b$; $A$; $a$;SELECT 2;", []string{"SELECT $a$ $b$; $A$; $a$;", "SELECT 2;"}},
+		{"tag with digits and underscore", "SELECT $_fn_2$;$_fn_2$;SELECT 2;", []string{"SELECT $_fn_2$;$_fn_2$;", "SELECT 2;"}},
+		{"quotes and comments in a body", "SELECT $$ ' \" -- /* ; $$;SELECT 2;", []string{"SELECT $$ ' \" -- /* ; $$;", "SELECT 2;"}},
+		{"parameters are not tags", "PREPARE p (INTEGER) AS SELECT $1;EXECUTE p(1);SELECT $1, $2;",
+			[]string{"PREPARE p (INTEGER) AS SELECT $1;", "EXECUTE p(1);", "SELECT $1, $2;"}},
+		{"dollar in identifiers", "SELECT 1 AS a$b; SELECT 1 AS c$$; SELECT 2;", []string{"SELECT 1 AS a$b;", "SELECT 1 AS c$$;", "SELECT 2;"}},
+		{"dollar in a string", "SELECT '$$';SELECT '$x$';SELECT 2;", []string{"SELECT '$$';", "SELECT '$x$';", "SELECT 2;"}},
+		{"lone dollar", "SELECT 1 $ ;SELECT $", []string{"SELECT 1 $ ;", "SELECT $"}},
+		{"unterminated dollar quote", "SELECT $$ a; SELECT 2;", []string{"SELECT $$ a; SELECT 2;"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := database.SplitStatements(c.script)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("SplitStatements(%q)\n got %q\nwant %q", c.script, got, c.want)
+			}
+		})
+	}
+}
+
+// A script with ';' in string literals, quoted identifiers and comments
+// applies statement by statement and stores the literals whole.
+func TestMigrateSemicolonsInLiterals(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
+		h := handle(t, db.URL, "shop")
+		set := database.MigrationSet{Module: "shop", Component: "module", Migrations: []database.Migration{{
+			Version: 1, Name: "notes", SQL: `
+-- Notes; each one a row.
+CREATE TABLE shop_notes (
+	id INTEGER PRIMARY KEY,
+	body TEXT NOT NULL, /* may hold ';' */
+	"kind;of" TEXT
+);
+INSERT INTO shop_notes (id, body, "kind;of") VALUES (1, 'a;b', 'x');
+INSERT INTO shop_notes (id, body, "kind;of") VALUES (2, 'it''s;
+two lines;', 'y;z'); INSERT INTO shop_notes (id, body) VALUES (3, '$$;$$');
+UPDATE shop_notes SET "kind;of" = 'none;' WHERE "kind;of" IS NULL;
+`}}}
+		if _, err := database.Migrate(t.Context(), h, set); err != nil {
+			t.Fatal(err)
+		}
+		var rows []struct {
+			ID   int
+			Body string
+			Kind string
+		}
+		if err := h.Conn(t.Context()).Raw(`SELECT id, body, "kind;of" AS kind FROM shop_notes ORDER BY id`).Scan(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		want := []struct {
+			ID   int
+			Body string
+			Kind string
+		}{{1, "a;b", "x"}, {2, "it's;\ntwo lines;", "y;z"}, {3, "$$;$$", "none;"}}
+		if !slices.Equal(rows, want) {
+			t.Fatalf("shop_notes = %+v, want %+v", rows, want)
+		}
+	})
+}
+
+// A plpgsql function and a trigger, with ';' all through their bodies, apply
+// on PostgreSQL and work.
+func TestMigrateFunctionOnPostgres(t *testing.T) {
+	t.Parallel()
+	h := handle(t, testkit.Postgres(t).URL, "shop")
+	ctx := t.Context()
+	set := database.MigrationSet{Module: "shop", Component: "module", Migrations: []database.Migration{{
+		Version: 1, Name: "counters", SQL: `
+CREATE TABLE shop_counters (
+	name TEXT PRIMARY KEY,
+	n INTEGER NOT NULL,
+	note TEXT
+);
+
+-- Bumps a counter; returns its new value.
+CREATE FUNCTION shop_bump(k TEXT) RETURNS INTEGER AS $$
+DECLARE
+	r INTEGER;
+BEGIN
+	INSERT INTO shop_counters (name, n) VALUES (k, 0) ON CONFLICT (name) DO NOTHING;
+	UPDATE shop_counters SET n = n + 1 WHERE name = k RETURNING n INTO r;
+	RETURN r; -- the new value; never NULL
+END
+$$ LANGUAGE plpgsql;
+
+CREATE FUNCTION shop_counters_note() RETURNS TRIGGER AS $fn$
+BEGIN
+	/* $$ and ; in a comment; */
+	NEW.note := 'at ' || NEW.n || '; ' || $$said "hi;"$$;
+	RETURN NEW;
+END;
+$fn$ LANGUAGE plpgsql;
+
+CREATE TRIGGER shop_counters_note BEFORE INSERT OR UPDATE ON shop_counters
+	FOR EACH ROW EXECUTE FUNCTION shop_counters_note();
+`}}}
+	if _, err := database.Migrate(ctx, h, set); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for want := 1; want <= 3; want++ {
+		if err := h.Conn(ctx).Raw("SELECT shop_bump('a;b')").Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n != want {
+			t.Fatalf("shop_bump call %d returned %d", want, n)
+		}
+	}
+	var row struct {
+		Name string
+		N    int
+		Note string
+	}
+	if err := h.Conn(ctx).Raw("SELECT name, n, note FROM shop_counters").Scan(&row).Error; err != nil {
+		t.Fatal(err)
+	}
+	if row.Name != "a;b" || row.N != 3 || row.Note != `at 3; said "hi;"` {
+		t.Fatalf("shop_counters = %+v", row)
 	}
 }
