@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -112,6 +113,9 @@ func purchaseRun(b *testing.B, e *env, client *http.Client, skus []string, rate 
 	db1 := dbWork(b, client, e.shop.URL)
 	b.ReportMetric((db1.statements-db0.statements)/float64(b.N), "db-statements/op")
 	b.ReportMetric((db1.transactions-db0.transactions)/float64(b.N), "db-transactions/op")
+	for _, k := range slices.Sorted(maps.Keys(db1.by)) {
+		b.Logf("%-40s %6.2f/purchase", k, (db1.by[k]-db0.by[k])/float64(b.N))
+	}
 	if len(lat) == 0 {
 		return
 	}
@@ -188,7 +192,10 @@ func benchPurchase(client *http.Client, base, cartID, key string) (time.Duration
 	return time.Since(start), nil
 }
 
-type dbCounts struct{ statements, transactions float64 }
+type dbCounts struct {
+	statements, transactions float64
+	by                       map[string]float64 // each series, by its labels
+}
 
 // dbWork sums the shop's database counters, read from its /metrics.
 func dbWork(b *testing.B, client *http.Client, base string) dbCounts {
@@ -201,17 +208,20 @@ func dbWork(b *testing.B, client *http.Client, base string) dbCounts {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var c dbCounts
+	c := dbCounts{by: map[string]float64{}}
 	for line := range strings.Lines(string(body)) {
 		name, rest, _ := strings.Cut(line, "{")
-		_, val, _ := strings.Cut(rest, "} ")
+		labels, val, _ := strings.Cut(rest, "} ")
 		v, _ := strconv.ParseFloat(strings.TrimSpace(val), 64)
 		switch name {
 		case "modshop_db_statements_total":
 			c.statements += v
 		case "modshop_db_transactions_total":
 			c.transactions += v
+		default:
+			continue
 		}
+		c.by[strings.TrimPrefix(name, "modshop_db_")+"{"+labels+"}"] = v
 	}
 	if c.statements == 0 {
 		b.Fatal("/metrics has no modshop_db_statements_total")
