@@ -106,7 +106,7 @@ func newServer(in serverIn) (*httpx.Server, error) {
 		{Name: "event_bus", Fn: in.Bus.Transport().Ping},
 	}, in.Checks...)
 	return httpx.NewServer(httpx.Config{Addr: in.Config.HTTPAddr, Version: Version, InternalToken: in.Config.InternalToken,
-		Unavailable: database.IsUnavailable},
+		Unavailable: database.IsUnavailable, TrustedProxies: in.Config.TrustedProxies},
 		in.Routes, checks, in.Keys, in.Registry, in.Log)
 }
 

@@ -7,6 +7,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -35,6 +36,7 @@ type Config struct {
 	ShutdownGrace  time.Duration     // MODSHOP_SHUTDOWN_TIMEOUT, how long in-flight requests may finish
 	AdminEmail     string            // MODSHOP_BOOTSTRAP_ADMIN_EMAIL
 	AdminPassword  string            // MODSHOP_BOOTSTRAP_ADMIN_PASSWORD
+	TrustedProxies []netip.Prefix    // MODSHOP_TRUSTED_PROXIES, addresses whose X-Forwarded-For is believed
 }
 
 // Error lists every wrong value, one line each.
@@ -164,6 +166,9 @@ func Load(getenv func(string) string, environ []string, known []string) (Config,
 			dst[mod] = value
 		}
 	}
+	if c.TrustedProxies, err = prefixes(get("MODSHOP_TRUSTED_PROXIES", "")); err != nil {
+		p = append(p, "MODSHOP_TRUSTED_PROXIES: "+err.Error())
+	}
 	switch {
 	case len(c.Remotes) > 0 && c.InternalToken == "":
 		p = append(p, "MODSHOP_INTERNAL_TOKEN: required (16+ characters) when a module is remote")
@@ -241,4 +246,26 @@ func duration(s string, min, max time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("%s is outside %s..%s", d, min, max)
 	}
 	return d, nil
+}
+
+// prefixes reads a comma-separated list of CIDR prefixes or single
+// addresses (a /32 or /128).
+func prefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for item := range strings.SplitSeq(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if pre, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, pre.Masked())
+			continue
+		}
+		addr, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR prefix such as 10.0.0.0/8", item)
+		}
+		out = append(out, netip.PrefixFrom(addr, addr.BitLen()))
+	}
+	return out, nil
 }

@@ -137,6 +137,8 @@ func TestLoadInvalid(t *testing.T) {
 		{"currency digits", map[string]string{"MODSHOP_CURRENCY": "E1R"}, []string{"MODSHOP_CURRENCY: "}},
 		{"log level", map[string]string{"MODSHOP_LOG_LEVEL": "verbose"}, []string{"MODSHOP_LOG_LEVEL: "}},
 		{"log format", map[string]string{"MODSHOP_LOG_FORMAT": "xml"}, []string{"MODSHOP_LOG_FORMAT: "}},
+		{"trusted proxy not an address", map[string]string{"MODSHOP_TRUSTED_PROXIES": "10.0.0.0/8, lb.internal"}, []string{"MODSHOP_TRUSTED_PROXIES: "}},
+		{"trusted proxy prefix too long", map[string]string{"MODSHOP_TRUSTED_PROXIES": "10.0.0.0/33"}, []string{"MODSHOP_TRUSTED_PROXIES: "}},
 		{"short jwt secret", map[string]string{"MODSHOP_JWT_SECRET": "short"}, []string{"MODSHOP_JWT_SECRET: "}},
 		{"nats scheme", map[string]string{"MODSHOP_NATS_URL": "http://nats:4222"}, []string{"MODSHOP_NATS_URL: "}},
 		{"admin email without password", map[string]string{"MODSHOP_BOOTSTRAP_ADMIN_EMAIL": "a@b.c"}, []string{"MODSHOP_BOOTSTRAP_ADMIN_EMAIL and MODSHOP_BOOTSTRAP_ADMIN_PASSWORD: "}},
@@ -200,5 +202,23 @@ func TestValidateAddr(t *testing.T) {
 		if err := config.ValidateAddr(addr); (err == nil) != ok {
 			t.Errorf("ValidateAddr(%q) = %v, want ok=%v", addr, err, ok)
 		}
+	}
+}
+
+func TestLoadTrustedProxies(t *testing.T) {
+	t.Parallel()
+	c, err := load(map[string]string{"MODSHOP_TRUSTED_PROXIES": " 10.1.2.3/8, 192.0.2.1 ,fd00::/8,"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if want := []string{"10.0.0.0/8", "192.0.2.1/32", "fd00::/8"}; !slices.Equal(got, want) {
+		t.Fatalf("TrustedProxies = %v, want %v", got, want)
+	}
+	if c, _ := load(nil); len(c.TrustedProxies) != 0 {
+		t.Fatalf("trusted proxies by default: %v", c.TrustedProxies)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,6 +45,28 @@ type Config struct {
 	// Unavailable, when set, recognises errors of a dependency that cannot
 	// be reached (database.IsUnavailable): they answer 503, not 500.
 	Unavailable func(error) bool
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+}
+
+// clientIP is how the server tells a client's address. By default it is
+// the TCP peer's: X-Forwarded-For is anyone's to forge, and limits per
+// client address must not be dodged with it. Behind proxies (a load
+// balancer, or a modshop process forwarding a remote module's routes) that
+// are listed as trusted, the client is the right-most address in
+// X-Forwarded-For that is not itself a trusted proxy; a request from any
+// other peer is still that peer.
+func clientIP(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	// Only the listed ranges: echo would otherwise also trust loopback,
+	// link-local and private addresses.
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // Server is the process's HTTP server.
@@ -68,9 +91,7 @@ func NewServer(cfg Config, sets []RouteSet, checks []Check, keys *auth.Keys, reg
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(log, cfg.Unavailable)
-	// The client address is the peer's: X-Forwarded-For is anyone's to forge,
-	// and rate limits per client address must not be bypassed with it.
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = clientIP(cfg.TrustedProxies)
 	s := &Server{Echo: e, cfg: cfg, log: log, checks: checks}
 	sort.Slice(sets, func(i, j int) bool { return sets[i].Module < sets[j].Module })
 	s.sets = sets

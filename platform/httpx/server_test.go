@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -593,6 +594,43 @@ func TestUnavailableClassifier(t *testing.T) {
 		srv.Echo.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/x", nil))
 		if rec.Code != tt.status || strings.Contains(rec.Body.String(), "went away") {
 			t.Errorf("%s: %d %s", tt.name, rec.Code, rec.Body)
+		}
+	}
+}
+
+// The client address is the peer's unless the peer is a trusted proxy;
+// then it is the right-most address in X-Forwarded-For that is not one.
+func TestClientAddressBehindTrustedProxies(t *testing.T) {
+	t.Parallel()
+	routes := httpx.RouteSet{Module: "m", Routes: []httpx.Route{{Method: "GET", Path: "/v1/ip", Access: httpx.Public,
+		Handler: func(c echo.Context) error { return c.String(http.StatusOK, c.RealIP()) }}}}
+	for _, tt := range []struct {
+		name    string
+		trusted []netip.Prefix
+		peer    string
+		xff     string
+		want    string
+	}{
+		{"no proxies trusted: a forged header is ignored", nil, "198.51.100.9:4000", "203.0.113.7", "198.51.100.9"},
+		{"no proxies trusted: loopback peer too", nil, "127.0.0.1:4000", "203.0.113.7", "127.0.0.1"},
+		{"a trusted proxy", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, "10.1.2.3:4000", "203.0.113.7", "203.0.113.7"},
+		{"a chain: the client's own entries are not believed", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, "10.1.2.3:4000", "1.1.1.1, 203.0.113.7, 10.9.9.9", "203.0.113.7"},
+		{"a peer outside the trusted ranges", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, "198.51.100.9:4000", "203.0.113.7", "198.51.100.9"},
+		{"private ranges are not trusted unless listed", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, "192.168.1.1:4000", "203.0.113.7", "192.168.1.1"},
+		{"IPv6 proxy", []netip.Prefix{netip.MustParsePrefix("fd00::/8")}, "[fd00::1]:4000", "2001:db8::5", "2001:db8::5"},
+	} {
+		srv, err := httpx.NewServer(httpx.Config{TrustedProxies: tt.trusted}, []httpx.RouteSet{routes}, nil, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.SetReady(true)
+		req := httptest.NewRequest("GET", "/v1/ip", nil)
+		req.RemoteAddr = tt.peer
+		req.Header.Set("X-Forwarded-For", tt.xff)
+		rec := httptest.NewRecorder()
+		srv.Echo.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || rec.Body.String() != tt.want {
+			t.Errorf("%s: %d %q, want %q", tt.name, rec.Code, rec.Body, tt.want)
 		}
 	}
 }
