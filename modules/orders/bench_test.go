@@ -2,11 +2,15 @@ package orders_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +32,28 @@ import (
 func BenchmarkCheckoutAndOrder(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) { checkoutBench(b, testkit.SQLite(b)) })
 	b.Run("postgres", func(b *testing.B) { checkoutBench(b, testkit.Postgres(b)) })
+	b.Run("postgres-unix-socket", func(b *testing.B) { checkoutBench(b, overSocket(b, testkit.Postgres(b))) })
+}
+
+// overSocket is db reached over the Unix socket of a PostgreSQL server on
+// this machine (MODSHOP_TEST_POSTGRES_SOCKET, default /var/run/postgresql),
+// the way a shop next to its database can be configured: the same server
+// and database, without the TCP stack's round trip.
+func overSocket(b *testing.B, db testkit.DB) testkit.DB {
+	dir := cmp.Or(os.Getenv("MODSHOP_TEST_POSTGRES_SOCKET"), "/var/run/postgresql")
+	u, err := url.Parse(db.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	port := cmp.Or(u.Port(), "5432")
+	if _, err := os.Stat(filepath.Join(dir, ".s.PGSQL."+port)); err != nil {
+		b.Skipf("no PostgreSQL socket in %s (set MODSHOP_TEST_POSTGRES_SOCKET): %v", dir, err)
+	}
+	q := u.Query()
+	q.Set("host", dir)
+	u.Host, u.RawQuery = "", q.Encode()
+	db.URL = u.String()
+	return db
 }
 
 const (

@@ -66,6 +66,11 @@ func TestLoadValid(t *testing.T) {
 				t.Errorf("DatabaseURL = %q", c.DatabaseURL)
 			}
 		}},
+		{"postgres over a Unix socket", map[string]string{"MODSHOP_DATABASE_URL": "postgres://u@/shop?host=/var/run/postgresql"}, func(t *testing.T, c config.Config) {
+			if c.DatabaseURL != "postgres://u@/shop?host=/var/run/postgresql" {
+				t.Errorf("DatabaseURL = %q", c.DatabaseURL)
+			}
+		}},
 		{"module list is trimmed and deduplicated", map[string]string{"MODSHOP_MODULES": " inventory , catalog,inventory,"}, func(t *testing.T, c config.Config) {
 			if !slices.Equal(c.Modules, []string{"inventory", "catalog"}) {
 				t.Errorf("Modules = %v", c.Modules)
@@ -127,6 +132,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"sqlite without a file", map[string]string{"MODSHOP_DATABASE_URL": "sqlite://"}, []string{"MODSHOP_DATABASE_URL: "}},
 		{"sqlite with only a query", map[string]string{"MODSHOP_DATABASE_URL": "sqlite://?mode=ro"}, []string{"MODSHOP_DATABASE_URL: "}},
 		{"postgres without host", map[string]string{"MODSHOP_DATABASE_URL": "postgres:///db"}, []string{"MODSHOP_DATABASE_URL: "}},
+		{"postgres socket host not a path", map[string]string{"MODSHOP_DATABASE_URL": "postgres:///db?host=var/run"}, []string{"MODSHOP_DATABASE_URL: "}},
 		{"postgres bad port", map[string]string{"MODSHOP_DATABASE_URL": "postgres://u:secret@h:port/db"}, []string{"MODSHOP_DATABASE_URL: "}},
 		{"ttl not a duration", map[string]string{"MODSHOP_RESERVATION_TTL": "15"}, []string{"MODSHOP_RESERVATION_TTL: "}},
 		{"ttl too short", map[string]string{"MODSHOP_RESERVATION_TTL": "10ms"}, []string{"MODSHOP_RESERVATION_TTL: "}},
