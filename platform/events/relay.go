@@ -1,6 +1,7 @@
 package events
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +13,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/modshop/modshop/platform/database"
 )
@@ -76,88 +76,84 @@ func (r *relay) run(ctx context.Context) {
 }
 
 // drain publishes every due row; it stops at the first failure so that order
-// is kept, leaving the rest for a retry with backoff. Behind a full batch, a
-// round settles what it sent and claims the next rows in one transaction.
+// is kept, leaving the rest for a retry with backoff. Behind a full batch (a
+// backlog) it claims the next rows at once; a trickle of events is left for
+// the next wake-up to gather.
 func (r *relay) drain(ctx context.Context) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	total := 0
-	var rows []outboxRow
-	err := r.bookkeeping(ctx, func(tx *gorm.DB) (err error) {
-		rows, err = r.claimIn(tx)
-		return err
-	})
-	for round := 0; err == nil && len(rows) > 0; round++ {
+	for round := 0; ctx.Err() == nil && round < 1000; round++ { // now and then, give the run loop a turn (cleanup)
+		// A claim, once started, is carried through to its settle whatever
+		// ctx does: a claim cut short could still commit its lease, and the
+		// rows would wait out the lease instead of going out at Stop, and
+		// rows already published must be marked, or they would be sent
+		// again.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		rows, err := r.claim(sctx)
+		if err != nil || len(rows) == 0 {
+			cancel()
+			return total, err
+		}
 		sent, perr := r.publish(rows)
 		total += sent
-		// Claim on in the same transaction only behind a full batch (a
-		// backlog): chasing a trickle of events with tiny batches costs more
-		// transactions than letting the next wake-up gather them. Stop
-		// claiming when the relay stops, and now and then give the run loop
-		// a turn (cleanup) under a steady stream of events.
-		more := perr == nil && ctx.Err() == nil && len(rows) == relayBatch && round < 1000
-		var next []outboxRow
-		// A fresh context: rows already published must be marked even when
-		// the relay is being stopped, or they would be sent again.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err = r.bookkeeping(sctx, func(tx *gorm.DB) error {
-			if err := r.settleIn(tx, rows, sent, perr); err != nil || !more {
-				return err
-			}
-			var err error
-			next, err = r.claimIn(tx)
-			return err
-		})
+		err = r.settle(sctx, rows, sent, perr)
 		cancel()
-		if perr != nil {
+		if perr != nil || err != nil {
 			return total, errors.Join(perr, err)
 		}
-		rows = next
-	}
-	return total, err
-}
-
-// bookkeeping runs fn in a transaction of the relay's own. On PostgreSQL it
-// does not wait for its commit to reach the disk: a lease or a "published"
-// mark lost in a crash only means the rows are sent again, and the inbox
-// makes that harmless; the consumers' transactions stay durable.
-func (r *relay) bookkeeping(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return r.ob.h.Transact(ctx, func(tx *gorm.DB) error {
-		if r.ob.h.Dialect == database.Postgres {
-			if err := tx.Exec("SET LOCAL synchronous_commit = off").Error; err != nil {
-				return err
-			}
+		if len(rows) < relayBatch {
+			return total, nil
 		}
-		return fn(tx)
-	})
+	}
+	return total, nil
 }
 
-// claimIn leases the head of the outbox. It takes rows from the oldest
-// pending one and stops at the first row that is not due or is leased by
-// another relay, so rows are published strictly in the order they were
-// written.
-func (r *relay) claimIn(tx *gorm.DB) ([]outboxRow, error) {
+// claim leases the head of the outbox. It takes rows from the oldest pending
+// one and stops at the first row that is not due or is leased by another
+// relay (a replica of the module), so rows are published strictly in the
+// order they were written.
+//
+// On PostgreSQL it is one statement, committed on its own: the head is
+// locked (a concurrent claim waits, then sees the lease), cut at its first
+// blocked row, and leased. A drain then costs two round trips, this and
+// settle's, where a transaction for each cost nine; at a few events per
+// second every event is a drain of its own. SQLite has one writer, so a
+// transaction of a read and an update does the same.
+func (r *relay) claim(ctx context.Context) ([]outboxRow, error) {
 	table := r.ob.module + "_outbox"
-	q := tx.Table(table).Where("published_at IS NULL").Order("seq").Limit(relayBatch)
-	if r.ob.h.Dialect == database.Postgres {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	var rows []outboxRow
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, err
-	}
 	now := r.now()
+	if r.ob.h.Dialect == database.Postgres {
+		var rows []outboxRow
+		err := r.ob.h.Conn(ctx).Raw(`WITH head AS (
+	SELECT seq, next_attempt_at, lease_until FROM `+table+` WHERE published_at IS NULL ORDER BY seq LIMIT ? FOR UPDATE
+), cut AS (
+	SELECT min(seq) AS seq FROM head WHERE next_attempt_at > ? OR lease_until > ?
+)
+UPDATE `+table+` AS o SET lease_until = ? FROM head
+WHERE o.seq = head.seq AND (head.seq < (SELECT seq FROM cut) OR (SELECT seq FROM cut) IS NULL)
+RETURNING o.*`, relayBatch, now, now, now.Add(relayLease)).Scan(&rows).Error
+		slices.SortFunc(rows, func(a, b outboxRow) int { return cmp.Compare(a.Seq, b.Seq) })
+		return rows, err
+	}
 	var claimed []outboxRow
-	for _, row := range rows {
-		if row.NextAttemptAt.After(now) || (row.LeaseUntil != nil && row.LeaseUntil.After(now)) {
-			break
+	err := r.ob.h.Transact(ctx, func(tx *gorm.DB) error {
+		var rows []outboxRow
+		if err := tx.Table(table).Where("published_at IS NULL").Order("seq").Limit(relayBatch).Find(&rows).Error; err != nil {
+			return err
 		}
-		claimed = append(claimed, row)
-	}
-	if len(claimed) == 0 {
-		return nil, nil
-	}
-	return claimed, tx.Table(table).Where("seq IN ?", seqs(claimed)).Update("lease_until", now.Add(relayLease)).Error
+		for _, row := range rows {
+			if row.NextAttemptAt.After(now) || (row.LeaseUntil != nil && row.LeaseUntil.After(now)) {
+				break
+			}
+			claimed = append(claimed, row)
+		}
+		if len(claimed) == 0 {
+			return nil
+		}
+		return tx.Table(table).Where("seq IN ?", seqs(claimed)).Update("lease_until", now.Add(relayLease)).Error
+	})
+	return claimed, err
 }
 
 // publish sends rows in order, batched, and returns how many went out.
@@ -188,12 +184,24 @@ func (r *relay) publish(rows []outboxRow) (int, error) {
 	return sent, nil
 }
 
-// settleIn marks what was sent and schedules a retry for the rest.
-func (r *relay) settleIn(tx *gorm.DB, rows []outboxRow, sent int, perr error) error {
-	table := r.ob.module + "_outbox"
+// settle marks what was sent and schedules a retry for the rest, each with
+// a statement of its own: a crash in between only sends rows again, which
+// the consumers' inboxes make harmless.
+func (r *relay) settle(ctx context.Context, rows []outboxRow, sent int, perr error) error {
+	name := r.ob.module + "_outbox"
+	table := func() *gorm.DB { return r.ob.h.Conn(ctx).Table(name) }
+	// rowsIn picks rows by seq. On PostgreSQL it locks them in seq order
+	// first, the order claim locks the head in, so that a settle and a
+	// replica's claim never wait on each other in a circle.
+	rowsIn := func(db *gorm.DB, rows []outboxRow) *gorm.DB {
+		if r.ob.h.Dialect == database.Postgres {
+			return db.Where("seq IN (SELECT seq FROM "+name+" WHERE seq IN ? ORDER BY seq FOR UPDATE)", seqs(rows))
+		}
+		return db.Where("seq IN ?", seqs(rows))
+	}
 	now := r.now()
 	if sent > 0 {
-		if err := tx.Table(table).Where("seq IN ?", seqs(rows[:sent])).
+		if err := rowsIn(table(), rows[:sent]).
 			Updates(map[string]any{"published_at": now, "lease_until": nil}).Error; err != nil {
 			return err
 		}
@@ -201,7 +209,7 @@ func (r *relay) settleIn(tx *gorm.DB, rows []outboxRow, sent int, perr error) er
 	if perr != nil && sent < len(rows) {
 		failed := rows[sent:]
 		attempts := failed[0].Attempts + 1
-		if err := tx.Table(table).Where("seq IN ?", seqs(failed)).Updates(map[string]any{
+		if err := rowsIn(table(), failed).Updates(map[string]any{
 			"attempts":        gorm.Expr("attempts + 1"),
 			"next_attempt_at": now.Add(backoff(attempts)),
 			"lease_until":     nil,

@@ -1,0 +1,185 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modshop/modshop/platform/database"
+)
+
+type tick struct{ N int }
+
+func (tick) EventName() string  { return "demo.ticked.v1" }
+func (t tick) EventKey() string { return fmt.Sprint(t.N) }
+
+// recorder is a transport that keeps what is published, in order, and
+// takes a little time over each message, so that relays overlap.
+type recorder struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (r *recorder) Publish(_ string, msgs ...*message.Message) error {
+	for _, wm := range msgs {
+		time.Sleep(time.Duration(rand.IntN(300)) * time.Microsecond)
+		ms, err := decodeMessage(wm)
+		if err != nil {
+			return err
+		}
+		r.mu.Lock()
+		for _, m := range ms {
+			r.ids = append(r.ids, m.ID)
+		}
+		r.mu.Unlock()
+	}
+	return nil
+}
+func (r *recorder) Close() error                                  { return nil }
+func (r *recorder) Publisher() message.Publisher                  { return r }
+func (r *recorder) Subscriber(string) (message.Subscriber, error) { return nil, nil }
+func (r *recorder) Ping(context.Context) error                    { return nil }
+func (r *recorder) Name() string                                  { return "recorder" }
+
+// Two relays on one outbox (two replicas of a module) publish every event
+// once, in the order the events were written, while writers add more.
+//
+// (This package cannot use testkit, which imports it: on PostgreSQL the
+// test's tables get a module name of their own in the test database.)
+func TestRelayReplicasKeepOrder(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { relayReplicas(t, "sqlite://"+t.TempDir()+"/relay.db", "demo") })
+	t.Run("postgres", func(t *testing.T) {
+		url := os.Getenv("MODSHOP_TEST_POSTGRES_URL")
+		if url == "" {
+			t.Skip("PostgreSQL suite skipped: set MODSHOP_TEST_POSTGRES_URL")
+		}
+		relayReplicas(t, url, fmt.Sprintf("relaytest%d", rand.Uint32()))
+	})
+}
+
+func relayReplicas(t *testing.T, url, module string) {
+	ctx := t.Context()
+	d, err := database.Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, table := range []string{"outbox", "inbox", "dead_letters", "schema_migrations"} {
+			d.Gorm.Exec("DROP TABLE IF EXISTS " + module + "_" + table)
+		}
+		d.Close()
+	})
+	h := &database.Handle{Module: module, DB: d}
+	if _, err := database.Migrate(ctx, h, Migrations(module)); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	metrics := newMetrics(prometheus.NewRegistry(), nil)
+	var aborted atomic.Bool
+	writer := &Outbox{module: module, h: h}
+	relays := []*relay{
+		newRelay(&Outbox{module: module, h: h}, rec, metrics, log, &aborted),
+		newRelay(&Outbox{module: module, h: h}, rec, metrics, log, &aborted),
+	}
+
+	const writers, each = 4, 60
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				evts := []Event{tick{N: w*1000 + i}}
+				if i%5 == 0 { // now and then several events in one transaction
+					evts = append(evts, tick{N: w*1000 + i + 500}, tick{N: w*1000 + i + 700})
+				}
+				if err := writer.Transact(ctx, func(tx *Tx) error { return tx.Publish(evts...) }); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	var relaysWG sync.WaitGroup
+	for _, r := range relays {
+		relaysWG.Go(func() {
+			for {
+				if _, err := r.drain(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+				select {
+				case <-done:
+					return
+				default:
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	relaysWG.Wait()
+	for _, r := range relays { // what the last rounds left
+		if _, err := r.drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var written []struct {
+		EventID  string `gorm:"column:event_id"`
+		EventKey string `gorm:"column:event_key"`
+	}
+	if err := d.Gorm.Raw("SELECT event_id, event_key FROM " + module + "_outbox ORDER BY seq").Scan(&written).Error; err != nil {
+		t.Fatal(err)
+	}
+	// Each writer: 60 transactions, 12 of them with 3 events.
+	if want := writers * (each + 2*(each/5)); len(written) != want {
+		t.Fatalf("%d events written, want %d", len(written), want)
+	}
+	// Each event once, and each writer's events in the order it wrote
+	// them. (Events of concurrent transactions may go out in another order
+	// than their seq: a later seq can commit first. One aggregate's writes
+	// are serialised by its row, so its events keep their order.)
+	writerOf := map[string]int{}
+	var order, got [writers][]string
+	for _, e := range written {
+		var n int
+		if _, err := fmt.Sscan(e.EventKey, &n); err != nil {
+			t.Fatal(err)
+		}
+		writerOf[e.EventID] = n / 1000
+		order[n/1000] = append(order[n/1000], e.EventID)
+	}
+	seen := map[string]bool{}
+	for _, id := range rec.ids {
+		w, ok := writerOf[id]
+		if seen[id] || !ok {
+			t.Fatalf("event %s published twice, or never written", id)
+		}
+		seen[id] = true
+		got[w] = append(got[w], id)
+	}
+	if len(seen) != len(written) {
+		t.Fatalf("%d events published, %d written", len(seen), len(written))
+	}
+	for w := range writers {
+		if !slices.Equal(got[w], order[w]) {
+			t.Fatalf("writer %d: published %v, written %v", w, got[w], order[w])
+		}
+	}
+	var left int64
+	if err := d.Gorm.Raw("SELECT COUNT(*) FROM " + module + "_outbox WHERE published_at IS NULL").Scan(&left).Error; err != nil || left != 0 {
+		t.Fatalf("%d rows not marked published (%v)", left, err)
+	}
+}
