@@ -73,7 +73,11 @@ func checkoutBench(b *testing.B, db testkit.DB) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchBuyers, MaxConnsPerHost: benchBuyers}}
 
 	b.Run("32-buyers", func(b *testing.B) { purchaseRun(b, e, client, skus, 0) })
-	b.Run("32-buyers-at-300-per-s", func(b *testing.B) { purchaseRun(b, e, client, skus, 300) })
+	// 300/s is the target; 100/s shows the latency of a purchase when the
+	// machine is not saturated.
+	for _, rate := range []int{300, 100} {
+		b.Run(fmt.Sprintf("32-buyers-at-%d-per-s", rate), func(b *testing.B) { purchaseRun(b, e, client, skus, rate) })
+	}
 }
 
 // purchaseRun runs b.N purchases from 32 buyers: as fast as they go (a
