@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,27 +29,34 @@ import (
 // to the inventory crosses HTTP in the split. Needs MODSHOP_TEST_NATS_URL.
 //
 //	MODSHOP_TEST_NATS_URL=nats://127.0.0.1:4222 go test -run '^$' \
-//	  -bench CheckoutAndOrderMonolithVsSplit -benchtime 300x ./cmd/modshop/
+//	  -bench 'CheckoutAndOrderMonolithVsSplit$' -benchtime 300x ./cmd/modshop/
 func BenchmarkCheckoutAndOrderMonolithVsSplit(b *testing.B) {
 	natsURL := natsForTests(b)
-	b.Run("monolith", func(b *testing.B) {
-		// The same binary in one process, on the same kind of database.
-		db, port := splitDB(b), freePort(b)
-		serveQuiet(b, "127.0.0.1:"+port, "MODSHOP_MODULES=all", "MODSHOP_HTTP_ADDR=127.0.0.1:"+port, "MODSHOP_DATABASE_URL="+db.URL,
-			"MODSHOP_DATA_DIR="+b.TempDir(), "MODSHOP_JWT_SECRET="+testkit.JWTSecret)
-		base := "http://127.0.0.1:" + port
-		waitReadyURL(b, base, 30*time.Second)
-		purchases(b, base)
-	})
-	b.Run("split", func(b *testing.B) {
-		s := startSplitWith(b, natsURL, true)
-		purchases(b, s.url("rest"))
-	})
+	b.Run("monolith", func(b *testing.B) { purchases(b, startMonolithBench(b)) })
+	b.Run("split", func(b *testing.B) { purchases(b, startSplitBench(b, natsURL)) })
+}
+
+// BenchmarkCheckoutAndOrderMonolithVsSplitConcurrent is the same purchase
+// made by 8 buyers at once, each starting its next purchase when the last
+// one ended (a closed loop), over 16 SKUs: what the split costs when the
+// machine is busy, where a lone buyer mostly shows idle processes waking
+// up. It reports purchases/s, the p50 and p99 of checkout + order, and the
+// CPU each purchase cost the shop's processes (and NATS, in the split).
+//
+//	MODSHOP_TEST_NATS_URL=nats://127.0.0.1:4222 go test -run '^$' \
+//	  -bench CheckoutAndOrderMonolithVsSplitConcurrent -benchtime 2000x ./cmd/modshop/
+func BenchmarkCheckoutAndOrderMonolithVsSplitConcurrent(b *testing.B) {
+	natsURL := natsForTests(b)
+	const buyers, skus = 8, 16
+	b.Run("monolith", func(b *testing.B) { concurrentPurchases(b, startMonolithBench(b), buyers, skus) })
+	b.Run("split", func(b *testing.B) { concurrentPurchases(b, startSplitBench(b, natsURL), buyers, skus) })
 }
 
 // BenchmarkRemoteCall is the cost of one api call across the wire: the
 // inventory's Availability of one SKU, in process and through the HTTP
-// client against a real server on loopback.
+// client against a real server on loopback; calls that follow each other,
+// and calls after 3 ms of idleness, as in a purchase, where the processes
+// have gone idle between two calls (the time reported is the call's).
 func BenchmarkRemoteCall(b *testing.B) {
 	var inv inventoryapi.Inventory
 	shop := testkit.Start(b, modules, testkit.Options{Env: map[string]string{"MODSHOP_INTERNAL_TOKEN": splitToken}, Extra: []fx.Option{fx.Populate(&inv)}})
@@ -61,20 +73,87 @@ func BenchmarkRemoteCall(b *testing.B) {
 				}
 			}
 		})
+		b.Run(c.name+"-after-3ms-idle", func(b *testing.B) {
+			var took time.Duration
+			for range b.N {
+				time.Sleep(3 * time.Millisecond)
+				start := time.Now()
+				if _, err := c.inv.Availability(ctx, []string{"NOPE-1"}); err != nil {
+					b.Fatal(err)
+				}
+				took += time.Since(start)
+			}
+			b.ReportMetric(float64(took.Nanoseconds())/float64(b.N), "call-ns")
+		})
 	}
 }
 
-// purchases runs b.N purchases one after another against base and reports
-// the p50 and p99 of checkout + order.
-func purchases(b *testing.B, base string) {
-	f := newFront(b, base)
-	sku := fmt.Sprintf("BENCH-%d", time.Now().UnixNano())
-	testkit.Expect(b, f.do(http.MethodPost, "/v1/admin/products", f.admin, map[string]any{"slug": "b-" + sku[6:], "title": "Bench " + sku,
-		"status": "published", "variants": []map[string]any{{"sku": sku, "title": "One", "price": 1500}}}), http.StatusCreated)
-	testkit.Eventually(b, 15*time.Second, func() bool {
-		return f.do(http.MethodGet, "/v1/admin/inventory/"+sku, f.admin, nil).Status == http.StatusOK
-	}, "the inventory knows %s", sku)
-	testkit.Expect(b, f.do(http.MethodPost, "/v1/admin/inventory/"+sku+"/adjustments", f.admin, map[string]any{"delta": 1_000_000, "reason": "bench"}), http.StatusCreated)
+// benchShop is a shop under benchmark: the URL buyers use, and the
+// processes whose CPU a purchase costs.
+type benchShop struct {
+	base  string
+	procs []*served
+	nats  bool // count the NATS server's CPU too
+}
+
+// startMonolithBench runs the binary as one process, on the same kind of
+// database as the split.
+func startMonolithBench(b *testing.B) benchShop {
+	db, port := splitDB(b), freePort(b)
+	p := serveQuiet(b, "127.0.0.1:"+port, "MODSHOP_MODULES=all", "MODSHOP_HTTP_ADDR=127.0.0.1:"+port, "MODSHOP_DATABASE_URL="+db.URL,
+		"MODSHOP_DATA_DIR="+b.TempDir(), "MODSHOP_JWT_SECRET="+testkit.JWTSecret)
+	base := "http://127.0.0.1:" + port
+	waitReadyURL(b, base, 30*time.Second)
+	return benchShop{base: base, procs: []*served{p}}
+}
+
+func startSplitBench(b *testing.B, natsURL string) benchShop {
+	s := startSplitWith(b, natsURL, true)
+	shop := benchShop{base: s.url("rest"), nats: true}
+	for _, p := range s.procs {
+		shop.procs = append(shop.procs, p)
+	}
+	return shop
+}
+
+// cpu is the CPU time the shop's processes have used so far.
+func (s benchShop) cpu() time.Duration {
+	var d time.Duration
+	for _, p := range s.procs {
+		d += processCPU(p.cmd.Process.Pid)
+	}
+	if s.nats {
+		d += natsCPU()
+	}
+	return d
+}
+
+// stockedSKUs creates n published products of one variant each, with a
+// million units of each in stock, and returns their SKUs.
+func stockedSKUs(b *testing.B, f front, n int) []string {
+	run := time.Now().UnixNano()
+	skus := make([]string, n)
+	for i := range skus {
+		skus[i] = fmt.Sprintf("BENCH-%d-%d", run, i)
+		testkit.Expect(b, f.do(http.MethodPost, "/v1/admin/products", f.admin, map[string]any{"slug": fmt.Sprintf("b-%d-%d", run, i),
+			"title": "Bench " + skus[i], "status": "published", "variants": []map[string]any{{"sku": skus[i], "title": "One", "price": 1500}}}),
+			http.StatusCreated)
+	}
+	for _, sku := range skus {
+		testkit.Eventually(b, 15*time.Second, func() bool {
+			return f.do(http.MethodGet, "/v1/admin/inventory/"+sku, f.admin, nil).Status == http.StatusOK
+		}, "the inventory knows %s", sku)
+		testkit.Expect(b, f.do(http.MethodPost, "/v1/admin/inventory/"+sku+"/adjustments", f.admin, map[string]any{"delta": 1_000_000, "reason": "bench"}),
+			http.StatusCreated)
+	}
+	return skus
+}
+
+// purchases runs b.N purchases one after another against the shop and
+// reports the p50 and p99 of checkout + order.
+func purchases(b *testing.B, shop benchShop) {
+	f := newFront(b, shop.base)
+	sku := stockedSKUs(b, f, 1)[0]
 	carts := make([]string, b.N)
 	for i := range carts {
 		carts[i] = newCart(b, f)
@@ -83,6 +162,7 @@ func purchases(b *testing.B, base string) {
 	lat := make([]time.Duration, 0, b.N)
 	var checkouts, orders []time.Duration
 	b.ResetTimer()
+	cpu0 := shop.cpu()
 	for i := range b.N {
 		start := time.Now()
 		var c struct {
@@ -101,6 +181,107 @@ func purchases(b *testing.B, base string) {
 	b.ReportMetric(quantileMS(lat, 99), "p99-ms")
 	b.ReportMetric(quantileMS(checkouts, 50), "checkout-p50-ms")
 	b.ReportMetric(quantileMS(orders, 50), "order-p50-ms")
+	b.ReportMetric(float64((shop.cpu()-cpu0).Microseconds())/1000/float64(b.N), "shop-cpu-ms/op")
+}
+
+// concurrentPurchases runs b.N purchases from the given number of buyers,
+// each on a keep-alive connection of its own, over guest carts of one line
+// of one of nSKUs SKUs (filled before the timer starts).
+func concurrentPurchases(b *testing.B, shop benchShop, buyers, nSKUs int) {
+	f := newFront(b, shop.base)
+	skus := stockedSKUs(b, f, nSKUs)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: buyers, MaxConnsPerHost: buyers}}
+	// post is safe for the buyers' goroutines: it fails nothing itself.
+	post := func(path string, body, out any, header ...string) error {
+		in, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		req, err := http.NewRequest(http.MethodPost, shop.base+path, bytes.NewReader(in))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		answer, err := io.ReadAll(resp.Body)
+		switch {
+		case err != nil:
+			return err
+		case resp.StatusCode != http.StatusCreated:
+			return fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, answer)
+		case out != nil:
+			return json.Unmarshal(answer, out)
+		}
+		return nil
+	}
+	// each runs fn(i) for i in [0, b.N) from the buyers; the first error
+	// stops them.
+	each := func(fn func(i int) error) error {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		var once sync.Once
+		var first error
+		for range buyers {
+			wg.Go(func() {
+				for i := int(next.Add(1) - 1); i < b.N; i = int(next.Add(1) - 1) {
+					if err := fn(i); err != nil {
+						once.Do(func() { first = err })
+						next.Store(int64(b.N))
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return first
+	}
+	type cartID struct {
+		ID string `json:"id"`
+	}
+	carts := make([]string, b.N)
+	err := each(func(i int) error {
+		var c cartID
+		if err := post("/v1/carts", nil, &c); err != nil {
+			return err
+		}
+		carts[i] = c.ID
+		return post("/v1/carts/"+c.ID+"/items", map[string]any{"sku": skus[i%len(skus)], "quantity": 1}, nil)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	lat := make([]time.Duration, b.N)
+	run := time.Now().UnixNano()
+	b.ResetTimer()
+	cpu0, begin := shop.cpu(), time.Now()
+	err = each(func(i int) error {
+		start := time.Now()
+		var c cartID
+		if err := post("/v1/carts/"+carts[i]+"/checkout", map[string]any{"email": "b@example.com", "shipping_address": e2eAddress}, &c); err != nil {
+			return err
+		}
+		err := post("/v1/orders", map[string]any{"checkout_id": c.ID, "payment_method": "pm_card_visa"}, nil, "Idempotency-Key", fmt.Sprintf("%d-%d", run, i))
+		if err != nil {
+			return err
+		}
+		lat[i] = time.Since(start)
+		return nil
+	})
+	elapsed, cpu := time.Since(begin), shop.cpu()-cpu0
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "purchases/s")
+	b.ReportMetric(quantileMS(lat, 50), "p50-ms")
+	b.ReportMetric(quantileMS(lat, 99), "p99-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "shop-cpu-ms/op")
 }
 
 func quantileMS(d []time.Duration, q int) float64 {

@@ -21,7 +21,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -55,13 +57,14 @@ type Client struct {
 	module string
 	base   string
 	token  string
-	http   *http.Client
+	http   *http.Client // for https calls, readiness checks and forwarded routes
+	calls  *transport   // for http calls; nil for https
 }
 
 // NewClient makes a client of module at baseURL (scheme, host and port),
 // authenticating with the shared internal token.
 func NewClient(module, baseURL, token string) *Client {
-	return &Client{module: module, base: strings.TrimRight(baseURL, "/"), token: token, http: &http.Client{
+	c := &Client{module: module, base: strings.TrimRight(baseURL, "/"), token: token, http: &http.Client{
 		Transport: &http.Transport{
 			Proxy:               nil,
 			MaxIdleConns:        256,
@@ -70,6 +73,14 @@ func NewClient(module, baseURL, token string) *Client {
 			DisableCompression:  true,
 		},
 	}}
+	if u, err := url.Parse(c.base); err == nil && u.Scheme == "http" && u.Host != "" {
+		addr := u.Host
+		if u.Port() == "" {
+			addr = net.JoinHostPort(u.Hostname(), "80")
+		}
+		c.calls = newTransport(addr)
+	}
+	return c
 }
 
 // Module is the module the client calls.
@@ -144,12 +155,15 @@ func (c *Client) do(ctx context.Context, op string, body []byte) (int, []byte, e
 		req.Header.Set(RoleHeader, string(p.Role))
 	}
 	req.Header.Set(TraceHeader, Trace(ctx))
+	if c.calls != nil {
+		return c.calls.roundTrip(req)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	return resp.StatusCode, b, err
 }
 

@@ -63,8 +63,11 @@ func (s *Service) Consumer(ob *events.Outbox) events.Consumer {
 			return store.MapSKU(tx.DB, e.SKU, e.ProductID)
 		}),
 		events.On(func(ctx context.Context, tx *events.Tx, e inventory.StockChanged) error {
-			tx.AfterCommit(s.indexer.Wake)
-			return store.ApplyStock(tx.DB, e.SKU, e.Available, e.Version)
+			marked, err := store.ApplyStock(tx.DB, e.SKU, e.Available, e.Version)
+			if marked {
+				tx.AfterCommit(s.indexer.Wake)
+			}
+			return err
 		}),
 	)
 }

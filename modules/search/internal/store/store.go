@@ -123,20 +123,36 @@ func MapSKU(tx *gorm.DB, sku, productID string) error {
 	return nil
 }
 
-// ApplyStock stores a SKU's available quantity unless a newer one is stored
-// and marks its product for indexing.
-func ApplyStock(tx *gorm.DB, sku string, available, version int64) error {
+// ApplyStock stores a SKU's available quantity unless a newer one is
+// stored, and marks its product for indexing when the SKU runs out or comes
+// back. The index holds whether a product is in stock, not how much (and no
+// answer shows a quantity), so a change that leaves the SKU in stock (a
+// unit sold of many) leaves the index as it is: indexing the product again
+// for every unit sold was the largest part of the search process's work.
+// marked says whether the product was marked.
+func ApplyStock(tx *gorm.DB, sku string, available, version int64) (marked bool, err error) {
+	read := "SELECT available FROM search_variants WHERE sku = ?"
+	if tx.Dialector.Name() == "postgres" {
+		// Another change of the SKU waits for this one, so that the
+		// quantity it finds before its own is the one this one stored.
+		read += " FOR UPDATE"
+	}
+	var before []int64
+	if err := tx.Raw(read, sku).Scan(&before).Error; err != nil {
+		return false, fmt.Errorf("read stock of %s: %w", sku, err)
+	}
 	res := tx.Exec(`INSERT INTO search_variants (sku, product_id, available, stock_version) VALUES (?, '', ?, ?)
 		ON CONFLICT (sku) DO UPDATE SET available = excluded.available, stock_version = excluded.stock_version
 		WHERE search_variants.stock_version <= excluded.stock_version`, sku, available, version)
 	if res.Error != nil {
-		return fmt.Errorf("store stock of %s: %w", sku, res.Error)
+		return false, fmt.Errorf("store stock of %s: %w", sku, res.Error)
 	}
-	if res.RowsAffected == 0 {
-		return nil
+	if res.RowsAffected == 0 || (len(before) == 1 && (before[0] > 0) == (available > 0)) {
+		return false, nil
 	}
-	return tx.Exec(`UPDATE search_documents SET dirty_gen = dirty_gen + 1
-		WHERE product_id = (SELECT product_id FROM search_variants WHERE sku = ?)`, sku).Error
+	res = tx.Exec(`UPDATE search_documents SET dirty_gen = dirty_gen + 1
+		WHERE product_id = (SELECT product_id FROM search_variants WHERE sku = ?)`, sku)
+	return res.RowsAffected > 0, res.Error
 }
 
 // Dirty returns up to limit rows that the index has not caught up with.
