@@ -76,7 +76,7 @@ func (t *transport) roundTrip(req *http.Request) (int, []byte, error) {
 		// The context ended: the connection's deadline has passed.
 		reuse = false
 		if err != nil {
-			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 		}
 	}
 	if reuse {
