@@ -27,6 +27,7 @@ import (
 	"github.com/modshop/modshop/platform/app"
 	"github.com/modshop/modshop/platform/auth"
 	"github.com/modshop/modshop/platform/config"
+	"github.com/modshop/modshop/platform/database"
 )
 
 // JWTSecret is the signing key test processes share.
@@ -321,4 +322,21 @@ func Fresh(t testing.TB, db DB) DB {
 		return Postgres(t)
 	}
 	return SQLite(t)
+}
+
+// Migrated opens db with the migrations of set applied, as a handle of
+// set's module: for store tests that need a module's tables and nothing
+// else. The database closes when the test ends.
+func Migrated(t testing.TB, db DB, set database.MigrationSet) *database.Handle {
+	t.Helper()
+	d, err := database.Open(db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	h := &database.Handle{Module: set.Module, DB: d}
+	if _, err := database.Migrate(context.Background(), h, set); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -1,31 +1,17 @@
 package store
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
 
 	"gorm.io/gorm"
 
-	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/testkit"
 )
 
 // open migrates the module's tables into a fresh database.
-func open(t *testing.T, db testkit.DB) *gorm.DB {
-	t.Helper()
-	d, err := database.Open(db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	h := &database.Handle{Module: "customers", DB: d}
-	if _, err := database.Migrate(context.Background(), h, Migrations); err != nil {
-		t.Fatal(err)
-	}
-	return d.Gorm
-}
+func open(t *testing.T, db testkit.DB) *gorm.DB { return testkit.Migrated(t, db, Migrations).Gorm }
 
 func TestFailureWindows(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {

@@ -16,18 +16,10 @@ import (
 func TestHistoryMovesIntoTheRow(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
 		ctx := context.Background()
-		d, err := database.Open(db.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		h := &database.Handle{Module: "payments", DB: d}
 		v1 := Migrations
 		v1.Migrations = v1.Migrations[:1]
-		if _, err := database.Migrate(ctx, h, v1); err != nil {
-			t.Fatal(err)
-		}
-		g := d.Gorm
+		h := testkit.Migrated(t, db, v1)
+		g := h.Gorm
 		for _, id := range []string{"pay_a", "pay_b", "pay_c"} {
 			if err := g.Exec("INSERT INTO payments_payments (id, reference, amount, currency, method, status, provider, created_at, updated_at) VALUES (?, 'chk', 100, 'EUR', 'pm_card_visa', 'captured', 'test', 1, 3)", id).Error; err != nil {
 				t.Fatal(err)

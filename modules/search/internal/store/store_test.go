@@ -8,24 +8,11 @@ import (
 	"gorm.io/gorm"
 
 	catalog "github.com/modshop/modshop/modules/catalog/api"
-	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/testkit"
 )
 
 // open migrates the module's tables into a fresh database.
-func open(t *testing.T, db testkit.DB) *gorm.DB {
-	t.Helper()
-	d, err := database.Open(db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	h := &database.Handle{Module: "search", DB: d}
-	if _, err := database.Migrate(context.Background(), h, Migrations); err != nil {
-		t.Fatal(err)
-	}
-	return d.Gorm
-}
+func open(t *testing.T, db testkit.DB) *gorm.DB { return testkit.Migrated(t, db, Migrations).Gorm }
 
 // A product is indexed again when one of its SKUs runs out or comes back,
 // not for every quantity in between; an older change changes nothing.
