@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -92,7 +93,7 @@ func BenchmarkRemoteCall(b *testing.B) {
 // processes whose CPU a purchase costs.
 type benchShop struct {
 	base  string
-	procs []*served
+	procs map[string]*served
 	nats  bool // count the NATS server's CPU too
 }
 
@@ -104,28 +105,40 @@ func startMonolithBench(b *testing.B) benchShop {
 		"MODSHOP_DATA_DIR="+b.TempDir(), "MODSHOP_JWT_SECRET="+testkit.JWTSecret)
 	base := "http://127.0.0.1:" + port
 	waitReadyURL(b, base, 30*time.Second)
-	return benchShop{base: base, procs: []*served{p}}
+	return benchShop{base: base, procs: map[string]*served{"monolith": p}}
 }
 
 func startSplitBench(b *testing.B, natsURL string) benchShop {
 	s := startSplitWith(b, natsURL, true)
-	shop := benchShop{base: s.url("rest"), nats: true}
-	for _, p := range s.procs {
-		shop.procs = append(shop.procs, p)
-	}
-	return shop
+	return benchShop{base: s.url("rest"), procs: s.procs, nats: true}
 }
 
-// cpu is the CPU time the shop's processes have used so far.
-func (s benchShop) cpu() time.Duration {
+// cpu is the CPU time the shop's processes have used so far, in all and by
+// process ("nats" for the NATS server).
+func (s benchShop) cpu() (time.Duration, map[string]time.Duration) {
+	by := map[string]time.Duration{}
 	var d time.Duration
-	for _, p := range s.procs {
-		d += processCPU(p.cmd.Process.Pid)
+	for name, p := range s.procs {
+		by[name] = processCPU(p.cmd.Process.Pid)
+		d += by[name]
 	}
 	if s.nats {
-		d += natsCPU()
+		by["nats"] = natsCPU()
+		d += by["nats"]
 	}
-	return d
+	return d, by
+}
+
+// reportCPU reports the CPU per purchase since (total0, by0) as
+// shop-cpu-ms/op, and logs it by process.
+func (s benchShop) reportCPU(b *testing.B, total0 time.Duration, by0 map[string]time.Duration) {
+	total, by := s.cpu()
+	perOp := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N) }
+	b.ReportMetric(perOp(total-total0), "shop-cpu-ms/op")
+	names := slices.Sorted(maps.Keys(by))
+	for _, name := range names {
+		b.Logf("CPU per purchase, %s: %.2f ms", name, perOp(by[name]-by0[name]))
+	}
 }
 
 // stockedSKUs creates n published products of one variant each, with a
@@ -162,7 +175,7 @@ func purchases(b *testing.B, shop benchShop) {
 	lat := make([]time.Duration, 0, b.N)
 	var checkouts, orders []time.Duration
 	b.ResetTimer()
-	cpu0 := shop.cpu()
+	cpu0, by0 := shop.cpu()
 	for i := range b.N {
 		start := time.Now()
 		var c struct {
@@ -181,7 +194,7 @@ func purchases(b *testing.B, shop benchShop) {
 	b.ReportMetric(quantileMS(lat, 99), "p99-ms")
 	b.ReportMetric(quantileMS(checkouts, 50), "checkout-p50-ms")
 	b.ReportMetric(quantileMS(orders, 50), "order-p50-ms")
-	b.ReportMetric(float64((shop.cpu()-cpu0).Microseconds())/1000/float64(b.N), "shop-cpu-ms/op")
+	shop.reportCPU(b, cpu0, by0)
 }
 
 // concurrentPurchases runs b.N purchases from the given number of buyers,
@@ -259,7 +272,8 @@ func concurrentPurchases(b *testing.B, shop benchShop, buyers, nSKUs int) {
 	lat := make([]time.Duration, b.N)
 	run := time.Now().UnixNano()
 	b.ResetTimer()
-	cpu0, begin := shop.cpu(), time.Now()
+	cpu0, by0 := shop.cpu()
+	begin := time.Now()
 	err = each(func(i int) error {
 		start := time.Now()
 		var c cartID
@@ -273,7 +287,7 @@ func concurrentPurchases(b *testing.B, shop benchShop, buyers, nSKUs int) {
 		lat[i] = time.Since(start)
 		return nil
 	})
-	elapsed, cpu := time.Since(begin), shop.cpu()-cpu0
+	elapsed := time.Since(begin)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
@@ -281,7 +295,7 @@ func concurrentPurchases(b *testing.B, shop benchShop, buyers, nSKUs int) {
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "purchases/s")
 	b.ReportMetric(quantileMS(lat, 50), "p50-ms")
 	b.ReportMetric(quantileMS(lat, 99), "p99-ms")
-	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "shop-cpu-ms/op")
+	shop.reportCPU(b, cpu0, by0)
 }
 
 func quantileMS(d []time.Duration, q int) float64 {

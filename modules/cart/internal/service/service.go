@@ -46,7 +46,7 @@ func New(ob *events.Outbox, cat catalog.Catalog, inv inventory.Inventory, c cloc
 // redelivered event a no-op; the conditional update would too.
 func (s *Service) Consumer(ob *events.Outbox) events.Consumer {
 	return ob.Consumer("checkout", events.On(func(ctx context.Context, tx *events.Tx, e orders.OrderPlaced) error {
-		if _, err := store.CheckOut(tx.DB, e.CartID, s.clock.Now()); err != nil {
+		if err := store.CheckOut(tx.DB, e.CartID, s.clock.Now()); err != nil {
 			return fmt.Errorf("check out cart %s: %w", e.CartID, err)
 		}
 		return nil

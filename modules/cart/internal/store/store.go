@@ -141,10 +141,11 @@ func MarkMerged(tx *gorm.DB, guestID, into string, now time.Time) (bool, error) 
 	return res.RowsAffected == 1, res.Error
 }
 
-// CheckOut closes an active cart as checked out; false when it was not active.
-func CheckOut(tx *gorm.DB, cartID string, now time.Time) (bool, error) {
-	res := tx.Exec("UPDATE cart_carts SET status = 'checked_out', updated_at = ? WHERE id = ? AND status = 'active'", now, cartID)
-	return res.RowsAffected == 1, res.Error
+// CheckOut closes an active cart as checked out (a cart no longer active is
+// left as it is). On PostgreSQL the update travels with the transaction's
+// COMMIT (database.Later).
+func CheckOut(tx *gorm.DB, cartID string, now time.Time) error {
+	return database.Later(tx, "UPDATE cart_carts SET status = 'checked_out', updated_at = ? WHERE id = ? AND status = 'active'", now, cartID)
 }
 
 // DeleteStale deletes up to limit carts (of any status) untouched since

@@ -273,6 +273,27 @@ func Record(tx *gorm.DB, entries []Entry) error {
 	return tx.CreateInBatches(&entries, 1000).Error
 }
 
+// RecordLater writes ledger entries whose ids the caller does not need with
+// database.Later: on PostgreSQL they travel with the transaction's COMMIT.
+func RecordLater(tx *gorm.DB, entries []Entry) error {
+	for chunk := range slices.Chunk(entries, 1000) {
+		var sql strings.Builder
+		sql.WriteString("INSERT INTO inventory_adjustments (sku, delta, reserved_delta, reason, actor, reference, created_at) VALUES ")
+		args := make([]any, 0, 7*len(chunk))
+		for i, e := range chunk {
+			if i > 0 {
+				sql.WriteString(", ")
+			}
+			sql.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, e.SKU, e.Delta, e.ReservedDelta, e.Reason, e.Actor, e.Reference, e.CreatedAt)
+		}
+		if err := database.Later(tx, sql.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Ledger pages through a SKU's entries, newest first, before the id given
 // (0: from the newest).
 func Ledger(db *gorm.DB, sku string, before int64, limit int) ([]Entry, error) {
