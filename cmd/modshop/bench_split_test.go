@@ -26,15 +26,90 @@ import (
 // buyer: checkout + order (two requests, one buyer at a time, so the
 // numbers are latency, not queueing) against the monolith and against the
 // split (inventory and search in processes of their own, events over NATS),
-// in one run, on the same kind of database. Every call from orders and cart
-// to the inventory crosses HTTP in the split. Needs MODSHOP_TEST_NATS_URL.
+// on the same kind of database. Both run side by side and the buyer takes
+// turns, 50 purchases on one then 50 on the other, so that the machine's
+// drift (on a shared VM, ±30 % from one minute to the next) falls on both
+// alike. Every call from orders and cart to the inventory crosses HTTP in
+// the split. Needs MODSHOP_TEST_NATS_URL.
 //
 //	MODSHOP_TEST_NATS_URL=nats://127.0.0.1:4222 go test -run '^$' \
-//	  -bench 'CheckoutAndOrderMonolithVsSplit$' -benchtime 300x ./cmd/modshop/
+//	  -bench 'CheckoutAndOrderMonolithVsSplit$' -benchtime 1000x ./cmd/modshop/
 func BenchmarkCheckoutAndOrderMonolithVsSplit(b *testing.B) {
 	natsURL := natsForTests(b)
-	b.Run("monolith", func(b *testing.B) { purchases(b, startMonolithBench(b)) })
-	b.Run("split", func(b *testing.B) { purchases(b, startSplitBench(b, natsURL)) })
+	shops := []*lone{newLone(b, "monolith", startMonolithBench(b)), newLone(b, "split", startSplitBench(b, natsURL))}
+	const block = 50
+	b.ResetTimer()
+	for from := 0; from < b.N; from += block {
+		for _, s := range shops {
+			s.buy(b, from, min(from+block, b.N))
+		}
+	}
+	b.StopTimer()
+	for _, s := range shops {
+		s.report(b)
+	}
+	b.ReportMetric(quantileMS(shops[1].lat, 50)-quantileMS(shops[0].lat, 50), "split-adds-p50-ms")
+}
+
+// lone is one shop of BenchmarkCheckoutAndOrderMonolithVsSplit and what its
+// buyer measured there.
+type lone struct {
+	name, sku     string
+	shop          benchShop
+	f             front
+	carts         []string
+	lat, chk, ord []time.Duration
+	cpu           time.Duration
+	cpuBy         map[string]time.Duration
+}
+
+// newLone stocks a SKU on the shop and fills b.N carts with it.
+func newLone(b *testing.B, name string, shop benchShop) *lone {
+	l := &lone{name: name, shop: shop, f: newFront(b, shop.base), cpuBy: map[string]time.Duration{}}
+	l.sku = stockedSKUs(b, l.f, 1)[0]
+	l.carts = make([]string, b.N)
+	for i := range l.carts {
+		l.carts[i] = newCart(b, l.f)
+		testkit.Expect(b, l.f.do(http.MethodPost, "/v1/carts/"+l.carts[i]+"/items", "", map[string]any{"sku": l.sku, "quantity": 1}), http.StatusCreated)
+	}
+	return l
+}
+
+// buy makes the purchases of carts [from, to), one after another.
+func (l *lone) buy(b *testing.B, from, to int) {
+	cpu0, by0 := l.shop.cpu()
+	for i := from; i < to; i++ {
+		start := time.Now()
+		var c struct {
+			ID string `json:"id"`
+		}
+		testkit.Expect(b, l.f.do(http.MethodPost, "/v1/carts/"+l.carts[i]+"/checkout", "", map[string]any{"email": "b@example.com", "shipping_address": e2eAddress}),
+			http.StatusCreated).JSON(b, &c)
+		mid := time.Now()
+		testkit.Expect(b, l.f.do(http.MethodPost, "/v1/orders", "", map[string]any{"checkout_id": c.ID, "payment_method": "pm_card_visa"},
+			"Idempotency-Key", fmt.Sprintf("%s-%d", l.sku, i)), http.StatusCreated)
+		l.lat = append(l.lat, time.Since(start))
+		l.chk, l.ord = append(l.chk, mid.Sub(start)), append(l.ord, time.Since(mid))
+	}
+	cpu1, by1 := l.shop.cpu()
+	l.cpu += cpu1 - cpu0
+	for k, v := range by1 {
+		l.cpuBy[k] += v - by0[k]
+	}
+}
+
+// report reports the shop's p50 and p99 of checkout + order, the p50 of
+// each request, and the CPU per purchase (logged by process).
+func (l *lone) report(b *testing.B) {
+	n := float64(len(l.lat))
+	b.ReportMetric(quantileMS(l.lat, 50), l.name+"-p50-ms")
+	b.ReportMetric(quantileMS(l.lat, 99), l.name+"-p99-ms")
+	b.ReportMetric(quantileMS(l.chk, 50), l.name+"-checkout-p50-ms")
+	b.ReportMetric(quantileMS(l.ord, 50), l.name+"-order-p50-ms")
+	b.ReportMetric(float64(l.cpu.Microseconds())/1000/n, l.name+"-cpu-ms/op")
+	for _, name := range slices.Sorted(maps.Keys(l.cpuBy)) {
+		b.Logf("%s: CPU per purchase, %s: %.2f ms", l.name, name, float64(l.cpuBy[name].Microseconds())/1000/n)
+	}
 }
 
 // BenchmarkCheckoutAndOrderMonolithVsSplitConcurrent is the same purchase
@@ -160,41 +235,6 @@ func stockedSKUs(b *testing.B, f front, n int) []string {
 			http.StatusCreated)
 	}
 	return skus
-}
-
-// purchases runs b.N purchases one after another against the shop and
-// reports the p50 and p99 of checkout + order.
-func purchases(b *testing.B, shop benchShop) {
-	f := newFront(b, shop.base)
-	sku := stockedSKUs(b, f, 1)[0]
-	carts := make([]string, b.N)
-	for i := range carts {
-		carts[i] = newCart(b, f)
-		testkit.Expect(b, f.do(http.MethodPost, "/v1/carts/"+carts[i]+"/items", "", map[string]any{"sku": sku, "quantity": 1}), http.StatusCreated)
-	}
-	lat := make([]time.Duration, 0, b.N)
-	var checkouts, orders []time.Duration
-	b.ResetTimer()
-	cpu0, by0 := shop.cpu()
-	for i := range b.N {
-		start := time.Now()
-		var c struct {
-			ID string `json:"id"`
-		}
-		testkit.Expect(b, f.do(http.MethodPost, "/v1/carts/"+carts[i]+"/checkout", "", map[string]any{"email": "b@example.com", "shipping_address": e2eAddress}),
-			http.StatusCreated).JSON(b, &c)
-		mid := time.Now()
-		testkit.Expect(b, f.do(http.MethodPost, "/v1/orders", "", map[string]any{"checkout_id": c.ID, "payment_method": "pm_card_visa"},
-			"Idempotency-Key", fmt.Sprintf("%s-%d", sku, i)), http.StatusCreated)
-		lat = append(lat, time.Since(start))
-		checkouts, orders = append(checkouts, mid.Sub(start)), append(orders, time.Since(mid))
-	}
-	b.StopTimer()
-	b.ReportMetric(quantileMS(lat, 50), "p50-ms")
-	b.ReportMetric(quantileMS(lat, 99), "p99-ms")
-	b.ReportMetric(quantileMS(checkouts, 50), "checkout-p50-ms")
-	b.ReportMetric(quantileMS(orders, 50), "order-p50-ms")
-	shop.reportCPU(b, cpu0, by0)
 }
 
 // concurrentPurchases runs b.N purchases from the given number of buyers,
