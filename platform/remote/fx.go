@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
 	"github.com/modshop/modshop/platform/config"
@@ -27,12 +28,12 @@ func Module(d modkit.Descriptor, routes func() httpx.RouteSet, constructors ...a
 	module := d.Name
 	return fx.Module(module+".remote",
 		modkit.Describe(func(cfg config.Config) modkit.Descriptor { out := d; out.Remote = cfg.Remotes[module]; return out }),
-		fx.Provide(fx.Private, func(cfg config.Config) (*Client, error) {
+		fx.Provide(fx.Private, func(cfg config.Config, reg prometheus.Registerer) (*Client, error) {
 			base := cfg.Remotes[module]
 			if base == "" {
 				return nil, fmt.Errorf("module %s runs elsewhere: set MODSHOP_REMOTE_%s to its URL", module, strings.ToUpper(module))
 			}
-			return NewClient(module, base, cfg.InternalToken), nil
+			return NewClient(module, base, cfg.InternalToken).Measured(reg)
 		}),
 		fx.Provide(constructors...),
 		modkit.Check(func(c *Client) httpx.Check { return httpx.Check{Name: httpx.RemoteCheckPrefix + module, Fn: c.Ping} }),

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modshop/modshop/platform/auth"
 	"github.com/modshop/modshop/platform/errs"
@@ -54,11 +55,12 @@ func Path(module, op string) string { return "/internal/v1/" + module + "/" + op
 
 // Client calls one remote module.
 type Client struct {
-	module string
-	base   string
-	token  string
-	http   *http.Client // for https calls, readiness checks and forwarded routes
-	calls  *transport   // for http calls; nil for https
+	module  string
+	base    string
+	token   string
+	http    *http.Client             // for https calls, readiness checks and forwarded routes
+	calls   *transport               // for http calls; nil for https
+	latency *prometheus.HistogramVec // nil: calls are not measured
 }
 
 // NewClient makes a client of module at baseURL (scheme, host and port),
@@ -83,6 +85,29 @@ func NewClient(module, baseURL, token string) *Client {
 	return c
 }
 
+// Measured makes the client observe every call in
+// modshop_remote_call_duration_seconds{module, op, outcome} (outcome: ok,
+// error: the module answered with an error, unavailable: it could not be
+// reached or answered 503), registered with reg once for all clients.
+func (c *Client) Measured(reg prometheus.Registerer) (*Client, error) {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "modshop_remote_call_duration_seconds",
+		Help:    "Calls to a module in another process, from the caller's side (retries included), by outcome.",
+		Buckets: []float64{.00025, .0005, .001, .002, .005, .01, .025, .05, .1, .25, 1, 5}}, []string{"module", "op", "outcome"})
+	if err := reg.Register(h); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return nil, err
+		}
+		existing, ok := are.ExistingCollector.(*prometheus.HistogramVec)
+		if !ok {
+			return nil, err
+		}
+		h = existing // another client's: one series family for all
+	}
+	c.latency = h
+	return c, nil
+}
+
 // Module is the module the client calls.
 func (c *Client) Module() string { return c.module }
 
@@ -93,7 +118,20 @@ func (c *Client) BaseURL() string { return c.base }
 // A call that is idempotent is tried again, twice at most, when the module
 // cannot be reached or answers 503; any other call is tried once, so a
 // caller that needs a retry makes it itself, with the same ids.
-func (c *Client) Call(ctx context.Context, op string, in, out any, idempotent bool) error {
+func (c *Client) Call(ctx context.Context, op string, in, out any, idempotent bool) (err error) {
+	if c.latency != nil {
+		defer func(start time.Time) {
+			outcome := "ok"
+			switch {
+			case err == nil:
+			case errs.As(err).Kind == errs.KindUnavailable:
+				outcome = "unavailable"
+			default:
+				outcome = "error"
+			}
+			c.latency.WithLabelValues(c.module, op, outcome).Observe(time.Since(start).Seconds())
+		}(time.Now())
+	}
 	body, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("%s.%s: encode: %w", c.module, op, err)

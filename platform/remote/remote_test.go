@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
 	"github.com/modshop/modshop/platform/app"
@@ -159,5 +160,58 @@ func TestInternalBodiesMayBeLargerThanPublicOnes(t *testing.T) {
 	r := shop.Do(testkit.Req{Method: http.MethodPost, Path: "/v1/nothing", Body: `{"text":"` + big + `"}`})
 	if r.Status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("public 3 MiB body: %d", r.Status)
+	}
+}
+
+// Calls are measured from the caller's side, by module, op and outcome;
+// clients of several modules share one registry.
+func TestCallsAreMeasured(t *testing.T) {
+	shop := server(t, new(atomic.Int64))
+	reg := prometheus.NewRegistry()
+	c, err := remote.NewClient("probe", shop.URL, token).Measured(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.NewClient("other", "http://127.0.0.1:1", token).Measured(reg); err != nil {
+		t.Fatalf("a second client on the registry: %v", err)
+	}
+	down, err := remote.NewClient("down", "http://127.0.0.1:1", token).Measured(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for range 2 {
+		if err := c.Call(ctx, "echo", probeIn{Text: "hi"}, nil, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Call(ctx, "fail", probeIn{}, nil, false); err == nil {
+		t.Fatal("fail succeeded")
+	}
+	if err := down.Call(ctx, "echo", probeIn{}, nil, false); err == nil {
+		t.Fatal("a call to a process that is not there succeeded")
+	}
+	got := map[string]uint64{}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			got[labels["module"]+"."+labels["op"]+" "+labels["outcome"]] = m.GetHistogram().GetSampleCount()
+		}
+	}
+	want := map[string]uint64{"probe.echo ok": 2, "probe.fail error": 1, "down.echo unavailable": 1}
+	if len(got) != len(want) {
+		t.Fatalf("series %v, want %v", got, want)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Fatalf("series %v, want %v", got, want)
+		}
 	}
 }
