@@ -1,6 +1,7 @@
 package database_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -98,16 +99,28 @@ func TestLaterWritesBelongToTheirTransaction(t *testing.T) {
 				t.Fatalf("after a queued write failed: %q", got)
 			}
 		}
-		if h.Dialect == database.Postgres {
-			var stuck int64
-			if err := h.Conn(ctx).Raw("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'").
-				Scan(&stuck).Error; err != nil {
-				t.Fatal(err)
+		noneInTransaction(t, h)
+
+		// The context ends before the COMMIT: nothing is kept, and the
+		// connection is not given back inside its transaction.
+		cctx, cancel := context.WithCancel(ctx)
+		err = h.Transact(cctx, func(tx *gorm.DB) error {
+			if err := tx.Exec("INSERT INTO pipe_rows (id, name) VALUES (?, ?)", 8, "direct").Error; err != nil {
+				return err
 			}
-			if stuck != 0 {
-				t.Fatalf("%d connections left inside a transaction", stuck)
+			if err := database.Later(tx, "INSERT INTO pipe_rows (id, name) VALUES (?, ?)", 9, "later"); err != nil {
+				return err
 			}
+			cancel()
+			return nil
+		})
+		if err == nil {
+			t.Fatal("a transaction whose context ended before its COMMIT committed")
 		}
+		if got := names(); len(got) != 3 {
+			t.Fatalf("after the context ended: %q", got)
+		}
+		noneInTransaction(t, h)
 
 		// Outside a transaction, Later runs at once.
 		if err := database.Later(h.Conn(ctx), "INSERT INTO pipe_rows (id, name) VALUES (?, ?)", 7, "alone"); err != nil {
@@ -117,4 +130,21 @@ func TestLaterWritesBelongToTheirTransaction(t *testing.T) {
 			t.Fatalf("after Later outside a transaction: %q", got)
 		}
 	})
+}
+
+// noneInTransaction fails when a connection of h's PostgreSQL database sits
+// idle inside a transaction (one given back to the pool unfinished).
+func noneInTransaction(t *testing.T, h *database.Handle) {
+	t.Helper()
+	if h.Dialect != database.Postgres {
+		return
+	}
+	var stuck int64
+	if err := h.Conn(t.Context()).Raw("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'").
+		Scan(&stuck).Error; err != nil {
+		t.Fatal(err)
+	}
+	if stuck != 0 {
+		t.Fatalf("%d connections left inside a transaction", stuck)
+	}
 }
