@@ -16,18 +16,8 @@ import (
 // Conn and inside transactions, and transactions by how they ended.
 func TestMetricsCountStatementsAndTransactionsPerModule(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
-		reg := prometheus.NewRegistry()
-		m := database.NewMetrics(reg)
-		r := database.NewRegistry(func(string) string { return db.URL }, discard, m)
-		t.Cleanup(func() { r.Close() })
-		a, err := r.For("alpha")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := r.For("beta")
-		if err != nil {
-			t.Fatal(err)
-		}
+		m, hs := metered(t, db.URL, "alpha", "beta")
+		a, b := hs[0], hs[1]
 		ctx := t.Context()
 		if err := a.Conn(ctx).Exec("CREATE TABLE alpha_things (id INTEGER PRIMARY KEY, name TEXT)").Error; err != nil {
 			t.Fatal(err)
@@ -80,4 +70,21 @@ func value(c prometheus.Counter) float64 {
 		panic(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// metered opens handles of modules on url through a registry that counts
+// their statements and transactions in m.
+func metered(t *testing.T, url string, modules ...string) (m *database.Metrics, hs []*database.Handle) {
+	t.Helper()
+	m = database.NewMetrics(prometheus.NewRegistry())
+	r := database.NewRegistry(func(string) string { return url }, discard, m)
+	t.Cleanup(func() { r.Close() })
+	for _, module := range modules {
+		h, err := r.For(module)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, h)
+	}
+	return m, hs
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
 	"github.com/modshop/modshop/platform/database"
@@ -20,14 +19,8 @@ import (
 func TestLaterWritesBelongToTheirTransaction(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
 		db = testkit.Fresh(t, db)
-		reg := prometheus.NewRegistry()
-		m := database.NewMetrics(reg)
-		r := database.NewRegistry(func(string) string { return db.URL }, discard, m)
-		t.Cleanup(func() { r.Close() })
-		h, err := r.For("pipe")
-		if err != nil {
-			t.Fatal(err)
-		}
+		m, hs := metered(t, db.URL, "pipe")
+		h := hs[0]
 		ctx := t.Context()
 		if err := h.Conn(ctx).Exec("CREATE TABLE pipe_rows (id INTEGER PRIMARY KEY, name TEXT NOT NULL)").Error; err != nil {
 			t.Fatal(err)
@@ -67,7 +60,7 @@ func TestLaterWritesBelongToTheirTransaction(t *testing.T) {
 
 		// fn fails after queueing: nothing of it is kept.
 		boom := errors.New("boom")
-		err = h.Transact(ctx, func(tx *gorm.DB) error {
+		err := h.Transact(ctx, func(tx *gorm.DB) error {
 			if err := tx.Exec("INSERT INTO pipe_rows (id, name) VALUES (?, ?)", 4, "direct").Error; err != nil {
 				return err
 			}

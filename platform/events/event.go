@@ -144,17 +144,12 @@ func (o *Outbox) insert(db *gorm.DB, rows []outboxRow) error {
 	// At most 1,000 rows per INSERT: one statement for every row would pass
 	// SQLite's limit of 32,766 bound values at about 3,000 events.
 	for chunk := range slices.Chunk(rows, 1000) {
-		var sql strings.Builder
-		sql.WriteString("INSERT INTO " + o.module + "_outbox (event_id, name, event_key, payload, created_at, next_attempt_at) VALUES ")
-		args := make([]any, 0, 6*len(chunk))
-		for i, r := range chunk {
-			if i > 0 {
-				sql.WriteString(", ")
-			}
-			sql.WriteString("(?, ?, ?, ?, ?, ?)")
-			args = append(args, r.EventID, r.Name, r.Key, r.Payload, r.CreatedAt, r.NextAttemptAt)
-		}
-		if err := database.Later(db, sql.String(), args...); err != nil {
+		sql, args := database.Values("INSERT INTO "+o.module+"_outbox (event_id, name, event_key, payload, created_at, next_attempt_at)", len(chunk), 6,
+			func(i int) []any {
+				r := chunk[i]
+				return []any{r.EventID, r.Name, r.Key, r.Payload, r.CreatedAt, r.NextAttemptAt}
+			})
+		if err := database.Later(db, sql, args...); err != nil {
 			return fmt.Errorf("write %s outbox: %w", o.module, err)
 		}
 	}
