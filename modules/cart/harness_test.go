@@ -151,7 +151,7 @@ func (e *env) products(t testing.TB, price, stock int64, skus ...string) {
 		return
 	}
 	for _, sku := range skus {
-		if _, _, err := e.admin.Adjust(context.Background(), sku, stock, "test stock", "test"); err != nil {
+		if _, _, err := e.admin.Adjust(context.Background(), sku, stock, "test stock", "test", ""); err != nil {
 			t.Fatal(err)
 		}
 	}

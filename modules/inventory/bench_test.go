@@ -39,7 +39,7 @@ func stockMany(b *testing.B, e *env, prefix string, n int) {
 	e.announce(b, skus...)
 	for _, sku := range skus {
 		for range 5 {
-			if _, _, err := e.admin.Adjust(ctx, sku, api.MaxAdjustment, "bench stock", "bench"); err != nil {
+			if _, _, err := e.admin.Adjust(ctx, sku, api.MaxAdjustment, "bench stock", "bench", ""); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -35,18 +35,37 @@ func TestContract(t *testing.T) {
 
 func contract(t *testing.T, e *env, inv api.Inventory, admin api.Admin) {
 	e.announce(t, "C-1", "C-2")
-	if _, lvl, err := admin.Adjust(ctx, "C-1", 5, "delivery", "contract"); err != nil || lvl.OnHand != 5 || lvl.Available != 5 {
+	if _, lvl, err := admin.Adjust(ctx, "C-1", 5, "delivery", "contract", ""); err != nil || lvl.OnHand != 5 || lvl.Available != 5 {
 		t.Fatalf("adjust: %+v %v", lvl, err)
 	}
-	if _, _, err := admin.Adjust(ctx, "C-2", 2, "delivery", "contract"); err != nil {
+	if _, _, err := admin.Adjust(ctx, "C-2", 2, "delivery", "contract", ""); err != nil {
 		t.Fatalf("adjust C-2: %v", err)
 	}
 	// Receive checks SKUs with the catalog, which this test runs without.
 	wantErr(t, "receive without a catalog", second(admin.Receive(ctx, []api.Receipt{{SKU: "C-2", Quantity: 2}}, "delivery", "contract")),
 		errs.Unavailable(""), 503)
-	wantErr(t, "adjust below zero", third(admin.Adjust(ctx, "C-1", -6, "shrink", "contract")), api.ErrBelowReserved, 409)
-	wantErr(t, "adjust unknown SKU", third(admin.Adjust(ctx, "NOPE", 1, "x", "contract")), api.ErrUnknownSKU, 404)
-	wantErr(t, "adjust by 0", third(admin.Adjust(ctx, "C-1", 0, "x", "contract")), errs.Invalid(), 422)
+	wantErr(t, "adjust below zero", third(admin.Adjust(ctx, "C-1", -6, "shrink", "contract", "")), api.ErrBelowReserved, 409)
+	wantErr(t, "adjust unknown SKU", third(admin.Adjust(ctx, "NOPE", 1, "x", "contract", "")), api.ErrUnknownSKU, 404)
+	wantErr(t, "adjust by 0", third(admin.Adjust(ctx, "C-1", 0, "x", "contract", "")), errs.Invalid(), 422)
+
+	// With an Idempotency-Key, an adjustment happens once per SKU, actor
+	// and key; the key with another delta is refused, another actor's key
+	// is its own.
+	e.announce(t, "C-K")
+	first, lvl, err := admin.Adjust(ctx, "C-K", 7, "delivery", "contract", "delivery-0042")
+	if err != nil || lvl.OnHand != 7 || first.Delta != 7 {
+		t.Fatalf("adjust with a key: %+v %+v %v", first, lvl, err)
+	}
+	replayed, lvl, err := admin.Adjust(ctx, "C-K", 7, "delivery", "contract", "delivery-0042")
+	if err != nil || replayed.ID != first.ID || !replayed.CreatedAt.Equal(first.CreatedAt) || lvl.OnHand != 7 {
+		t.Fatalf("the same keyed adjustment again: %+v (first %+v) %+v %v", replayed, first, lvl, err)
+	}
+	wantErr(t, "key with another delta", third(admin.Adjust(ctx, "C-K", 8, "delivery", "contract", "delivery-0042")), api.ErrIdempotencyKeyReused, 422)
+	wantErr(t, "key with another reason", third(admin.Adjust(ctx, "C-K", 7, "recount", "contract", "delivery-0042")), api.ErrIdempotencyKeyReused, 422)
+	wantErr(t, "key with a space", third(admin.Adjust(ctx, "C-K", 1, "x", "contract", "bad key")), errs.Invalid(), 422)
+	if _, lvl, err := admin.Adjust(ctx, "C-K", 7, "delivery", "other-admin", "delivery-0042"); err != nil || lvl.OnHand != 14 {
+		t.Fatalf("another actor's key: %+v %v", lvl, err)
+	}
 
 	lv, err := inv.Availability(ctx, []string{"C-1", "C-2", "NOPE"})
 	if err != nil || len(lv) != 2 || lv["C-1"] != (api.Level{SKU: "C-1", OnHand: 5, Available: 5}) || lv["C-2"].OnHand != 2 {

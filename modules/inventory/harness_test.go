@@ -176,7 +176,7 @@ func (e *env) drain(t testing.TB) {
 func (e *env) stock(t testing.TB, sku string, n int64) {
 	t.Helper()
 	e.announce(t, sku)
-	if _, _, err := e.admin.Adjust(context.Background(), sku, n, "initial stock", "test"); err != nil {
+	if _, _, err := e.admin.Adjust(context.Background(), sku, n, "initial stock", "test", ""); err != nil {
 		t.Fatalf("adjust %s: %v", sku, err)
 	}
 }

@@ -44,7 +44,7 @@ func TestLevelFollowsCatalog(t *testing.T) {
 	e.announce(t, "SKU-1")
 	wantLevel(t, e, "SKU-1", 0, 0)
 	e.announce(t, "SKU-1") // announced again: the level stays as it is
-	if _, _, err := e.admin.Adjust(ctx, "SKU-1", 5, "delivery", "tester"); err != nil {
+	if _, _, err := e.admin.Adjust(ctx, "SKU-1", 5, "delivery", "tester", ""); err != nil {
 		t.Fatal(err)
 	}
 	e.announce(t, "SKU-1")
@@ -276,12 +276,12 @@ func TestAdminAdjustValidation(t *testing.T) {
 		{1, "   ", "reason"},
 		{1, strings.Repeat("é", 201), "reason"},
 	} {
-		_, _, err := e.admin.Adjust(ctx, "A", tc.delta, tc.reason, "t")
+		_, _, err := e.admin.Adjust(ctx, "A", tc.delta, tc.reason, "t", "")
 		if err == nil || errs.As(err).Code != "validation_failed" || errs.As(err).Fields[0].Field != tc.field {
 			t.Errorf("adjust(%d, %.10q) = %v, want a 422 on %s", tc.delta, tc.reason, err, tc.field)
 		}
 	}
-	if _, _, err := e.admin.Adjust(ctx, "A", 1_000_000, strings.Repeat("é", 200), "t"); err != nil {
+	if _, _, err := e.admin.Adjust(ctx, "A", 1_000_000, strings.Repeat("é", 200), "t", ""); err != nil {
 		t.Errorf("the largest valid adjustment: %v", err)
 	}
 }
@@ -379,5 +379,34 @@ func TestAdminHTTP(t *testing.T) {
 			t.Fatalf("ledger page 2 = %+v", ledger)
 		}
 		testkit.ExpectProblem(t, shop.Get("/v1/admin/inventory/SKU-A/adjustments?cursor=eA", admin), 422, "validation_failed")
+
+		// With an Idempotency-Key, the same request again changes nothing
+		// and answers the first adjustment; the key with another delta is a
+		// 422; a malformed key is a 422 that changes nothing either.
+		keyed := func(key string, delta int) testkit.Response {
+			return shop.Do(testkit.Req{Method: "POST", Path: "/v1/admin/inventory/SKU-A/adjustments", Token: admin,
+				Body: map[string]any{"delta": delta, "reason": "delivery"}, Header: map[string]string{"Idempotency-Key": key}})
+		}
+		var first, again struct {
+			Adjustment struct {
+				ID string `json:"id"`
+			} `json:"adjustment"`
+			Level api.Level `json:"level"`
+		}
+		testkit.Expect(t, keyed("po-981", 4), 201).JSON(t, &first)
+		testkit.Expect(t, keyed("po-981", 4), 201).JSON(t, &again)
+		if again.Adjustment.ID != first.Adjustment.ID || again.Level != first.Level || first.Level.OnHand != 9 {
+			t.Fatalf("first %+v, again %+v (want on_hand 9 both times)", first, again)
+		}
+		testkit.ExpectProblem(t, keyed("po-981", 5), 422, "idempotency_key_reused")
+		testkit.ExpectProblem(t, keyed("po 981", 4), 422, "validation_failed")
+		testkit.Expect(t, shop.Get("/v1/admin/inventory/SKU-A", admin), 200).JSON(t, &lvl)
+		if lvl.OnHand != 9 {
+			t.Fatalf("on_hand %d after the keyed adjustment and its repeats, want 9", lvl.OnHand)
+		}
+		testkit.Expect(t, shop.Get("/v1/admin/inventory/SKU-A/adjustments?limit=10", admin), 200).JSON(t, &ledger)
+		if len(ledger.Items) != 4 || ledger.Items[0].Delta != 4 || ledger.Items[1].Reason != "damaged" {
+			t.Fatalf("ledger after the keyed adjustment = %+v (want one entry of 4 on top)", ledger)
+		}
 	})
 }

@@ -138,7 +138,7 @@ func TestMixedWritersStayConsistent(t *testing.T) {
 				}
 			})
 			wg.Go(func() {
-				_, _, err := e.admin.Adjust(ctx, []string{"X", "Y"}[i%2], -1, "shrinkage", "test")
+				_, _, err := e.admin.Adjust(ctx, []string{"X", "Y"}[i%2], -1, "shrinkage", "test", "")
 				if err != nil && !errs.HasCode(err, "conflict") {
 					t.Errorf("adjust: %v", err)
 				}
@@ -179,6 +179,34 @@ func TestConcurrentRetriesHoldOnce(t *testing.T) {
 		}
 		wantLevel(t, e, "A", 100, 3)
 		e.checkLedger(t, "A")
+	})
+}
+
+// The same keyed adjustment sent 20 times at once (a client retrying on
+// timeouts) changes the stock once and records one ledger entry.
+func TestConcurrentKeyedAdjustmentsApplyOnce(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
+		e := start(t, db)
+		e.stock(t, "K", 10)
+		var wg sync.WaitGroup
+		ids := make([]string, 20)
+		for i := range ids {
+			wg.Go(func() {
+				a, _, err := e.admin.Adjust(ctx, "K", 5, "delivery", "test", "same-key")
+				if err != nil {
+					t.Errorf("adjust: %v", err)
+				}
+				ids[i] = a.ID
+			})
+		}
+		wg.Wait()
+		for _, id := range ids[1:] {
+			if id != ids[0] {
+				t.Fatalf("the requests returned different adjustments: %q", ids)
+			}
+		}
+		wantLevel(t, e, "K", 15, 0)
+		e.checkLedger(t, "K")
 	})
 }
 

@@ -36,6 +36,7 @@ type (
 		Delta  int64  `json:"delta"`
 		Reason string `json:"reason"`
 		Actor  string `json:"actor"`
+		Key    string `json:"key,omitempty"`
 	}
 	adjustOut struct {
 		Adjustment api.Adjustment `json:"adjustment"`
@@ -62,7 +63,7 @@ func internalRoutes(s *service.Service) httpx.RouteSet {
 		remote.Op("release", func(ctx context.Context, in idIn) (none, error) { return none{}, s.Release(ctx, in.ID) }),
 		remote.Op("restock", func(ctx context.Context, in restockIn) (none, error) { return none{}, s.Restock(ctx, in.ID, in.Lines) }),
 		remote.Op("adjust", func(ctx context.Context, in adjustIn) (adjustOut, error) {
-			a, l, err := s.Adjust(ctx, in.SKU, in.Delta, in.Reason, in.Actor)
+			a, l, err := s.Adjust(ctx, in.SKU, in.Delta, in.Reason, in.Actor, in.Key)
 			return adjustOut{a, l}, err
 		}),
 		remote.Op("receive", func(ctx context.Context, in receiveIn) (int, error) {
@@ -72,7 +73,8 @@ func internalRoutes(s *service.Service) httpx.RouteSet {
 }
 
 // Client is api.Inventory and api.Admin over HTTP. Every inventory call is
-// idempotent by its ids except Adjust and Receive, which are never retried.
+// idempotent by its ids except Receive, never retried, and Adjust, retried
+// only when it carries an Idempotency-Key.
 type Client struct{ c *remote.Client }
 
 var (
@@ -107,9 +109,10 @@ func (c *Client) Restock(ctx context.Context, id string, lines []api.Line) error
 	return c.c.Call(ctx, "restock", restockIn{id, lines}, nil, true)
 }
 
-func (c *Client) Adjust(ctx context.Context, sku string, delta int64, reason, actor string) (api.Adjustment, api.Level, error) {
+// Adjust is retried only when it has a key: then it is idempotent.
+func (c *Client) Adjust(ctx context.Context, sku string, delta int64, reason, actor, key string) (api.Adjustment, api.Level, error) {
 	var out adjustOut
-	err := c.c.Call(ctx, "adjust", adjustIn{sku, delta, reason, actor}, &out, false)
+	err := c.c.Call(ctx, "adjust", adjustIn{sku, delta, reason, actor, key}, &out, key != "")
 	return out.Adjustment, out.Level, err
 }
 

@@ -48,7 +48,13 @@ type Admin interface {
 	// know; ErrBelowReserved when on_hand would drop below zero or below what
 	// is reserved; a 422 for a delta of 0 or beyond ±MaxAdjustment, or a
 	// reason that is empty or longer than MaxReasonLen.
-	Adjust(ctx context.Context, sku string, delta int64, reason, actor string) (Adjustment, Level, error)
+	//
+	// A non-empty key (an Idempotency-Key, scoped to the SKU and the actor)
+	// makes the adjustment happen once: asked again with the key, Adjust
+	// changes nothing and returns the adjustment made the first time with
+	// the level as it is now; ErrIdempotencyKeyReused when the delta or the
+	// reason differ from the first request's.
+	Adjust(ctx context.Context, sku string, delta int64, reason, actor, key string) (Adjustment, Level, error)
 	// Receive books goods received for many SKUs at once (a delivery, the
 	// demo seed): each SKU must be one the catalog knows; its level is
 	// created if the catalog's variant_created event has not arrived yet.
@@ -136,6 +142,10 @@ var (
 	ErrBelowReserved       = errs.New(errs.KindConflict, "conflict", "on_hand would drop below zero or below what is reserved")
 	ErrReservationNotFound = errs.New(errs.KindNotFound, "not_found", "no such reservation")
 	ErrUnknownSKU          = errs.New(errs.KindNotFound, "not_found", "no stock level for this SKU")
+	// ErrIdempotencyKeyReused: the key was used for an adjustment of this
+	// SKU by this actor with another delta or reason.
+	ErrIdempotencyKeyReused = &errs.Error{Kind: errs.KindValidation, Code: "idempotency_key_reused", Message: "this Idempotency-Key was used with another request body",
+		Fields: []errs.FieldError{{Field: "Idempotency-Key", Message: "was used for this SKU with another delta or reason"}}}
 )
 
 // OutOfStock is ErrOutOfStock naming the lines that cannot be served.

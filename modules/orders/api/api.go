@@ -24,9 +24,8 @@ type Money = catalog.Money
 
 // Shipping rule of the contract: a flat fee, free from a subtotal.
 const (
-	ShippingFee          = 500
-	FreeShippingFrom     = 10000
-	MaxIdempotencyKeyLen = 255
+	ShippingFee      = 500
+	FreeShippingFrom = 10000
 )
 
 // CheckoutStatus is where a checkout is in its life.

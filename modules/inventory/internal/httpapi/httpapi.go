@@ -14,6 +14,7 @@ import (
 	"github.com/modshop/modshop/platform/auth"
 	"github.com/modshop/modshop/platform/errs"
 	"github.com/modshop/modshop/platform/httpx"
+	"github.com/modshop/modshop/platform/idempotency"
 )
 
 // LevelList is a page of stock levels.
@@ -57,7 +58,7 @@ func Routes(svc *service.Service) httpx.RouteSet {
 		{Method: http.MethodGet, Path: "/v1/admin/inventory/:sku", Access: httpx.Admin, Handler: h.get,
 			Summary: "One SKU's stock level", Response: api.Level{}},
 		{Method: http.MethodPost, Path: "/v1/admin/inventory/:sku/adjustments", Access: httpx.Admin, Handler: h.adjust,
-			Summary: "Change a SKU's on_hand, with a reason", Request: AdjustmentRequest{}, Response: AdjustmentResult{}, Status: http.StatusCreated},
+			Summary: "Change a SKU's on_hand, with a reason (header Idempotency-Key optional: the same request again changes nothing)", Request: AdjustmentRequest{}, Response: AdjustmentResult{}, Status: http.StatusCreated},
 		{Method: http.MethodGet, Path: "/v1/admin/inventory/:sku/adjustments", Access: httpx.Admin, Handler: h.ledger,
 			Summary: "A SKU's ledger of changes, newest first", Query: pageParams, Response: AdjustmentList{}},
 	}}
@@ -94,7 +95,8 @@ func (h *Handler) adjust(c echo.Context) error {
 		return err
 	}
 	p, _ := auth.FromContext(c.Request().Context())
-	adj, lvl, err := h.svc.Adjust(c.Request().Context(), c.Param("sku"), req.Delta, req.Reason, p.Subject)
+	adj, lvl, err := h.svc.Adjust(c.Request().Context(), c.Param("sku"), req.Delta, req.Reason, p.Subject,
+		c.Request().Header.Get(idempotency.Header))
 	if err != nil {
 		return err
 	}

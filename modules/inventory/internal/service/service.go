@@ -28,6 +28,7 @@ import (
 	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/errs"
 	"github.com/modshop/modshop/platform/events"
+	"github.com/modshop/modshop/platform/idempotency"
 )
 
 // Service is the inventory module.
@@ -286,11 +287,16 @@ func (s *Service) Restock(ctx context.Context, id string, lines []api.Line) erro
 	return wrap("restock", id, err)
 }
 
-// Adjust changes a SKU's on_hand by hand.
-func (s *Service) Adjust(ctx context.Context, sku string, delta int64, reason, actor string) (api.Adjustment, api.Level, error) {
+// Adjust changes a SKU's on_hand by hand, once per key when one is given.
+func (s *Service) Adjust(ctx context.Context, sku string, delta int64, reason, actor, key string) (api.Adjustment, api.Level, error) {
 	reason, err := domain.CheckAdjustment(delta, reason)
 	if err != nil {
 		return api.Adjustment{}, api.Level{}, err
+	}
+	if key != "" {
+		if err := idempotency.Check(key); err != nil {
+			return api.Adjustment{}, api.Level{}, err
+		}
 	}
 	if actor == "" {
 		actor = actorOf(ctx)
@@ -298,7 +304,18 @@ func (s *Service) Adjust(ctx context.Context, sku string, delta int64, reason, a
 	now := s.clock.Now()
 	var entry store.Entry
 	var lvl store.Level
+	var replay bool
 	err = s.ob.Transact(ctx, func(tx *events.Tx) error {
+		if key != "" {
+			prior, err := store.EntryByKey(tx.DB, sku, actor, key)
+			if err == nil {
+				entry, replay = prior, true
+				return nil
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
 		var ok bool
 		var err error
 		if lvl, ok, err = store.AdjustOnHand(tx.DB, sku, delta, now); err != nil {
@@ -308,14 +325,31 @@ func (s *Service) Adjust(ctx context.Context, sku string, delta int64, reason, a
 			return s.whyNotAdjusted(tx.DB, sku)
 		}
 		rec := []store.Entry{{SKU: sku, Delta: delta, Reason: reason, Actor: actor, CreatedAt: now}}
+		if key != "" {
+			rec[0].IdemKey = &key
+		}
 		if err := store.Record(tx.DB, rec); err != nil {
 			return err
 		}
 		entry = rec[0] // with the id the database gave it
 		return tx.Publish(lvl.Event())
 	})
+	if err != nil && key != "" && database.IsDuplicate(err) {
+		// A concurrent request with the key recorded its adjustment first;
+		// this one's change was rolled back with the transaction.
+		entry, err = store.EntryByKey(s.db.Conn(ctx), sku, actor, key)
+		replay = err == nil
+	}
 	if err != nil {
 		return api.Adjustment{}, api.Level{}, wrap("adjust", sku, err)
+	}
+	if replay {
+		if entry.Delta != delta || entry.Reason != reason {
+			return api.Adjustment{}, api.Level{}, api.ErrIdempotencyKeyReused
+		}
+		if lvl, err = store.GetLevel(s.db.Conn(ctx), sku); err != nil {
+			return api.Adjustment{}, api.Level{}, wrap("adjust", sku, err)
+		}
 	}
 	return entry.API(), lvl.API(), nil
 }

@@ -61,6 +61,13 @@ CREATE TABLE inventory_restocks (
 	lines TEXT NOT NULL,
 	created_at TIMESTAMPTZ NOT NULL
 );
+`}, {
+	// An adjustment made with an Idempotency-Key keeps it, so that the
+	// same request again is answered, not applied twice.
+	Version: 2, Name: "adjustment_idempotency_keys",
+	SQL: `
+ALTER TABLE inventory_adjustments ADD COLUMN idem_key TEXT;
+CREATE UNIQUE INDEX inventory_adjustments_idem_key ON inventory_adjustments (sku, actor, idem_key) WHERE idem_key IS NOT NULL;
 `}}}
 
 // ErrNotFound is returned when a row does not exist.
@@ -251,6 +258,7 @@ type Entry struct {
 	Reason        string    `gorm:"column:reason"`
 	Actor         string    `gorm:"column:actor"`
 	Reference     string    `gorm:"column:reference"`
+	IdemKey       *string   `gorm:"column:idem_key"` // the Idempotency-Key of a manual adjustment, if it had one
 	CreatedAt     time.Time `gorm:"column:created_at"`
 }
 
@@ -273,21 +281,29 @@ func Record(tx *gorm.DB, entries []Entry) error {
 	return tx.CreateInBatches(&entries, 1000).Error
 }
 
+// EntryByKey finds the adjustment an actor made to a SKU with an
+// Idempotency-Key.
+func EntryByKey(db *gorm.DB, sku, actor, key string) (Entry, error) {
+	var rows []Entry
+	if err := db.Raw("SELECT * FROM inventory_adjustments WHERE sku = ? AND actor = ? AND idem_key = ?", sku, actor, key).Scan(&rows).Error; err != nil {
+		return Entry{}, err
+	}
+	if len(rows) == 0 {
+		return Entry{}, ErrNotFound
+	}
+	return rows[0], nil
+}
+
 // RecordLater writes ledger entries whose ids the caller does not need with
 // database.Later: on PostgreSQL they travel with the transaction's COMMIT.
 func RecordLater(tx *gorm.DB, entries []Entry) error {
 	for chunk := range slices.Chunk(entries, 1000) {
-		var sql strings.Builder
-		sql.WriteString("INSERT INTO inventory_adjustments (sku, delta, reserved_delta, reason, actor, reference, created_at) VALUES ")
-		args := make([]any, 0, 7*len(chunk))
-		for i, e := range chunk {
-			if i > 0 {
-				sql.WriteString(", ")
-			}
-			sql.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, e.SKU, e.Delta, e.ReservedDelta, e.Reason, e.Actor, e.Reference, e.CreatedAt)
-		}
-		if err := database.Later(tx, sql.String(), args...); err != nil {
+		sql, args := database.Values("INSERT INTO inventory_adjustments (sku, delta, reserved_delta, reason, actor, reference, created_at)", len(chunk), 7,
+			func(i int) []any {
+				e := chunk[i]
+				return []any{e.SKU, e.Delta, e.ReservedDelta, e.Reason, e.Actor, e.Reference, e.CreatedAt}
+			})
+		if err := database.Later(tx, sql, args...); err != nil {
 			return err
 		}
 	}
@@ -436,19 +452,13 @@ func RestockLines(db *gorm.DB, id string) ([]api.Line, error) {
 // InsertReservations claims many reservation ids in one statement and
 // returns the ids it inserted; an id taken already is left out.
 func InsertReservations(tx *gorm.DB, rs []api.Reservation) (map[string]bool, error) {
-	var sql strings.Builder
-	sql.WriteString("INSERT INTO inventory_reservations (id, status, lines, expires_at, created_at, updated_at) VALUES ")
-	args := make([]any, 0, 6*len(rs))
-	for i, r := range rs {
-		if i > 0 {
-			sql.WriteString(", ")
-		}
-		sql.WriteString("(?, ?, ?, ?, ?, ?)")
-		args = append(args, r.ID, string(r.Status), EncodeLines(r.Lines), r.ExpiresAt, r.CreatedAt, r.CreatedAt)
-	}
-	sql.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
+	sql, args := database.Values("INSERT INTO inventory_reservations (id, status, lines, expires_at, created_at, updated_at)", len(rs), 6,
+		func(i int) []any {
+			r := rs[i]
+			return []any{r.ID, string(r.Status), EncodeLines(r.Lines), r.ExpiresAt, r.CreatedAt, r.CreatedAt}
+		})
 	var ids []string
-	if err := tx.Raw(sql.String(), args...).Scan(&ids).Error; err != nil {
+	if err := tx.Raw(sql+" ON CONFLICT (id) DO NOTHING RETURNING id", args...).Scan(&ids).Error; err != nil {
 		return nil, err
 	}
 	inserted := make(map[string]bool, len(ids))

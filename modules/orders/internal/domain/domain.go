@@ -15,6 +15,7 @@ import (
 
 	"github.com/modshop/modshop/modules/orders/api"
 	"github.com/modshop/modshop/platform/errs"
+	"github.com/modshop/modshop/platform/idempotency"
 )
 
 // Shipping is the shipping fee for a subtotal: a flat fee, free from
@@ -153,18 +154,10 @@ func NormalizeEmail(raw string) (string, error) {
 	return s, nil
 }
 
-// CheckKey validates an Idempotency-Key header value.
+// CheckKey validates an Idempotency-Key header value: required here.
 func CheckKey(key string) error {
-	switch {
-	case key == "":
+	if key == "" {
 		return api.ErrIdempotencyKeyMissing
-	case len(key) > api.MaxIdempotencyKeyLen:
-		return errs.Invalid(errs.FieldError{Field: "Idempotency-Key", Message: fmt.Sprintf("must be at most %d characters", api.MaxIdempotencyKeyLen)})
 	}
-	for _, r := range key {
-		if r < 0x21 || r > 0x7e {
-			return errs.Invalid(errs.FieldError{Field: "Idempotency-Key", Message: "must be printable ASCII without spaces"})
-		}
-	}
-	return nil
+	return idempotency.Check(key)
 }

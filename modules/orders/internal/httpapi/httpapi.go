@@ -14,6 +14,7 @@ import (
 	"github.com/modshop/modshop/platform/auth"
 	"github.com/modshop/modshop/platform/errs"
 	"github.com/modshop/modshop/platform/httpx"
+	"github.com/modshop/modshop/platform/idempotency"
 )
 
 // CheckoutRequest starts a checkout of a cart.
@@ -38,10 +39,6 @@ type OrderList struct {
 	Items      []api.Order `json:"items"`
 	NextCursor *string     `json:"next_cursor"`
 }
-
-// IdempotencyKeyHeader names the header that makes an order request safe to
-// repeat.
-const IdempotencyKeyHeader = "Idempotency-Key"
 
 // Handler serves the routes.
 type Handler struct{ svc *service.Service }
@@ -115,7 +112,7 @@ func (h *Handler) getCheckout(c echo.Context) error {
 }
 
 func (h *Handler) place(c echo.Context) error {
-	key := c.Request().Header.Get(IdempotencyKeyHeader)
+	key := c.Request().Header.Get(idempotency.Header)
 	if key == "" {
 		return api.ErrIdempotencyKeyMissing
 	}
