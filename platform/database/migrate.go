@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -66,10 +67,12 @@ func (m Migration) sqlFor(d Dialect) string {
 //     none).
 //
 // The same rules hold for SQLite scripts: SQLite has no dollar quoting, but
-// it has no use for '$' outside quotes and comments either. A bare ';' inside
-// a SQLite trigger's BEGIN ... END, a PostgreSQL BEGIN ATOMIC ... END body or
-// parentheses still splits: write such a body in PostgreSQL as a dollar-quoted
-// function.
+// it has no use for '$' outside quotes and comments either.
+//
+// Bodies of statements: in a statement that creates a trigger, function or
+// procedure, BEGIN ... END (a SQLite trigger's body, PostgreSQL's BEGIN
+// ATOMIC) holds its ';'; CASE ... END is counted in them, so that an END of
+// a CASE does not close the body.
 //
 // A statement is trimmed, starts at its first token (comments before it are
 // dropped), and keeps its ';'. A statement of nothing but comments is dropped,
@@ -79,9 +82,13 @@ func (m Migration) sqlFor(d Dialect) string {
 func splitStatements(script string) []string {
 	var out []string
 	start := -1 // the offset of the current statement's first token, if any
+	depth := 0  // BEGIN and CASE open, END closes, in a body (createsBody)
 	for i := 0; i < len(script); {
 		c := script[i]
 		switch {
+		case c == ';' && depth > 0:
+			i++
+			continue
 		case c == ';':
 			i++
 			if start >= 0 {
@@ -123,7 +130,23 @@ func splitStatements(script string) []string {
 				i++
 			}
 		default:
-			i++
+			if !identByte(c) || (i > 0 && identByte(script[i-1])) {
+				i++
+				break
+			}
+			j := i
+			for j < len(script) && identByte(script[j]) {
+				j++
+			}
+			switch word := strings.ToUpper(script[i:j]); {
+			case word == "BEGIN" && depth == 0 && createsBody.MatchString(script[start:i]):
+				depth++
+			case (word == "BEGIN" || word == "CASE") && depth > 0:
+				depth++
+			case word == "END" && depth > 0:
+				depth--
+			}
+			i = j
 		}
 	}
 	if start >= 0 {
@@ -133,6 +156,9 @@ func splitStatements(script string) []string {
 	}
 	return out
 }
+
+// createsBody matches the start of a statement whose BEGIN opens a body.
+var createsBody = regexp.MustCompile(`(?is)^CREATE\s+(OR\s+REPLACE\s+)?((TEMP|TEMPORARY)\s+)?(TRIGGER|FUNCTION|PROCEDURE)\b`)
 
 // quotedEnd returns the offset just past the quoted text opening at s[i]: it
 // ends at the next lone quote of the same kind (a doubled quote stands for

@@ -245,6 +245,21 @@ func TestSplitStatements(t *testing.T) {
 		{"dollar in a string", "SELECT '$$';SELECT '$x$';SELECT 2;", []string{"SELECT '$$';", "SELECT '$x$';", "SELECT 2;"}},
 		{"lone dollar", "SELECT 1 $ ;SELECT $", []string{"SELECT 1 $ ;", "SELECT $"}},
 		{"unterminated dollar quote", "SELECT $$ a; SELECT 2;", []string{"SELECT $$ a; SELECT 2;"}},
+
+		// Bodies: BEGIN ... END in a statement that creates a trigger,
+		// function or procedure.
+		{"SQLite trigger", "CREATE TRIGGER t_log AFTER INSERT ON t BEGIN\n\tINSERT INTO t_log VALUES (NEW.id);\n\tUPDATE c SET n = CASE WHEN n > 0 THEN n + 1 ELSE 1 END;\nEND;\nSELECT 2;",
+			[]string{"CREATE TRIGGER t_log AFTER INSERT ON t BEGIN\n\tINSERT INTO t_log VALUES (NEW.id);\n\tUPDATE c SET n = CASE WHEN n > 0 THEN n + 1 ELSE 1 END;\nEND;", "SELECT 2;"}},
+		{"temporary trigger, lower case", "create temp trigger x after delete on t begin delete from u; end; select 2;",
+			[]string{"create temp trigger x after delete on t begin delete from u; end;", "select 2;"}},
+		{"BEGIN ATOMIC", "CREATE OR REPLACE FUNCTION f() RETURNS INTEGER LANGUAGE SQL BEGIN ATOMIC SELECT 1; SELECT 2; END;\nSELECT f();",
+			[]string{"CREATE OR REPLACE FUNCTION f() RETURNS INTEGER LANGUAGE SQL BEGIN ATOMIC SELECT 1; SELECT 2; END;", "SELECT f();"}},
+		{"BEGIN as a statement", "BEGIN; SELECT 1; END;", []string{"BEGIN;", "SELECT 1;", "END;"}},
+		{"CASE outside a body", "SELECT CASE WHEN true THEN 1 END; SELECT 2;", []string{"SELECT CASE WHEN true THEN 1 END;", "SELECT 2;"}},
+		{"words that contain BEGIN and END", "CREATE TABLE t (begin_at INTEGER, ended INTEGER); SELECT 2;",
+			[]string{"CREATE TABLE t (begin_at INTEGER, ended INTEGER);", "SELECT 2;"}},
+		{"BEGIN in a trigger's quoted text", "CREATE TRIGGER x AFTER INSERT ON t BEGIN SELECT 'END;'; END; SELECT 2;",
+			[]string{"CREATE TRIGGER x AFTER INSERT ON t BEGIN SELECT 'END;'; END;", "SELECT 2;"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := database.SplitStatements(c.script)
@@ -354,5 +369,60 @@ CREATE TRIGGER shop_counters_note BEFORE INSERT OR UPDATE ON shop_counters
 	}
 	if row.Name != "a;b" || row.N != 3 || row.Note != `at 3; said "hi;"` {
 		t.Fatalf("shop_counters = %+v", row)
+	}
+}
+
+// A SQLite trigger with ';' in its BEGIN ... END body applies as one
+// statement and works.
+func TestMigrateTriggerOnSQLite(t *testing.T) {
+	t.Parallel()
+	h := handle(t, testkit.SQLite(t).URL, "shop")
+	ctx := t.Context()
+	set := database.MigrationSet{Module: "shop", Component: "module", Migrations: []database.Migration{{
+		Version: 1, Name: "log", SQL: `
+CREATE TABLE shop_items (id INTEGER PRIMARY KEY, qty INTEGER NOT NULL);
+CREATE TABLE shop_log (id INTEGER, what TEXT);
+CREATE TRIGGER shop_items_log AFTER INSERT ON shop_items BEGIN
+	INSERT INTO shop_log VALUES (NEW.id, 'added;');
+	INSERT INTO shop_log VALUES (NEW.id, CASE WHEN NEW.qty > 0 THEN 'stocked' ELSE 'empty' END);
+END;
+INSERT INTO shop_items VALUES (1, 5);
+`}}}
+	if _, err := database.Migrate(ctx, h, set); err != nil {
+		t.Fatal(err)
+	}
+	var what []string
+	if err := h.Conn(ctx).Raw("SELECT what FROM shop_log ORDER BY rowid").Scan(&what).Error; err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(what, []string{"added;", "stocked"}) {
+		t.Fatalf("shop_log = %q", what)
+	}
+}
+
+// A PostgreSQL function with a BEGIN ATOMIC body applies and works.
+func TestMigrateBeginAtomicOnPostgres(t *testing.T) {
+	t.Parallel()
+	h := handle(t, testkit.Postgres(t).URL, "shop")
+	ctx := t.Context()
+	set := database.MigrationSet{Module: "shop", Component: "module", Migrations: []database.Migration{{
+		Version: 1, Name: "atomic", SQL: `
+CREATE TABLE shop_hits (n INTEGER NOT NULL);
+CREATE FUNCTION shop_hit() RETURNS INTEGER LANGUAGE SQL
+BEGIN ATOMIC
+	INSERT INTO shop_hits VALUES (1);
+	SELECT CASE WHEN COUNT(*) > 0 THEN COUNT(*)::INTEGER ELSE 0 END FROM shop_hits;
+END;
+SELECT shop_hit();
+`}}}
+	if _, err := database.Migrate(ctx, h, set); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := h.Conn(ctx).Raw("SELECT shop_hit()").Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("shop_hit() = %d, want 2 (one call in the migration, one here)", n)
 	}
 }
