@@ -111,8 +111,9 @@ func (c NATSConfig) validate() error {
 //     replicas of a consumer join that durable's queue group and share its
 //     messages.
 //   - A message is acked after the handler (and its inbox entry) committed,
-//     or was dead-lettered; a nack brings it back after NakDelay (doubling),
-//     and a message not acked within AckWait comes back too.
+//     or was dead-lettered, without waiting for JetStream to confirm the ack;
+//     a nack brings it back after NakDelay (doubling), and a message not
+//     acked within AckWait (or whose ack was lost) comes back too.
 //   - Connections reconnect forever; while NATS is away Publish and Ping
 //     fail at once, and the relay keeps the events in the outbox.
 type NATS struct {
@@ -395,8 +396,13 @@ func (t *NATS) Subscriber(consumer string) (message.Subscriber, error) {
 		JetStream: wmnats.JetStreamConfig{
 			ConnectOptions: []nats.JSOpt{nats.MaxWait(t.cfg.Timeout)},
 			// Bind to the durable made by ensureConsumer; ack by hand (only
-			// after the handler), synchronously.
+			// after the handler). The ack does not wait for JetStream's
+			// confirmation: a lost ack brings the message back, which the
+			// inbox makes harmless, and waiting cost a round trip per event
+			// (measured: 0.2 ms less CPU in NATS, 0.4 ms in all per purchase
+			// in the split).
 			SubscribeOptions:  []nats.SubOpt{nats.BindStream(t.cfg.Stream), nats.ManualAck()},
+			AckAsync:          true,
 			DurablePrefix:     base,
 			DurableCalculator: t.durable,
 		},
