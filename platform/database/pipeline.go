@@ -25,11 +25,12 @@ func Later(tx *gorm.DB, sql string, args ...any) error {
 	if !ok {
 		return tx.Exec(sql, args...).Error
 	}
-	st := tx.Session(&gorm.Session{DryRun: true, NewDB: true}).Exec(sql, args...).Statement
-	if st.Error != nil {
-		return st.Error
+	// Built, not run: gorm turns ? into $n and expands slices.
+	built := tx.Session(&gorm.Session{DryRun: true, NewDB: true}).Exec(sql, args...)
+	if built.Error != nil {
+		return built.Error
 	}
-	p.later = append(p.later, laterStmt{sql: st.SQL.String(), args: st.Vars})
+	p.later = append(p.later, laterStmt{sql: built.Statement.SQL.String(), args: built.Statement.Vars})
 	return nil
 }
 
