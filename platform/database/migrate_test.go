@@ -275,9 +275,7 @@ func TestSplitStatements(t *testing.T) {
 func TestMigrateSemicolonsInLiterals(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
-		h := handle(t, db.URL, "shop")
-		set := database.MigrationSet{Module: "shop", Component: "module", Migrations: []database.Migration{{
-			Version: 1, Name: "notes", SQL: `
+		h := migrateShop(t, db.URL, "notes", `
 -- Notes; each one a row.
 CREATE TABLE shop_notes (
 	id INTEGER PRIMARY KEY,
@@ -288,10 +286,7 @@ INSERT INTO shop_notes (id, body, "kind;of") VALUES (1, 'a;b', 'x');
 INSERT INTO shop_notes (id, body, "kind;of") VALUES (2, 'it''s;
 two lines;', 'y;z'); INSERT INTO shop_notes (id, body) VALUES (3, '$$;$$');
 UPDATE shop_notes SET "kind;of" = 'none;' WHERE "kind;of" IS NULL;
-`}}}
-		if _, err := database.Migrate(t.Context(), h, set); err != nil {
-			t.Fatal(err)
-		}
+`)
 		var rows []struct {
 			ID   int
 			Body string
@@ -315,10 +310,7 @@ UPDATE shop_notes SET "kind;of" = 'none;' WHERE "kind;of" IS NULL;
 // on PostgreSQL and work.
 func TestMigrateFunctionOnPostgres(t *testing.T) {
 	t.Parallel()
-	h := handle(t, testkit.Postgres(t).URL, "shop")
-	ctx := t.Context()
-	set := database.MigrationSet{Module: "shop", Component: "module", Migrations: []database.Migration{{
-		Version: 1, Name: "counters", SQL: `
+	h := migrateShop(t, testkit.Postgres(t).URL, "counters", `
 CREATE TABLE shop_counters (
 	name TEXT PRIMARY KEY,
 	n INTEGER NOT NULL,
@@ -346,10 +338,8 @@ $fn$ LANGUAGE plpgsql;
 
 CREATE TRIGGER shop_counters_note BEFORE INSERT OR UPDATE ON shop_counters
 	FOR EACH ROW EXECUTE FUNCTION shop_counters_note();
-`}}}
-	if _, err := database.Migrate(ctx, h, set); err != nil {
-		t.Fatal(err)
-	}
+`)
+	ctx := t.Context()
 	var n int
 	for want := 1; want <= 3; want++ {
 		if err := h.Conn(ctx).Raw("SELECT shop_bump('a;b')").Scan(&n).Error; err != nil {
@@ -376,10 +366,7 @@ CREATE TRIGGER shop_counters_note BEFORE INSERT OR UPDATE ON shop_counters
 // statement and works.
 func TestMigrateTriggerOnSQLite(t *testing.T) {
 	t.Parallel()
-	h := handle(t, testkit.SQLite(t).URL, "shop")
-	ctx := t.Context()
-	set := database.MigrationSet{Module: "shop", Component: "module", Migrations: []database.Migration{{
-		Version: 1, Name: "log", SQL: `
+	h := migrateShop(t, testkit.SQLite(t).URL, "log", `
 CREATE TABLE shop_items (id INTEGER PRIMARY KEY, qty INTEGER NOT NULL);
 CREATE TABLE shop_log (id INTEGER, what TEXT);
 CREATE TRIGGER shop_items_log AFTER INSERT ON shop_items BEGIN
@@ -387,10 +374,8 @@ CREATE TRIGGER shop_items_log AFTER INSERT ON shop_items BEGIN
 	INSERT INTO shop_log VALUES (NEW.id, CASE WHEN NEW.qty > 0 THEN 'stocked' ELSE 'empty' END);
 END;
 INSERT INTO shop_items VALUES (1, 5);
-`}}}
-	if _, err := database.Migrate(ctx, h, set); err != nil {
-		t.Fatal(err)
-	}
+`)
+	ctx := t.Context()
 	var what []string
 	if err := h.Conn(ctx).Raw("SELECT what FROM shop_log ORDER BY rowid").Scan(&what).Error; err != nil {
 		t.Fatal(err)
@@ -403,10 +388,7 @@ INSERT INTO shop_items VALUES (1, 5);
 // A PostgreSQL function with a BEGIN ATOMIC body applies and works.
 func TestMigrateBeginAtomicOnPostgres(t *testing.T) {
 	t.Parallel()
-	h := handle(t, testkit.Postgres(t).URL, "shop")
-	ctx := t.Context()
-	set := database.MigrationSet{Module: "shop", Component: "module", Migrations: []database.Migration{{
-		Version: 1, Name: "atomic", SQL: `
+	h := migrateShop(t, testkit.Postgres(t).URL, "atomic", `
 CREATE TABLE shop_hits (n INTEGER NOT NULL);
 CREATE FUNCTION shop_hit() RETURNS INTEGER LANGUAGE SQL
 BEGIN ATOMIC
@@ -414,10 +396,8 @@ BEGIN ATOMIC
 	SELECT CASE WHEN COUNT(*) > 0 THEN COUNT(*)::INTEGER ELSE 0 END FROM shop_hits;
 END;
 SELECT shop_hit();
-`}}}
-	if _, err := database.Migrate(ctx, h, set); err != nil {
-		t.Fatal(err)
-	}
+`)
+	ctx := t.Context()
 	var n int
 	if err := h.Conn(ctx).Raw("SELECT shop_hit()").Scan(&n).Error; err != nil {
 		t.Fatal(err)
@@ -425,4 +405,16 @@ SELECT shop_hit();
 	if n != 2 {
 		t.Fatalf("shop_hit() = %d, want 2 (one call in the migration, one here)", n)
 	}
+}
+
+// migrateShop applies one migration of module "shop" on url and returns the
+// module's handle.
+func migrateShop(t *testing.T, url, name, sql string) *database.Handle {
+	t.Helper()
+	h := handle(t, url, "shop")
+	set := database.MigrationSet{Module: "shop", Component: "module", Migrations: []database.Migration{{Version: 1, Name: name, SQL: sql}}}
+	if _, err := database.Migrate(t.Context(), h, set); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
