@@ -183,7 +183,7 @@ func (b *Bus) Start(ctx context.Context) error {
 		aborted = &b.aborted
 	}
 	for _, c := range consumers {
-		sub, err := b.transport.Subscriber(c.Name)
+		sub, err := b.transport.Subscriber(c.Name, c.Events()...)
 		if err != nil {
 			return fmt.Errorf("subscriber for %s: %w", c.Name, err)
 		}

@@ -19,7 +19,15 @@ import (
 // JSON array of envelopes. Consumers handle a batch in one transaction, so
 // the relay and the consumers pay one commit for many events; the inbox
 // still records every event id, so a redelivery changes nothing.
+//
+// Every message, batch or not, carries events of one name, given by its
+// "name" metadata: a broker can route a message by its event (NATS puts it
+// on the event's own subject), so that a consumer receives only the events
+// it handles.
 const batchMetadata = "batch"
+
+// nameMetadata names the event(s) a message carries.
+const nameMetadata = "name"
 
 // maxBatchBytes bounds a batch message (NATS refuses messages over 1 MiB).
 const maxBatchBytes = 512 << 10
@@ -33,22 +41,25 @@ type envelope struct {
 }
 
 // encodeRows makes the messages for rows, in order: a message of its own
-// for a lone row, batches of at most maxBatchBytes otherwise.
+// for a row alone or between rows of other names, batches of at most
+// maxBatchBytes of consecutive rows of one name otherwise.
 func encodeRows(rows []outboxRow) ([]*message.Message, error) {
-	if len(rows) == 1 {
-		row := rows[0]
-		msg := message.NewMessage(row.EventID, []byte(row.Payload))
-		msg.Metadata.Set("name", row.Name)
-		msg.Metadata.Set("key", row.Key)
-		msg.Metadata.Set("occurred_at", row.CreatedAt.Format(time.RFC3339Nano))
-		return []*message.Message{msg}, nil
-	}
 	var out []*message.Message
 	for start := 0; start < len(rows); {
 		size, end := 0, start
-		for end < len(rows) && (end == start || size+len(rows[end].Payload) <= maxBatchBytes) {
+		for end < len(rows) && rows[end].Name == rows[start].Name && (end == start || size+len(rows[end].Payload) <= maxBatchBytes) {
 			size += len(rows[end].Payload) + 128
 			end++
+		}
+		if end == start+1 {
+			row := rows[start]
+			msg := message.NewMessage(row.EventID, []byte(row.Payload))
+			msg.Metadata.Set(nameMetadata, row.Name)
+			msg.Metadata.Set("key", row.Key)
+			msg.Metadata.Set("occurred_at", row.CreatedAt.Format(time.RFC3339Nano))
+			out = append(out, msg)
+			start = end
+			continue
 		}
 		batch := make([]envelope, 0, end-start)
 		for _, row := range rows[start:end] {
@@ -65,6 +76,7 @@ func encodeRows(rows []outboxRow) ([]*message.Message, error) {
 		// sent again make the same message id.
 		msg := message.NewMessage(batch[0].ID+"+"+strconv.Itoa(len(batch)), payload)
 		msg.Metadata.Set(batchMetadata, strconv.Itoa(len(batch)))
+		msg.Metadata.Set(nameMetadata, batch[0].Name)
 		out = append(out, msg)
 		start = end
 	}
@@ -74,7 +86,7 @@ func encodeRows(rows []outboxRow) ([]*message.Message, error) {
 // decodeMessage returns the events a message carries.
 func decodeMessage(wm *message.Message) ([]Message, error) {
 	if wm.Metadata.Get(batchMetadata) == "" {
-		m := Message{ID: wm.UUID, Name: wm.Metadata.Get("name"), Key: wm.Metadata.Get("key"), Payload: wm.Payload}
+		m := Message{ID: wm.UUID, Name: wm.Metadata.Get(nameMetadata), Key: wm.Metadata.Get("key"), Payload: wm.Payload}
 		m.OccurredAt, _ = time.Parse(time.RFC3339Nano, wm.Metadata.Get("occurred_at"))
 		return []Message{m}, nil
 	}

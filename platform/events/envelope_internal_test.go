@@ -17,6 +17,14 @@ func rowsOf(n, payloadBytes int) []outboxRow {
 	return rows
 }
 
+// named gives rows the names, in order.
+func named(rows []outboxRow, names ...string) []outboxRow {
+	for i := range rows {
+		rows[i].Name = names[i]
+	}
+	return rows
+}
+
 func TestEncodeRowsRoundTrip(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -29,6 +37,7 @@ func TestEncodeRowsRoundTrip(t *testing.T) {
 		{"200 small rows are one batch", rowsOf(200, 100), 1},
 		{"large rows split by size", rowsOf(20, 100<<10), 4},
 		{"a row larger than the bound travels alone", rowsOf(3, maxBatchBytes+1), 3},
+		{"a batch holds events of one name", named(rowsOf(7, 10), "demo.x.v1", "demo.x.v1", "demo.y.v1", "demo.x.v1", "demo.x.v1", "demo.x.v1", "demo.y.v1"), 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -42,15 +51,20 @@ func TestEncodeRowsRoundTrip(t *testing.T) {
 			}
 			var got []Message
 			for _, wm := range msgs {
-				if len(tt.rows) > 1 && wm.Metadata.Get(batchMetadata) == "" {
-					t.Fatal("several rows were not sent as a batch")
-				}
 				if len(wm.Payload) > maxBatchBytes+len(tt.rows[0].Payload)+1024 {
 					t.Fatalf("a message of %d bytes", len(wm.Payload))
 				}
 				ms, err := decodeMessage(wm)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if (len(ms) > 1) != (wm.Metadata.Get(batchMetadata) != "") {
+					t.Fatalf("a message of %d events has batch metadata %q", len(ms), wm.Metadata.Get(batchMetadata))
+				}
+				for _, m := range ms {
+					if m.Name != wm.Metadata.Get(nameMetadata) {
+						t.Fatalf("a message named %q carries a %s", wm.Metadata.Get(nameMetadata), m.Name)
+					}
 				}
 				got = append(got, ms...)
 			}

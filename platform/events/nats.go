@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -302,20 +303,63 @@ func sameStream(have, want nats.StreamConfig) bool {
 		have.Storage == want.Storage && have.Replicas == want.Replicas && have.Duplicates == want.Duplicates
 }
 
-// subject maps a topic made by Topic to its subject.
-func (t *NATS) subject(topic string) (string, error) {
+// source is the module of a topic made by Topic.
+func source(topic string) (string, error) {
 	source, ok := strings.CutPrefix(topic, topicPrefix)
 	if !ok || !validToken(source) {
 		return "", fmt.Errorf("NATS transport: topic %q is not %s<module>", topic, topicPrefix)
 	}
-	return t.cfg.SubjectPrefix + "." + source, nil
+	return source, nil
 }
 
-// durable names a consumer's durable for a source module's subject. NATS
-// names may not hold dots: "search.read_model" reading catalog's events is
-// "search-read_model-catalog" (names are checked to hold no '-' otherwise).
+// subject is where a message of a topic travels: the subject of its event,
+// "<prefix>.<event name>" ("modshop.events.inventory.stock_changed.v1"),
+// beneath its module's "<prefix>.<module>". The event must be the topic
+// module's.
+func (t *NATS) subject(topic string, msg *message.Message) (string, error) {
+	src, err := source(topic)
+	if err != nil {
+		return "", err
+	}
+	return t.eventSubject(src, msg.Metadata.Get(nameMetadata))
+}
+
+func (t *NATS) eventSubject(source, event string) (string, error) {
+	tokens := strings.Split(event, ".")
+	if len(tokens) < 2 || tokens[0] != source || slices.ContainsFunc(tokens, func(s string) bool { return !validToken(s) }) {
+		return "", fmt.Errorf("NATS transport: event %q is not one of module %s (<module>.<name>.v<n>)", event, source)
+	}
+	return t.cfg.SubjectPrefix + "." + event, nil
+}
+
+// filter is the subject a consumer's durable for a topic listens on: that
+// of its one event when it handles one event of the topic's module (most
+// consumers), so that NATS sends it nothing else; the module's whole
+// subject otherwise, or when the events are not given.
+func (t *NATS) filter(topic string, events []string) (string, error) {
+	src, err := source(topic)
+	if err != nil {
+		return "", err
+	}
+	var mine []string
+	for _, e := range events {
+		if Source(e) == src && !slices.Contains(mine, e) {
+			mine = append(mine, e)
+		}
+	}
+	if len(mine) == 1 {
+		return t.eventSubject(src, mine[0])
+	}
+	return t.cfg.SubjectPrefix + "." + src + ".>", nil
+}
+
+// durable names a consumer's durable for a source module, from a subject
+// of that module. NATS names may not hold dots: "search.read_model" reading
+// catalog's events is "search-read_model-catalog" (names are checked to
+// hold no '-' otherwise).
 func (t *NATS) durable(base, subject string) string {
-	return base + "-" + strings.TrimPrefix(subject, t.cfg.SubjectPrefix+".")
+	src, _, _ := strings.Cut(strings.TrimPrefix(subject, t.cfg.SubjectPrefix+"."), ".")
+	return base + "-" + src
 }
 
 // deliverSubject is where JetStream pushes a durable's messages.
@@ -364,7 +408,9 @@ func (t *NATS) ensureConsumer(ctx context.Context, durable, subject string) erro
 }
 
 // Subscriber returns the consumer's subscriber, on a connection of its own.
-func (t *NATS) Subscriber(consumer string) (message.Subscriber, error) {
+// Its durable for a module that it takes one event of listens on that
+// event's subject only.
+func (t *NATS) Subscriber(consumer string, events ...string) (message.Subscriber, error) {
 	base, err := durableBase(consumer)
 	if err != nil {
 		return nil, err
@@ -382,7 +428,7 @@ func (t *NATS) Subscriber(consumer string) (message.Subscriber, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := newNATSSubscriber(t, base, nc)
+	s := newNATSSubscriber(t, base, slices.Clone(events), nc)
 	sub, err := wmnats.NewSubscriberWithNatsConn(nc, wmnats.SubscriberSubscriptionConfig{
 		Unmarshaler:      natsMarshaler{},
 		SubscribersCount: 1,
@@ -440,10 +486,15 @@ func (t *NATS) Close() error {
 // natsPublisher maps topics to subjects and fails at once while NATS is away.
 type natsPublisher struct{ t *NATS }
 
+// Publish sends the messages in order, each on its event's subject, and
+// returns at the first that JetStream did not store.
 func (p natsPublisher) Publish(topic string, msgs ...*message.Message) error {
-	subject, err := p.t.subject(topic)
-	if err != nil {
-		return err
+	subjects := make([]string, len(msgs))
+	for i, msg := range msgs {
+		var err error
+		if subjects[i], err = p.t.subject(topic, msg); err != nil {
+			return err
+		}
 	}
 	if err := p.t.connected(); err != nil {
 		return err
@@ -451,11 +502,16 @@ func (p natsPublisher) Publish(topic string, msgs ...*message.Message) error {
 	if err := p.t.provision(context.Background()); err != nil {
 		return err
 	}
-	err = p.t.pub.Publish(subject, msgs...)
-	if errors.Is(err, nats.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
-		p.t.provisioned.Store(false) // no stream listens: check it at the next publish
+	for i, msg := range msgs {
+		err := p.t.pub.Publish(subjects[i], msg)
+		if errors.Is(err, nats.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+			p.t.provisioned.Store(false) // no stream listens: check it at the next publish
+		}
+		if err != nil {
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
 // Close does nothing: the transport owns the connection.
@@ -474,6 +530,7 @@ func (natsPublisher) Close() error { return nil }
 type natsSubscriber struct {
 	t       *NATS
 	base    string
+	events  []string // that the consumer handles
 	nc      *nats.Conn
 	sub     *wmnats.Subscriber
 	closing chan struct{} // closed by stop
@@ -485,12 +542,12 @@ type natsSubscriber struct {
 	stopOnce sync.Once
 }
 
-func newNATSSubscriber(t *NATS, base string, nc *nats.Conn) *natsSubscriber {
-	return &natsSubscriber{t: t, base: base, nc: nc, closing: make(chan struct{}), drained: make(chan struct{})}
+func newNATSSubscriber(t *NATS, base string, events []string, nc *nats.Conn) *natsSubscriber {
+	return &natsSubscriber{t: t, base: base, events: events, nc: nc, closing: make(chan struct{}), drained: make(chan struct{})}
 }
 
 func (s *natsSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
-	subject, err := s.t.subject(topic)
+	subject, err := s.t.filter(topic, s.events)
 	if err != nil {
 		return nil, err
 	}

@@ -31,21 +31,49 @@ func TestNATSNames(t *testing.T) {
 		c.Duplicates != 5*time.Minute || c.AckWait != 30*time.Second || c.Replicas != 1 {
 		t.Fatalf("defaults %+v", c)
 	}
-	subject, err := tp.subject(Topic("catalog"))
-	if err != nil || subject != "modshop.events.catalog" {
-		t.Fatalf("subject of %s = %q, %v", Topic("catalog"), subject, err)
+	named := func(event string) *message.Message {
+		m := message.NewMessage("m", nil)
+		m.Metadata.Set(nameMetadata, event)
+		return m
+	}
+	subject, err := tp.subject(Topic("catalog"), named("catalog.product_published.v1"))
+	if err != nil || subject != "modshop.events.catalog.product_published.v1" {
+		t.Fatalf("subject of catalog.product_published.v1 = %q, %v", subject, err)
 	}
 	for _, topic := range []string{"catalog", "modshop.events.", "modshop.events.a.b", "modshop.events.*", "modshop.events.>", "modshop.events.a b"} {
-		if s, err := tp.subject(topic); err == nil {
+		if s, err := tp.subject(topic, named("catalog.product_published.v1")); err == nil {
 			t.Errorf("topic %q made subject %q", topic, s)
+		}
+	}
+	// The event must be the topic's module's, and make a subject.
+	for _, event := range []string{"", "catalog", "search.product_published.v1", "catalog..v1", "catalog.*", "catalog.>", "catalog.a b", "catalog."} {
+		if s, err := tp.subject(Topic("catalog"), named(event)); err == nil {
+			t.Errorf("event %q on catalog's topic made subject %q", event, s)
+		}
+	}
+	// A durable listens on the subject of its one event of a module, or on
+	// the module's whole subject.
+	for _, tt := range []struct {
+		events []string
+		want   string
+	}{
+		{[]string{"catalog.variant_created.v1"}, "modshop.events.catalog.variant_created.v1"},
+		{[]string{"catalog.variant_created.v1", "inventory.stock_changed.v1"}, "modshop.events.catalog.variant_created.v1"},
+		{[]string{"catalog.variant_created.v1", "catalog.product_published.v1"}, "modshop.events.catalog.>"},
+		{nil, "modshop.events.catalog.>"},
+	} {
+		if f, err := tp.filter(Topic("catalog"), tt.events); err != nil || f != tt.want {
+			t.Errorf("filter for %v = %q, %v; want %q", tt.events, f, err, tt.want)
 		}
 	}
 	base, err := durableBase("search.read_model")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := tp.durable(base, subject); d != "search-read_model-catalog" {
-		t.Errorf("durable = %q", d)
+	for _, subject := range []string{subject, "modshop.events.catalog.>"} {
+		if d := tp.durable(base, subject); d != "search-read_model-catalog" {
+			t.Errorf("durable for %s = %q", subject, d)
+		}
 	}
 	for _, name := range []string{"search", "search.", ".x", "a.b.c", "a.b-c", "a b.c", "a.*", "a.>"} {
 		if b, err := durableBase(name); err == nil {
@@ -54,7 +82,7 @@ func TestNATSNames(t *testing.T) {
 	}
 
 	other := offlineNATS(t, NATSConfig{Stream: "MODSHOP_T_1", SubjectPrefix: "t1.events"})
-	if s, _ := other.subject(Topic("demo")); s != "t1.events.demo" {
+	if s, _ := other.subject(Topic("demo"), named("demo.x.v1")); s != "t1.events.demo.x.v1" {
 		t.Errorf("subject with prefix t1.events = %q", s)
 	}
 	if s := other.deliverSubject("audit-record-demo"); s != "_modshop.deliver.MODSHOP_T_1.audit-record-demo" {

@@ -93,58 +93,84 @@ func TestNATSMessagesKeepTheirMetadata(t *testing.T) {
 	one.Metadata.Set("occurred_at", "2026-01-02T03:04:05.123456789Z")
 	batch := message.NewMessage("0190a000-0000-7000-8000-000000000002+2", []byte(`[{"id":"a"},{"id":"b"}]`))
 	batch.Metadata.Set("batch", "2")
-	if err := tp.Publisher().Publish(events.Topic("demo"), one, batch); err != nil {
+	batch.Metadata.Set("name", "demo.item_created.v1")
+	other := message.NewMessage("0190a000-0000-7000-8000-000000000004", []byte(`{"id":"o1"}`))
+	other.Metadata.Set("name", "demo.item_renamed.v1")
+	if err := tp.Publisher().Publish(events.Topic("demo"), one, other, batch); err != nil {
 		t.Fatal(err)
 	}
 	if err := tp.Publisher().Publish("demo", one); err == nil {
 		t.Fatal("a topic not made by events.Topic was published")
 	}
-
-	// Stored: two messages on <prefix>.demo, named by their UUID.
-	if n := streamMsgs(t, js, cfg.Stream); n != 2 {
-		t.Fatalf("the stream holds %d messages, want 2", n)
+	for _, name := range []string{"", "audit.item_created.v1"} {
+		m := message.NewMessage("0190a000-0000-7000-8000-000000000005", []byte(`{}`))
+		m.Metadata.Set("name", name)
+		if err := tp.Publisher().Publish(events.Topic("demo"), m); err == nil {
+			t.Fatalf("a message naming event %q was published on demo's topic", name)
+		}
 	}
-	for seq, want := range map[uint64]string{1: one.UUID, 2: batch.UUID} {
+
+	// Stored: three messages, each on its event's subject, named by their UUID.
+	if n := streamMsgs(t, js, cfg.Stream); n != 3 {
+		t.Fatalf("the stream holds %d messages, want 3", n)
+	}
+	for seq, want := range map[uint64]*message.Message{1: one, 2: other, 3: batch} {
 		raw, err := js.GetMsg(cfg.Stream, seq)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if raw.Subject != cfg.SubjectPrefix+".demo" || raw.Header.Get(nats.MsgIdHdr) != want {
-			t.Errorf("message %d: subject %q, Nats-Msg-Id %q; want %q, %q", seq, raw.Subject, raw.Header.Get(nats.MsgIdHdr), cfg.SubjectPrefix+".demo", want)
+		subject := cfg.SubjectPrefix + "." + want.Metadata.Get("name")
+		if raw.Subject != subject || raw.Header.Get(nats.MsgIdHdr) != want.UUID {
+			t.Errorf("message %d: subject %q, Nats-Msg-Id %q; want %q, %q", seq, raw.Subject, raw.Header.Get(nats.MsgIdHdr), subject, want.UUID)
 		}
 	}
 
-	sub, err := tp.Subscriber("audit.raw")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A consumer of one event of the module gets only that event's
+	// messages; one that does not say what it handles gets them all.
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	ch, err := sub.Subscribe(ctx, events.Topic("demo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []*message.Message{one, batch} {
-		select {
-		case got := <-ch:
-			if got.UUID != want.UUID || string(got.Payload) != string(want.Payload) || !sameMetadata(got.Metadata, want.Metadata) {
-				t.Errorf("received %s %s %v, want %s %s %v", got.UUID, got.Payload, got.Metadata, want.UUID, want.Payload, want.Metadata)
+	for consumer, tt := range map[string]struct {
+		events []string
+		want   []*message.Message
+		filter string
+	}{
+		"audit.raw": {[]string{"demo.item_created.v1", "other.thing_done.v1"}, []*message.Message{one, batch}, cfg.SubjectPrefix + ".demo.item_created.v1"},
+		"audit.all": {nil, []*message.Message{one, other, batch}, cfg.SubjectPrefix + ".demo.>"},
+	} {
+		sub, err := tp.Subscriber(consumer, tt.events...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, err := sub.Subscribe(ctx, events.Topic("demo"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range tt.want {
+			select {
+			case got := <-ch:
+				if got.UUID != want.UUID || string(got.Payload) != string(want.Payload) || !sameMetadata(got.Metadata, want.Metadata) {
+					t.Errorf("%s received %s %s %v, want %s %s %v", consumer, got.UUID, got.Payload, got.Metadata, want.UUID, want.Payload, want.Metadata)
+				}
+				got.Ack()
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s: message %s not received", consumer, want.UUID)
 			}
-			got.Ack()
-		case <-time.After(10 * time.Second):
-			t.Fatalf("message %s not received", want.UUID)
+		}
+		durable := strings.ReplaceAll(consumer, ".", "-") + "-demo"
+		info, err := js.ConsumerInfo(cfg.Stream, durable)
+		if err != nil {
+			t.Fatalf("durable %s: %v", durable, err)
+		}
+		if c := info.Config; c.MaxAckPending != 1 || c.AckPolicy != nats.AckExplicitPolicy || c.DeliverGroup != durable ||
+			c.FilterSubject != tt.filter || c.DeliverPolicy != nats.DeliverAllPolicy || c.MaxDeliver != -1 {
+			t.Errorf("durable %s config %+v", durable, c)
+		}
+		if info.Delivered.Consumer != uint64(len(tt.want)) || info.NumPending != 0 {
+			t.Errorf("durable %s delivered %d messages, %d pending; want %d, 0", durable, info.Delivered.Consumer, info.NumPending, len(tt.want))
 		}
 	}
 	if _, err := tp.Subscriber("not a consumer name"); err == nil {
 		t.Fatal("a consumer name that makes no NATS durable was accepted")
-	}
-	info, err := js.ConsumerInfo(cfg.Stream, "audit-raw-demo")
-	if err != nil {
-		t.Fatalf("durable audit-raw-demo: %v", err)
-	}
-	if c := info.Config; c.MaxAckPending != 1 || c.AckPolicy != nats.AckExplicitPolicy || c.DeliverGroup != "audit-raw-demo" ||
-		c.FilterSubject != cfg.SubjectPrefix+".demo" || c.DeliverPolicy != nats.DeliverAllPolicy || c.MaxDeliver != -1 {
-		t.Errorf("durable config %+v", c)
 	}
 	sinfo, err := js.StreamInfo(cfg.Stream)
 	if err != nil {
@@ -348,6 +374,7 @@ func TestNATSNackedMessageComesBackInOrder(t *testing.T) {
 	defer tp.Close()
 	for i := 1; i <= 3; i++ {
 		m := message.NewMessage(fmt.Sprintf("m%d", i), []byte(`{}`))
+		m.Metadata.Set("name", "demo.item_created.v1")
 		if err := tp.Publisher().Publish(events.Topic("demo"), m); err != nil {
 			t.Fatal(err)
 		}
@@ -413,8 +440,10 @@ func TestNATSDownFailsFastAndKeepsTheOutbox(t *testing.T) {
 		t.Fatalf("Ping = %v, want not connected", err)
 	}
 	start := time.Now()
-	if err := tp.Publisher().Publish(events.Topic("demo"), message.NewMessage("x", []byte(`{}`))); err == nil {
-		t.Fatal("Publish succeeded with NATS down")
+	m := message.NewMessage("x", []byte(`{}`))
+	m.Metadata.Set("name", "demo.item_created.v1")
+	if err := tp.Publisher().Publish(events.Topic("demo"), m); err == nil || !strings.Contains(err.Error(), "not connected") {
+		t.Fatalf("Publish with NATS down = %v, want not connected", err)
 	}
 	if d := time.Since(start); d > 100*time.Millisecond {
 		t.Errorf("Publish took %s to fail", d)

@@ -27,8 +27,9 @@ func (t tick) EventKey() string { return fmt.Sprint(t.N) }
 // recorder is a transport that keeps what is published, in order, and
 // takes a little time over each message, so that relays overlap.
 type recorder struct {
-	mu  sync.Mutex
-	ids []string
+	mu   sync.Mutex
+	ids  []string
+	msgs [][]string // the events of each message
 }
 
 func (r *recorder) Publish(_ string, msgs ...*message.Message) error {
@@ -39,18 +40,41 @@ func (r *recorder) Publish(_ string, msgs ...*message.Message) error {
 			return err
 		}
 		r.mu.Lock()
+		var ids []string
 		for _, m := range ms {
-			r.ids = append(r.ids, m.ID)
+			ids = append(ids, m.ID)
 		}
+		r.ids = append(r.ids, ids...)
+		r.msgs = append(r.msgs, ids)
 		r.mu.Unlock()
 	}
 	return nil
 }
-func (r *recorder) Close() error                                  { return nil }
-func (r *recorder) Publisher() message.Publisher                  { return r }
-func (r *recorder) Subscriber(string) (message.Subscriber, error) { return nil, nil }
-func (r *recorder) Ping(context.Context) error                    { return nil }
-func (r *recorder) Name() string                                  { return "recorder" }
+func (r *recorder) Close() error                                             { return nil }
+func (r *recorder) Publisher() message.Publisher                             { return r }
+func (r *recorder) Subscriber(string, ...string) (message.Subscriber, error) { return nil, nil }
+func (r *recorder) Ping(context.Context) error                               { return nil }
+func (r *recorder) Name() string                                             { return "recorder" }
+
+// outboxFor migrates the events tables of a module in the database at url.
+func outboxFor(t *testing.T, url, module string) *database.Handle {
+	t.Helper()
+	d, err := database.Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, table := range []string{"outbox", "inbox", "dead_letters", "schema_migrations"} {
+			d.Gorm.Exec("DROP TABLE IF EXISTS " + module + "_" + table)
+		}
+		d.Close()
+	})
+	h := &database.Handle{Module: module, DB: d}
+	if _, err := database.Migrate(t.Context(), h, Migrations(module)); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
 
 // Two relays on one outbox (two replicas of a module) publish every event
 // once, in the order the events were written, while writers add more.
@@ -70,20 +94,8 @@ func TestRelayReplicasKeepOrder(t *testing.T) {
 
 func relayReplicas(t *testing.T, url, module string) {
 	ctx := t.Context()
-	d, err := database.Open(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, table := range []string{"outbox", "inbox", "dead_letters", "schema_migrations"} {
-			d.Gorm.Exec("DROP TABLE IF EXISTS " + module + "_" + table)
-		}
-		d.Close()
-	})
-	h := &database.Handle{Module: module, DB: d}
-	if _, err := database.Migrate(ctx, h, Migrations(module)); err != nil {
-		t.Fatal(err)
-	}
+	h := outboxFor(t, url, module)
+	d := h.DB
 	rec := &recorder{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	metrics := newMetrics(prometheus.NewRegistry(), nil)

@@ -17,8 +17,10 @@ type Transport interface {
 	// holds the message durably (for GoChannel: once every consumer acked).
 	Publisher() message.Publisher
 	// Subscriber returns the subscriber a named consumer reads with; replicas
-	// of one consumer share its messages.
-	Subscriber(consumer string) (message.Subscriber, error)
+	// of one consumer share its messages. Given the event names the consumer
+	// handles, a transport may send it only those; it sends all of a topic
+	// otherwise.
+	Subscriber(consumer string, events ...string) (message.Subscriber, error)
 	// Ping reports whether the transport can be used.
 	Ping(ctx context.Context) error
 	Name() string
@@ -44,7 +46,7 @@ func NewGoChannel(log *slog.Logger) *GoChannel {
 }
 
 func (g *GoChannel) Publisher() message.Publisher { return g.pubsub }
-func (g *GoChannel) Subscriber(string) (message.Subscriber, error) {
+func (g *GoChannel) Subscriber(string, ...string) (message.Subscriber, error) {
 	return g.pubsub, nil
 }
 func (g *GoChannel) Ping(context.Context) error { return nil }
