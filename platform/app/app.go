@@ -84,8 +84,8 @@ func newTransport(cfg config.Config, log *slog.Logger) (events.Transport, error)
 
 // newBus makes the bus; consumers subscribe in newRuntime, because they
 // depend on their module's outbox, which the bus hands out.
-func newBus(t events.Transport, reg *prometheus.Registry, log *slog.Logger) *events.Bus {
-	return events.NewBus(t, reg, log)
+func newBus(cfg config.Config, t events.Transport, reg *prometheus.Registry, log *slog.Logger) *events.Bus {
+	return events.NewBus(t, reg, log, events.WithLinger(cfg.EventsLinger))
 }
 
 type serverIn struct {

@@ -26,6 +26,7 @@ type Config struct {
 	Remotes        map[string]string // MODSHOP_REMOTE_<MODULE>, where a module runs
 	NATSURL        string            // MODSHOP_NATS_URL, events over JetStream when set
 	NATSStream     string            // MODSHOP_NATS_STREAM, the JetStream stream of the shop's events
+	EventsLinger   time.Duration     // MODSHOP_EVENTS_LINGER, how long a relay gathers events before it publishes
 	InternalToken  string            // MODSHOP_INTERNAL_TOKEN, module-to-module calls
 	ReservationTTL time.Duration     // MODSHOP_RESERVATION_TTL
 	JWTSecret      string            // MODSHOP_JWT_SECRET; generated in DataDir when empty
@@ -38,6 +39,11 @@ type Config struct {
 	AdminPassword  string            // MODSHOP_BOOTSTRAP_ADMIN_PASSWORD
 	TrustedProxies []netip.Prefix    // MODSHOP_TRUSTED_PROXIES, addresses whose X-Forwarded-For is believed
 }
+
+// DefaultEventsLinger is how long an outbox relay waits, once a commit woke
+// it, for more events to publish with that one (docs/architecture.md,
+// "Events").
+const DefaultEventsLinger = 20 * time.Millisecond
 
 // Error lists every wrong value, one line each.
 type Error struct{ Problems []string }
@@ -83,6 +89,9 @@ func Load(getenv func(string) string, environ []string, known []string) (Config,
 	}
 	if c.ShutdownGrace, err = duration(get("MODSHOP_SHUTDOWN_TIMEOUT", "10s"), 0, 5*time.Minute); err != nil {
 		p = append(p, "MODSHOP_SHUTDOWN_TIMEOUT: "+err.Error())
+	}
+	if c.EventsLinger, err = duration(get("MODSHOP_EVENTS_LINGER", DefaultEventsLinger.String()), 0, time.Second); err != nil {
+		p = append(p, "MODSHOP_EVENTS_LINGER: "+err.Error())
 	}
 	if len(c.Currency) != 3 || strings.ToUpper(c.Currency) != c.Currency || strings.Trim(c.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 		p = append(p, fmt.Sprintf("MODSHOP_CURRENCY: %q is not an ISO 4217 code such as EUR", c.Currency))

@@ -41,6 +41,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"LogFormat", c.LogFormat, "json"},
 		{"Modules", strings.Join(c.Modules, ","), "catalog,inventory,search"},
 		{"NATSURL", c.NATSURL, ""},
+		{"EventsLinger", c.EventsLinger, 20 * time.Millisecond},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -98,9 +99,9 @@ func TestLoadValid(t *testing.T) {
 			"MODSHOP_RESERVATION_TTL": "90s", "MODSHOP_SHUTDOWN_TIMEOUT": "0s", "MODSHOP_CURRENCY": "USD",
 			"MODSHOP_LOG_LEVEL": "debug", "MODSHOP_LOG_FORMAT": "text", "MODSHOP_NATS_URL": "nats://127.0.0.1:4222",
 			"MODSHOP_BOOTSTRAP_ADMIN_EMAIL": "admin@example.com", "MODSHOP_BOOTSTRAP_ADMIN_PASSWORD": "s3cret-pass",
-			"MODSHOP_HTTP_ADDR": "127.0.0.1:0",
+			"MODSHOP_HTTP_ADDR": "127.0.0.1:0", "MODSHOP_EVENTS_LINGER": "0s",
 		}, func(t *testing.T, c config.Config) {
-			if c.ReservationTTL != 90*time.Second || c.ShutdownGrace != 0 || c.Currency != "USD" || c.LogFormat != "text" {
+			if c.ReservationTTL != 90*time.Second || c.ShutdownGrace != 0 || c.Currency != "USD" || c.LogFormat != "text" || c.EventsLinger != 0 {
 				t.Errorf("config = %+v", c)
 			}
 		}},
@@ -138,6 +139,8 @@ func TestLoadInvalid(t *testing.T) {
 		{"ttl too short", map[string]string{"MODSHOP_RESERVATION_TTL": "10ms"}, []string{"MODSHOP_RESERVATION_TTL: "}},
 		{"ttl too long", map[string]string{"MODSHOP_RESERVATION_TTL": "48h"}, []string{"MODSHOP_RESERVATION_TTL: "}},
 		{"negative shutdown", map[string]string{"MODSHOP_SHUTDOWN_TIMEOUT": "-1s"}, []string{"MODSHOP_SHUTDOWN_TIMEOUT: "}},
+		{"linger not a duration", map[string]string{"MODSHOP_EVENTS_LINGER": "20"}, []string{"MODSHOP_EVENTS_LINGER: "}},
+		{"linger too long", map[string]string{"MODSHOP_EVENTS_LINGER": "2s"}, []string{"MODSHOP_EVENTS_LINGER: "}},
 		{"currency lower case", map[string]string{"MODSHOP_CURRENCY": "eur"}, []string{"MODSHOP_CURRENCY: "}},
 		{"currency too long", map[string]string{"MODSHOP_CURRENCY": "EURO"}, []string{"MODSHOP_CURRENCY: "}},
 		{"currency digits", map[string]string{"MODSHOP_CURRENCY": "E1R"}, []string{"MODSHOP_CURRENCY: "}},

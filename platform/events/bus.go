@@ -76,6 +76,7 @@ type Bus struct {
 	transport Transport
 	metrics   *Metrics
 	log       *slog.Logger
+	linger    time.Duration
 
 	mu          sync.Mutex
 	outboxes    map[string]*Outbox
@@ -100,9 +101,22 @@ type Bus struct {
 // subscribed, publishing would only throw the events away.
 var ErrNotStarted = errors.New("event bus not started")
 
+// BusOption configures a bus.
+type BusOption func(*Bus)
+
+// WithLinger makes each outbox relay, when a commit wakes it, wait d for
+// more events before it publishes, so that the events of a few transactions
+// in a row travel as one message and each consumer handles them in one
+// transaction. Events arrive up to d later; 0 (the default) publishes at
+// once. Bus.Drain and Stop do not wait.
+func WithLinger(d time.Duration) BusOption { return func(b *Bus) { b.linger = d } }
+
 // NewBus makes a bus over a transport.
-func NewBus(t Transport, reg prometheus.Registerer, log *slog.Logger) *Bus {
+func NewBus(t Transport, reg prometheus.Registerer, log *slog.Logger, opts ...BusOption) *Bus {
 	b := &Bus{transport: t, log: log, outboxes: map[string]*Outbox{}, relays: map[string]*relay{}}
+	for _, o := range opts {
+		o(b)
+	}
 	b.metrics = newMetrics(reg, b)
 	return b
 }
@@ -120,7 +134,7 @@ func (b *Bus) Outbox(h *database.Handle) *Outbox {
 	}
 	o := &Outbox{module: h.Module, h: h}
 	b.outboxes[h.Module] = o
-	r := newRelay(o, b.transport, b.metrics, b.log.With("module", h.Module), &b.aborted)
+	r := newRelay(o, b.transport, b.metrics, b.log.With("module", h.Module), b.linger, &b.aborted)
 	b.metrics.published.WithLabelValues(h.Module)
 	b.relays[h.Module] = r
 	if b.started {

@@ -33,16 +33,18 @@ type relay struct {
 	log       *slog.Logger
 	wakeCh    chan struct{}
 	now       func() time.Time
-	aborted   *atomic.Bool // the bus is stopping and dropped a message
-	mu        sync.Mutex   // one drain at a time
+	linger    time.Duration // how long a wake-up waits for more events
+	aborted   *atomic.Bool  // the bus is stopping and dropped a message
+	mu        sync.Mutex    // one drain at a time
 }
 
 // errAborted: the transport reported a message sent that a consumer gave up
 // on because the bus is stopping.
 var errAborted = errors.New("the event bus is stopping")
 
-func newRelay(ob *Outbox, t Transport, m *Metrics, log *slog.Logger, aborted *atomic.Bool) *relay {
-	r := &relay{ob: ob, transport: t, metrics: m, log: log, wakeCh: make(chan struct{}, 1), now: func() time.Time { return time.Now().UTC() }, aborted: aborted}
+func newRelay(ob *Outbox, t Transport, m *Metrics, log *slog.Logger, linger time.Duration, aborted *atomic.Bool) *relay {
+	r := &relay{ob: ob, transport: t, metrics: m, log: log, wakeCh: make(chan struct{}, 1), now: func() time.Time { return time.Now().UTC() },
+		linger: linger, aborted: aborted}
 	ob.wake = r.wake
 	return r
 }
@@ -55,11 +57,19 @@ func (r *relay) wake() {
 }
 
 // run relays until ctx ends.
+//
+// Woken by a commit, it first lingers: the events committed in the next
+// r.linger go out with that one, in one claim, one message and one
+// transaction for each consumer, instead of one each. (A relay always
+// batches what it finds; lingering is what lets a trickle of events, a few
+// ms apart, be found together.) Ending ctx cuts the wait short.
 func (r *relay) run(ctx context.Context) {
 	poll := time.NewTicker(relayPoll)
 	defer poll.Stop()
 	clean := time.NewTicker(10 * time.Minute)
 	defer clean.Stop()
+	linger := time.NewTimer(0)
+	<-linger.C
 	for {
 		if _, err := r.drain(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("outbox relay", "err", err)
@@ -68,6 +78,18 @@ func (r *relay) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-r.wakeCh:
+			if r.linger > 0 {
+				linger.Reset(r.linger)
+				select {
+				case <-ctx.Done():
+					return
+				case <-linger.C:
+				}
+				select {
+				case <-r.wakeCh: // the drain below takes what that commit wrote
+				default:
+				}
+			}
 		case <-poll.C:
 		case <-clean.C:
 			r.cleanup(ctx)

@@ -76,6 +76,63 @@ func outboxFor(t *testing.T, url, module string) *database.Handle {
 	return h
 }
 
+// A relay that lingers publishes the events of transactions committed
+// within its linger together, in one message, no sooner than the linger
+// after the first; ending its context cuts the wait short.
+func TestRelayLingerGathersEvents(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	h := outboxFor(t, "sqlite://"+t.TempDir()+"/linger.db", "demo")
+	rec := &recorder{}
+	const linger = 300 * time.Millisecond
+	ob := &Outbox{module: "demo", h: h}
+	r := newRelay(ob, rec, newMetrics(prometheus.NewRegistry(), nil), slog.New(slog.NewTextHandler(io.Discard, nil)), linger, nil)
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); r.run(ctx) }()
+	published := func() [][]string {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return slices.Clone(rec.msgs)
+	}
+	time.Sleep(50 * time.Millisecond) // the first drain, of an empty outbox, is over
+
+	first := time.Now()
+	for n := range 3 {
+		if err := ob.Transact(ctx, func(tx *Tx) error { return tx.Publish(tick{N: n}) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := published(); len(m) != 0 && time.Since(first) < linger {
+		t.Fatalf("published %v before the linger was over", m)
+	}
+	for time.Since(first) < 5*time.Second && len(published()) == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	took := time.Since(first)
+	time.Sleep(50 * time.Millisecond) // would another message follow?
+	if m := published(); len(m) != 1 || len(m[0]) != 3 {
+		t.Fatalf("published %v, want one message of the 3 events", m)
+	}
+	if took < linger {
+		t.Errorf("published %s after the first commit, before the linger of %s", took, linger)
+	}
+
+	if err := ob.Transact(ctx, func(tx *Tx) error { return tx.Publish(tick{N: 9}) }); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(linger / 3):
+		t.Fatal("the relay did not stop while lingering")
+	}
+	if m := published(); len(m) != 1 {
+		t.Fatalf("published %v while stopping; the bus's last drain does that", m)
+	}
+}
+
 // Two relays on one outbox (two replicas of a module) publish every event
 // once, in the order the events were written, while writers add more.
 //
@@ -102,8 +159,8 @@ func relayReplicas(t *testing.T, url, module string) {
 	var aborted atomic.Bool
 	writer := &Outbox{module: module, h: h}
 	relays := []*relay{
-		newRelay(&Outbox{module: module, h: h}, rec, metrics, log, &aborted),
-		newRelay(&Outbox{module: module, h: h}, rec, metrics, log, &aborted),
+		newRelay(&Outbox{module: module, h: h}, rec, metrics, log, 0, &aborted),
+		newRelay(&Outbox{module: module, h: h}, rec, metrics, log, 0, &aborted),
 	}
 
 	const writers, each = 4, 60
