@@ -36,9 +36,10 @@ type NATSConfig struct {
 	URL string // nats://host:port
 	// Stream holds every event of the shop (default MODSHOP_EVENTS).
 	Stream string
-	// SubjectPrefix: the events of module m travel on subject
-	// "<SubjectPrefix>.m" (default modshop.events, so subject = topic);
-	// the stream listens on "<SubjectPrefix>.>".
+	// SubjectPrefix: an event named m.x.v1 travels on subject
+	// "<SubjectPrefix>.m.x.v1", beneath its module's "<SubjectPrefix>.m"
+	// (default modshop.events, so the module's subject is its topic); the
+	// stream listens on "<SubjectPrefix>.>".
 	SubjectPrefix string
 	MaxAge        time.Duration // how long the stream keeps an event (default 7 days)
 	Duplicates    time.Duration // the stream's Nats-Msg-Id deduplication window (default 5 minutes)
@@ -106,9 +107,11 @@ func (c NATSConfig) validate() error {
 //     the message UUID (the event id, or the batch's) is its Nats-Msg-Id, so
 //     a relay that publishes rows again after a crash is deduplicated by the
 //     stream within its duplicate window.
-//   - Each consumer reads each source module's subject through a durable
-//     consumer "<module>-<handler>-<source>" with at most one unacknowledged
-//     message, so it handles a topic's events one at a time, in order. All
+//   - Each consumer reads each source module through a durable consumer
+//     "<module>-<handler>-<source>" with at most one unacknowledged message,
+//     so it handles a topic's events one at a time, in order. The durable
+//     listens on the subject of the consumer's one event of that module, or
+//     on all of the module's when it handles several (see filter). All
 //     replicas of a consumer join that durable's queue group and share its
 //     messages.
 //   - A message is acked after the handler (and its inbox entry) committed,
