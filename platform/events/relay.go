@@ -68,8 +68,6 @@ func (r *relay) run(ctx context.Context) {
 	defer poll.Stop()
 	clean := time.NewTicker(10 * time.Minute)
 	defer clean.Stop()
-	linger := time.NewTimer(0)
-	<-linger.C
 	for {
 		if _, err := r.drain(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("outbox relay", "err", err)
@@ -79,11 +77,10 @@ func (r *relay) run(ctx context.Context) {
 			return
 		case <-r.wakeCh:
 			if r.linger > 0 {
-				linger.Reset(r.linger)
 				select {
 				case <-ctx.Done():
 					return
-				case <-linger.C:
+				case <-time.After(r.linger):
 				}
 				select {
 				case <-r.wakeCh: // the drain below takes what that commit wrote

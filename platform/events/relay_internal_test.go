@@ -28,7 +28,6 @@ func (t tick) EventKey() string { return fmt.Sprint(t.N) }
 // takes a little time over each message, so that relays overlap.
 type recorder struct {
 	mu   sync.Mutex
-	ids  []string
 	msgs [][]string // the events of each message
 }
 
@@ -44,7 +43,6 @@ func (r *recorder) Publish(_ string, msgs ...*message.Message) error {
 		for _, m := range ms {
 			ids = append(ids, m.ID)
 		}
-		r.ids = append(r.ids, ids...)
 		r.msgs = append(r.msgs, ids)
 		r.mu.Unlock()
 	}
@@ -231,7 +229,7 @@ func relayReplicas(t *testing.T, url, module string) {
 		order[n/1000] = append(order[n/1000], e.EventID)
 	}
 	seen := map[string]bool{}
-	for _, id := range rec.ids {
+	for _, id := range slices.Concat(rec.msgs...) {
 		w, ok := writerOf[id]
 		if seen[id] || !ok {
 			t.Fatalf("event %s published twice, or never written", id)
