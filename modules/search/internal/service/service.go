@@ -42,10 +42,14 @@ func New(db *database.Handle, e engine.Engine, ix *indexer.Indexer, c catalog.Ca
 // Consumer is the search module's event consumer: it reads catalog and
 // inventory events into the read model.
 func (s *Service) Consumer(ob *events.Outbox) events.Consumer {
+	changed := func(tx *events.Tx) {
+		tx.BeforeCommit("search.stamp", store.Stamp)
+		tx.AfterCommit(s.indexer.Wake)
+	}
 	snapshot := func(ctx context.Context, tx *events.Tx, snap catalog.ProductSnapshot) error {
 		applied, err := store.ApplySnapshot(tx.DB, snap)
 		if applied {
-			tx.AfterCommit(s.indexer.Wake)
+			changed(tx)
 		}
 		return err
 	}
@@ -65,7 +69,7 @@ func (s *Service) Consumer(ob *events.Outbox) events.Consumer {
 		events.On(func(ctx context.Context, tx *events.Tx, e inventory.StockChanged) error {
 			marked, err := store.ApplyStock(tx.DB, e.SKU, e.Available, e.Version)
 			if marked {
-				tx.AfterCommit(s.indexer.Wake)
+				changed(tx)
 			}
 			return err
 		}),
@@ -192,7 +196,7 @@ func (s *Service) reindex(ctx context.Context) (int, error) {
 					}
 				}
 			}
-			return nil
+			return store.Stamp(tx)
 		})
 		if err != nil {
 			return n, fmt.Errorf("reindex: store: %w", err)
@@ -203,8 +207,9 @@ func (s *Service) reindex(ctx context.Context) (int, error) {
 		}
 		cursor = next
 	}
-	if err := store.MarkAllDirty(ctx, s.db.Gorm); err != nil {
-		return n, err
+	// Every document again, stock included: SetStock changed no document.
+	if err := s.db.Transact(ctx, store.ChangeAll); err != nil {
+		return n, fmt.Errorf("reindex: %w", err)
 	}
 	_, err = s.indexer.Sync(ctx)
 	return n, err
