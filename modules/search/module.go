@@ -37,7 +37,7 @@ var Descriptor = modkit.Descriptor{
 	Summary: "full-text product search over a read model built from events",
 	Calls:   []string{"catalog (categories, reindex)", "inventory (reindex)"},
 	Consumes: []string{catalog.EventProductPublished, catalog.EventProductUpdated, catalog.EventProductArchived,
-		catalog.EventVariantCreated, inventory.EventStockChanged},
+		inventory.EventStockChanged},
 }
 
 // Module wires the search module.

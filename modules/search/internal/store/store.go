@@ -17,6 +17,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -119,77 +121,143 @@ func DocFromSnapshot(s catalog.ProductSnapshot) Doc {
 		CategoryPath: string(path), Status: string(s.Status), PriceFrom: price, CreatedAt: s.CreatedAt.UTC(), Version: s.Version}
 }
 
-// ApplySnapshot stores a product snapshot unless a newer one is stored, maps
-// its SKUs to it, and leaves it changed (change_seq NULL) for Stamp, which
-// the transaction must run before it commits. It reports whether it applied.
-func ApplySnapshot(tx *gorm.DB, s catalog.ProductSnapshot) (bool, error) {
-	d := DocFromSnapshot(s)
-	res := tx.Exec(`INSERT INTO search_documents (product_id, slug, title, description, category_id, category_path, status, price_from, created_at, version, change_seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
-		ON CONFLICT (product_id) DO UPDATE SET slug = excluded.slug, title = excluded.title, description = excluded.description,
+// rowsPerStatement bounds the rows of one multi-row statement, well below
+// what either database takes in parameters.
+const rowsPerStatement = 500
+
+// ApplySnapshots stores product snapshots, each unless a newer one of its
+// product is stored, maps their SKUs to their products, and leaves the
+// documents it stored changed (change_seq NULL) for Stamp, which the
+// transaction must run before it commits. Snapshots are applied as if one
+// by one, in order: of several of one product, the newest wins. It writes a
+// statement per few hundred snapshots, not per snapshot: a bulk load of the
+// catalog sends them by the thousand.
+func ApplySnapshots(tx *gorm.DB, snaps []catalog.ProductSnapshot) error {
+	// The last snapshot of the highest version of each product, and the
+	// last product of each SKU; sorted, so that concurrent writers lock rows
+	// in one order.
+	docs := map[string]Doc{}
+	skus := map[string]string{}
+	for _, s := range snaps {
+		if d, ok := docs[s.ProductID]; !ok || d.Version <= s.Version {
+			docs[s.ProductID] = DocFromSnapshot(s)
+		}
+		for _, v := range s.Variants {
+			skus[v.SKU] = s.ProductID
+		}
+	}
+	// SKUs first, as ApplyStock locks them before documents.
+	for chunk := range slices.Chunk(slices.Sorted(maps.Keys(skus)), rowsPerStatement) {
+		sql, args := database.Values("INSERT INTO search_variants (sku, product_id)", len(chunk), 2,
+			func(i int) []any { return []any{chunk[i], skus[chunk[i]]} })
+		if err := tx.Exec(sql+" ON CONFLICT (sku) DO UPDATE SET product_id = excluded.product_id", args...).Error; err != nil {
+			return fmt.Errorf("map %d skus: %w", len(chunk), err)
+		}
+	}
+	for chunk := range slices.Chunk(slices.Sorted(maps.Keys(docs)), rowsPerStatement) {
+		sql, args := database.Values(`INSERT INTO search_documents (product_id, slug, title, description, category_id, category_path,
+			status, price_from, created_at, version, change_seq)`, len(chunk), 11, func(i int) []any {
+			d := docs[chunk[i]]
+			return []any{d.ProductID, d.Slug, d.Title, d.Description, d.CategoryID, d.CategoryPath, d.Status, d.PriceFrom, d.CreatedAt, d.Version, nil}
+		})
+		// An older snapshot, arriving late, changes nothing.
+		err := tx.Exec(sql+` ON CONFLICT (product_id) DO UPDATE SET slug = excluded.slug, title = excluded.title, description = excluded.description,
 			category_id = excluded.category_id, category_path = excluded.category_path, status = excluded.status,
 			price_from = excluded.price_from, created_at = excluded.created_at, version = excluded.version,
 			change_seq = NULL
-		WHERE search_documents.version <= excluded.version`,
-		d.ProductID, d.Slug, d.Title, d.Description, d.CategoryID, d.CategoryPath, d.Status, d.PriceFrom, d.CreatedAt, d.Version)
-	if res.Error != nil {
-		return false, fmt.Errorf("store product %s: %w", d.ProductID, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return false, nil // an older snapshot, arriving late
-	}
-	for _, v := range s.Variants {
-		if err := MapSKU(tx, v.SKU, s.ProductID); err != nil {
-			return false, err
+		WHERE search_documents.version <= excluded.version`, args...).Error
+		if err != nil {
+			return fmt.Errorf("store %d products: %w", len(chunk), err)
 		}
-	}
-	return true, nil
-}
-
-// MapSKU records which product a SKU belongs to.
-func MapSKU(tx *gorm.DB, sku, productID string) error {
-	err := tx.Exec(`INSERT INTO search_variants (sku, product_id) VALUES (?, ?)
-		ON CONFLICT (sku) DO UPDATE SET product_id = excluded.product_id`, sku, productID).Error
-	if err != nil {
-		return fmt.Errorf("map sku %s: %w", sku, err)
 	}
 	return nil
 }
 
-// ApplyStock stores a SKU's available quantity unless a newer one is
-// stored, and marks its product for indexing when the SKU runs out or comes
-// back. The index holds whether a product is in stock, not how much (and no
-// answer shows a quantity), so a change that leaves the SKU in stock (a
-// unit sold of many) leaves the index as it is: indexing the product again
-// for every unit sold was the largest part of the search process's work.
-// marked says whether the product was marked.
-func ApplyStock(tx *gorm.DB, sku string, available, version int64) (marked bool, err error) {
-	read := "SELECT available FROM search_variants WHERE sku = ?"
+// StockChange is a SKU's available quantity at a version of its stock.
+type StockChange struct {
+	SKU       string
+	Available int64
+	Version   int64
+}
+
+// ApplyStock stores SKUs' available quantities, each unless a newer one is
+// stored, as if one by one in order, and leaves a product changed (for
+// Stamp) when one of its SKUs ran out or came back. The index holds whether
+// a product is in stock, not how much (and no answer shows a quantity), so
+// a change that leaves the SKU in stock (a unit sold of many) leaves the
+// index as it is: indexing the product again for every unit sold was the
+// largest part of the search process's work. It reports whether it
+// changed a product.
+func ApplyStock(tx *gorm.DB, changes []StockChange) (changed bool, err error) {
+	type level struct {
+		SKU       string `gorm:"column:sku"`
+		Available int64  `gorm:"column:available"`
+		Version   int64  `gorm:"column:stock_version"`
+		known     bool   // a row was stored before
+		touched   bool   // a change applies
+	}
+	levels := map[string]*level{}
+	for _, c := range changes {
+		levels[c.SKU] = &level{SKU: c.SKU}
+	}
+	skus := slices.Sorted(maps.Keys(levels))
+	read := "SELECT sku, available, stock_version FROM search_variants WHERE sku IN ? ORDER BY sku"
 	if tx.Dialector.Name() == "postgres" {
-		// Another change of the SKU waits for this one, so that the
-		// quantity it finds before its own is the one this one stored.
+		// A concurrent change of these SKUs waits for this one, so that the
+		// quantities it finds before its own are the ones this one stored.
 		read += " FOR UPDATE"
 	}
-	var before []int64
-	if err := tx.Raw(read, sku).Scan(&before).Error; err != nil {
-		return false, fmt.Errorf("read stock of %s: %w", sku, err)
+	before := map[string]int64{}
+	for chunk := range slices.Chunk(skus, rowsPerStatement) {
+		var rows []level
+		if err := tx.Raw(read, chunk).Scan(&rows).Error; err != nil {
+			return false, fmt.Errorf("read stock of %d skus: %w", len(chunk), err)
+		}
+		for _, r := range rows {
+			l := levels[r.SKU]
+			l.Available, l.Version, l.known = r.Available, r.Version, true
+			before[r.SKU] = r.Available
+		}
 	}
-	res := tx.Exec(`INSERT INTO search_variants (sku, product_id, available, stock_version) VALUES (?, '', ?, ?)
-		ON CONFLICT (sku) DO UPDATE SET available = excluded.available, stock_version = excluded.stock_version
-		WHERE search_variants.stock_version <= excluded.stock_version`, sku, available, version)
-	if res.Error != nil {
-		return false, fmt.Errorf("store stock of %s: %w", sku, res.Error)
+	for _, c := range changes {
+		if l := levels[c.SKU]; !(l.known || l.touched) || l.Version <= c.Version {
+			l.Available, l.Version, l.touched = c.Available, c.Version, true
+		}
 	}
-	if res.RowsAffected == 0 || (len(before) == 1 && (before[0] > 0) == (available > 0)) {
-		return false, nil
+	var write, flipped []string
+	for _, sku := range skus {
+		l := levels[sku]
+		if !l.touched {
+			continue
+		}
+		write = append(write, sku)
+		// A SKU without a row was out of stock as far as the index knows.
+		if before[sku] > 0 != (l.Available > 0) {
+			flipped = append(flipped, sku)
+		}
 	}
-	res = tx.Exec(`UPDATE search_documents SET change_seq = NULL
-		WHERE product_id = (SELECT product_id FROM search_variants WHERE sku = ?)`, sku)
-	return res.RowsAffected > 0, res.Error
+	for chunk := range slices.Chunk(write, rowsPerStatement) {
+		sql, args := database.Values("INSERT INTO search_variants (sku, product_id, available, stock_version)", len(chunk), 4,
+			func(i int) []any { l := levels[chunk[i]]; return []any{l.SKU, "", l.Available, l.Version} })
+		err := tx.Exec(sql+` ON CONFLICT (sku) DO UPDATE SET available = excluded.available, stock_version = excluded.stock_version
+			WHERE search_variants.stock_version <= excluded.stock_version`, args...).Error
+		if err != nil {
+			return false, fmt.Errorf("store stock of %d skus: %w", len(chunk), err)
+		}
+	}
+	for chunk := range slices.Chunk(flipped, rowsPerStatement) {
+		res := tx.Exec(`UPDATE search_documents SET change_seq = NULL
+			WHERE product_id IN (SELECT product_id FROM search_variants WHERE sku IN ?)`, chunk)
+		if res.Error != nil {
+			return false, fmt.Errorf("change the products of %d skus: %w", len(chunk), res.Error)
+		}
+		changed = changed || res.RowsAffected > 0
+	}
+	return changed, nil
 }
 
 // Stamp gives every row this transaction changed the next change number.
-// Run it last in every transaction that called ApplySnapshot or ApplyStock
+// Run it last in every transaction that called ApplySnapshots or ApplyStock
 // (events.Tx.BeforeCommit): the clock row it updates stays locked until the
 // commit, so a transaction that commits later always gets a larger number,
 // and a reader never sees change n+1 without change n. Rows changed by other

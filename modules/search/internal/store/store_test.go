@@ -43,7 +43,7 @@ func TestStockChangesTheDocumentOnlyWhenInStockChanges(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
 		h := open(t, db)
 		g := h.Gorm
-		changeIn(t, h, func(tx *gorm.DB) error { _, err := ApplySnapshot(tx, snap("p1", 1, "P1")); return err })
+		changeIn(t, h, func(tx *gorm.DB) error { return ApplySnapshots(tx, []catalog.ProductSnapshot{snap("p1", 1, "P1")}) })
 		var pos Position
 		changed := func() bool {
 			docs, err := Changes(context.Background(), g, pos, 10)
@@ -63,6 +63,7 @@ func TestStockChangesTheDocumentOnlyWhenInStockChanges(t *testing.T) {
 			available, version int64
 			changed            bool
 		}{
+			{0, 0, false},  // a new SKU without stock: the product was out of stock already
 			{5, 1, true},   // comes in stock
 			{4, 2, false},  // a unit sold: still in stock
 			{9, 3, false},  // restocked
@@ -76,7 +77,7 @@ func TestStockChangesTheDocumentOnlyWhenInStockChanges(t *testing.T) {
 			var marked bool
 			changeIn(t, h, func(tx *gorm.DB) error {
 				var err error
-				marked, err = ApplyStock(tx, "SKU-p1", c.available, c.version)
+				marked, err = ApplyStock(tx, []StockChange{{SKU: "SKU-p1", Available: c.available, Version: c.version}})
 				return err
 			})
 			if got := changed(); got != c.changed || marked != c.changed {
@@ -147,7 +148,7 @@ func TestChangeLogMissesNothingUnderConcurrentWriters(t *testing.T) {
 						first := rand.IntN(products)
 						for id := first; id < min(first+1+rand.IntN(3), products); id++ {
 							title := fmt.Sprintf("w%d r%d", w, r)
-							if _, err := ApplySnapshot(tx, snap(fmt.Sprintf("p%02d", id), version.Add(1), title)); err != nil {
+							if err := ApplySnapshots(tx, []catalog.ProductSnapshot{snap(fmt.Sprintf("p%02d", id), version.Add(1), title)}); err != nil {
 								return err
 							}
 							time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond) // hold the row a while
@@ -183,6 +184,58 @@ func TestChangeLogMissesNothingUnderConcurrentWriters(t *testing.T) {
 		g.Raw("SELECT COUNT(*) FROM search_documents WHERE change_seq IS NULL").Scan(&unstamped)
 		if unstamped != 0 || len(final) != products {
 			t.Fatalf("%d documents, %d without a change number", len(final), unstamped)
+		}
+	})
+}
+
+// Many changes in one call end as if applied one by one: the newest
+// snapshot of a product wins whatever the order, a SKU's quantity is that
+// of its newest version, and a product changes only when a SKU's stock
+// ran out or came back over the whole batch.
+func TestBatchesApplyAsOneByOne(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
+		h := open(t, db)
+		g := h.Gorm
+		two := snap("p2", 1, "Two")
+		two.Variants = append(two.Variants, catalog.VariantPayload{VariantID: "v-p2b", SKU: "SKU-p2b"})
+		changeIn(t, h, func(tx *gorm.DB) error {
+			return ApplySnapshots(tx, []catalog.ProductSnapshot{snap("p1", 2, "One v2"), two, snap("p1", 3, "One v3"), snap("p1", 1, "One v1")})
+		})
+		var titles []string
+		g.Raw("SELECT title FROM search_documents ORDER BY product_id").Scan(&titles)
+		if fmt.Sprint(titles) != "[One v3 Two]" {
+			t.Fatalf("titles %v, want the newest snapshot of each product", titles)
+		}
+		var mapped int64
+		g.Raw("SELECT COUNT(*) FROM search_variants WHERE product_id = 'p2'").Scan(&mapped)
+		if mapped != 2 {
+			t.Fatalf("%d SKUs of p2 mapped, want 2", mapped)
+		}
+		seqOf := func(id string) (n int64) {
+			g.Raw("SELECT change_seq FROM search_documents WHERE product_id = ?", id).Scan(&n)
+			return n
+		}
+		changeIn(t, h, func(tx *gorm.DB) error {
+			_, err := ApplyStock(tx, []StockChange{{"SKU-p1", 5, 1}, {"SKU-p2", 0, 1}, {"SKU-p2b", 3, 1}})
+			return err
+		})
+		p1, p2 := seqOf("p1"), seqOf("p2")
+		var marked bool
+		changeIn(t, h, func(tx *gorm.DB) error {
+			var err error
+			marked, err = ApplyStock(tx, []StockChange{
+				{"SKU-p1", 0, 2}, {"SKU-p1", 4, 3}, // out and back: still in stock
+				{"SKU-p2", 2, 3}, {"SKU-p2", 9, 2}, // in stock at version 3; version 2 is older
+			})
+			return err
+		})
+		if !marked || seqOf("p1") != p1 || seqOf("p2") == p2 {
+			t.Fatalf("marked %v; p1 changed %v (want false), p2 changed %v (want true)", marked, seqOf("p1") != p1, seqOf("p2") != p2)
+		}
+		var avail []int64
+		g.Raw("SELECT available FROM search_variants WHERE sku IN ('SKU-p1', 'SKU-p2') ORDER BY sku").Scan(&avail)
+		if fmt.Sprint(avail) != "[4 2]" {
+			t.Fatalf("quantities %v, want [4 2]", avail)
 		}
 	})
 }
