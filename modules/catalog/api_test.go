@@ -107,6 +107,15 @@ func TestCatalogAPI(t *testing.T) {
 	if fmt.Sprint(names(got)) != fmt.Sprint([]string{api.EventVariantCreated, api.EventVariantCreated, api.EventProductPublished}) {
 		t.Errorf("imported product's events %v", names(got))
 	}
+	// The first import's seven events came grouped by name, so the relay
+	// sends them as three messages (one per run of a name), not seven.
+	e.events.mu.Lock()
+	first := names(e.events.got[:7])
+	e.events.mu.Unlock()
+	if want := []string{api.EventVariantCreated, api.EventVariantCreated, api.EventVariantCreated, api.EventVariantCreated,
+		api.EventProductPublished, api.EventProductPublished, api.EventProductUpdated}; fmt.Sprint(first) != fmt.Sprint(want) {
+		t.Errorf("an import's events in the order %v, want grouped by name %v", first, want)
+	}
 	if _, _, err := e.catalog.Products(ctx, "not-a-cursor", 10); errs.As(err) == nil {
 		t.Errorf("a bad cursor was accepted")
 	}

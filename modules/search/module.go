@@ -37,7 +37,7 @@ var Descriptor = modkit.Descriptor{
 	Summary: "full-text product search over a read model built from events",
 	Calls:   []string{"catalog (categories, reindex)", "inventory (reindex)"},
 	Consumes: []string{catalog.EventProductPublished, catalog.EventProductUpdated, catalog.EventProductArchived,
-		catalog.EventVariantCreated, inventory.EventStockChanged},
+		inventory.EventStockChanged},
 }
 
 // Module wires the search module.
@@ -48,8 +48,8 @@ var Module = fx.Module(Name,
 	fx.Provide(
 		fx.Private,
 		newEngine,
-		func(h *database.Handle, e engine.Engine, log *slog.Logger) *indexer.Indexer {
-			return indexer.New(h, e, log.With("module", Name))
+		func(h *database.Handle, e engine.Engine, reg prometheus.Registerer, log *slog.Logger) *indexer.Indexer {
+			return indexer.New(h, e, reg, log.With("module", Name))
 		},
 		func(h *database.Handle, e engine.Engine, ix *indexer.Indexer, c catalog.Catalog, inv inventory.Inventory) *service.Service {
 			return service.New(h, e, ix, c, inv)
@@ -66,6 +66,11 @@ var Module = fx.Module(Name,
 	modkit.Routes(internalRoutes),
 	modkit.Workers(func(ix *indexer.Indexer) modkit.Worker {
 		return modkit.Worker{Name: "search.indexer", Start: ix.Start, Stop: ix.Stop}
+	}),
+	// A replica whose index is behind the read model (a new replica, an
+	// emptied data folder) is not ready until it has caught up.
+	modkit.Check(func(ix *indexer.Indexer) httpx.Check {
+		return httpx.Check{Name: "search_index", Fn: ix.Ready, ShowReason: true}
 	}),
 )
 

@@ -13,24 +13,53 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"gorm.io/gorm"
+
+	"github.com/modshop/modshop/platform/database"
 )
 
 // Route handles one event name for a consumer.
 type Route struct {
-	Event  string
-	handle func(ctx context.Context, tx *Tx, m Message) error
+	Event string
+	// handle handles events of this name, in order, in the consuming
+	// module's transaction; they are not in its inbox yet.
+	handle func(ctx context.Context, tx *Tx, ms []Message) error
 }
 
 // On is a route for the event type E: the payload is decoded into E and
 // handled in the consuming module's transaction.
 func On[E Event](fn func(ctx context.Context, tx *Tx, e E) error) Route {
 	var zero E
-	return Route{Event: zero.EventName(), handle: func(ctx context.Context, tx *Tx, m Message) error {
-		var e E
-		if err := m.Decode(&e); err != nil {
-			return err
+	return Route{Event: zero.EventName(), handle: func(ctx context.Context, tx *Tx, ms []Message) error {
+		for _, m := range ms {
+			var e E
+			if err := m.Decode(&e); err != nil {
+				return err
+			}
+			if err := fn(ctx, tx, e); err != nil {
+				return err
+			}
 		}
-		return fn(ctx, tx, e)
+		return nil
+	}}
+}
+
+// OnBatch is a route for the event type E whose handler takes several
+// events at once, in the order they were published: every new event of
+// the type that one message brings (a relay sends a run of up to 200
+// events of one name as one message), or a single one when events are
+// handled one by one after a batch failed. A handler that writes one
+// statement for many rows instead of one per event is what keeps a
+// consumer up with a bulk load.
+func OnBatch[E Event](fn func(ctx context.Context, tx *Tx, es []E) error) Route {
+	var zero E
+	return Route{Event: zero.EventName(), handle: func(ctx context.Context, tx *Tx, ms []Message) error {
+		es := make([]E, len(ms))
+		for i, m := range ms {
+			if err := m.Decode(&es[i]); err != nil {
+				return err
+			}
+		}
+		return fn(ctx, tx, es)
 	}}
 }
 
@@ -185,18 +214,40 @@ func (d *delivery) done(m Message, dup bool) {
 	}
 }
 
-// attemptBatch handles events in one transaction; on failure it reports
-// which event failed, and nothing of the batch is kept.
+// attemptBatch handles events in one transaction: their inbox rows in one
+// statement, then each run of one event name, of those the inbox did not
+// hold, through its route. On failure it reports where the failing run
+// starts, and nothing of the batch is kept.
 func (d *delivery) attemptBatch(ctx context.Context, ms []Message) (failed int, err error) {
 	dups := make([]bool, len(ms))
-	err = d.c.outbox.Transact(ctx, func(tx *Tx) error {
-		for i, m := range ms {
-			failed = i
-			dup, err := d.handleIn(tx, d.c.routes[m.Name], m)
-			if err != nil {
-				return err
+	err = d.c.outbox.Transact(ctx, func(tx *Tx) (err error) {
+		defer recoverHandler(&err)
+		fresh, err := d.recordAll(tx, ms)
+		if err != nil {
+			failed = 0
+			return err
+		}
+		for start := 0; start < len(ms); {
+			end := start + 1
+			for end < len(ms) && ms[end].Name == ms[start].Name {
+				end++
 			}
-			dups[i] = dup
+			run := make([]Message, 0, end-start)
+			for i := start; i < end; i++ {
+				if dups[i] = !fresh[ms[i].ID]; !dups[i] {
+					run = append(run, ms[i])
+				}
+			}
+			if len(run) > 0 {
+				failed = start
+				// The transaction's context: a nested Transact on the same
+				// SQLite database made with it fails at once instead of
+				// deadlocking.
+				if err := d.c.routes[ms[start].Name].handle(tx.Statement.Context, tx, run); err != nil {
+					return err
+				}
+			}
+			start = end
 		}
 		return nil
 	})
@@ -207,6 +258,30 @@ func (d *delivery) attemptBatch(ctx context.Context, ms []Message) (failed int, 
 		d.done(m, dups[i])
 	}
 	return -1, nil
+}
+
+// recordAll writes the inbox rows of ms in one statement and returns the
+// ids it wrote: those of events not handled before.
+func (d *delivery) recordAll(tx *Tx, ms []Message) (map[string]bool, error) {
+	now := time.Now().UTC()
+	sql, args := database.Values("INSERT INTO "+d.c.outbox.module+"_inbox (consumer, message_id, processed_at)", len(ms), 3,
+		func(i int) []any { return []any{d.c.Name, ms[i].ID, now} })
+	var ids []string
+	if err := tx.Raw(sql+" ON CONFLICT DO NOTHING RETURNING message_id", args...).Scan(&ids).Error; err != nil {
+		return nil, err
+	}
+	fresh := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		fresh[id] = true
+	}
+	return fresh, nil
+}
+
+// recoverHandler turns a handler's panic into its transaction's error.
+func recoverHandler(err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("handler panicked: %v\n%s", p, debug.Stack())
+	}
 }
 
 // abort tells the relays that a message was not handled although the
@@ -230,11 +305,7 @@ func (d *delivery) attempt(ctx context.Context, route Route, m Message) (dup boo
 // handleIn records m in the inbox and runs its route in tx; a message the
 // inbox already holds is a duplicate and is not handled again.
 func (d *delivery) handleIn(tx *Tx, route Route, m Message) (dup bool, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("handler panicked: %v\n%s", p, debug.Stack())
-		}
-	}()
+	defer recoverHandler(&err)
 	res := tx.Exec("INSERT INTO "+d.c.outbox.module+"_inbox (consumer, message_id, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
 		d.c.Name, m.ID, time.Now().UTC())
 	if res.Error != nil {
@@ -245,7 +316,7 @@ func (d *delivery) handleIn(tx *Tx, route Route, m Message) (dup bool, err error
 	}
 	// The transaction's context: a nested Transact on the same SQLite
 	// database made with it fails at once instead of deadlocking.
-	return false, route.handle(tx.Statement.Context, tx, m)
+	return false, route.handle(tx.Statement.Context, tx, []Message{m})
 }
 
 func (d *delivery) deadLetter(ctx context.Context, m Message, cause error) error {

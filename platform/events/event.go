@@ -66,13 +66,43 @@ func (m Message) Decode(v any) error {
 // Tx is a module's database transaction that can also publish events.
 type Tx struct {
 	*gorm.DB
-	pending     []outboxRow
-	afterCommit []func()
+	pending      []outboxRow
+	afterCommit  []func()
+	beforeCommit []beforeCommit
+}
+
+type beforeCommit struct {
+	key string
+	fn  func(tx *gorm.DB) error
 }
 
 // AfterCommit runs fn once the transaction has committed (not on rollback):
 // the place to wake an in-process worker about the change.
 func (t *Tx) AfterCommit(fn func()) { t.afterCommit = append(t.afterCommit, fn) }
+
+// BeforeCommit runs fn in the transaction after the work given to Transact
+// is done and before the outbox rows are written, once per key however often
+// it is asked for: the place for a statement that settles everything the
+// transaction changed, such as stamping the rows a batch of events touched
+// with one change number. An error rolls the transaction back.
+func (t *Tx) BeforeCommit(key string, fn func(tx *gorm.DB) error) {
+	for _, b := range t.beforeCommit {
+		if b.key == key {
+			return
+		}
+	}
+	t.beforeCommit = append(t.beforeCommit, beforeCommit{key: key, fn: fn})
+}
+
+// settle runs the BeforeCommit work, in the order it was asked for.
+func (t *Tx) settle() error {
+	for _, b := range t.beforeCommit {
+		if err := b.fn(t.DB); err != nil {
+			return fmt.Errorf("before commit (%s): %w", b.key, err)
+		}
+	}
+	return nil
+}
 
 // Publish adds events to the module's outbox; they are written before the
 // transaction commits, and relayed after.
@@ -117,6 +147,9 @@ func (o *Outbox) Transact(ctx context.Context, fn func(tx *Tx) error) error {
 		tx := &Tx{DB: db}
 		after = nil
 		if err := fn(tx); err != nil {
+			return err
+		}
+		if err := tx.settle(); err != nil {
 			return err
 		}
 		if err := o.insert(db, tx.pending); err != nil {

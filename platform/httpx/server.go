@@ -34,6 +34,11 @@ const InternalTokenHeader = "X-Modshop-Internal-Token"
 type Check struct {
 	Name string
 	Fn   func(ctx context.Context) error
+	// ShowReason puts the check's error text in the /readyz answer. Leave
+	// it off for checks whose errors may name hosts, users or addresses
+	// (they are logged instead); set it for those that only say how far
+	// the process is, such as an index catching up.
+	ShowReason bool
 }
 
 // Config configures the server.
@@ -198,8 +203,11 @@ func (s *Server) readyz(c echo.Context) error {
 				mu.Lock()
 				defer mu.Unlock()
 				failed[ch.Name] = "not answering"
-				if ctx.Err() != nil {
+				switch {
+				case ctx.Err() != nil:
 					failed[ch.Name] = "timed out"
+				case ch.ShowReason:
+					failed[ch.Name] = err.Error()
 				}
 			}
 		})

@@ -513,7 +513,15 @@ func TestGateAndProbes(t *testing.T) {
 	dbErr := errors.New("dial tcp 10.1.2.3:5432: user=shop password=hunter2 refused")
 	var mu sync.Mutex
 	check := httpx.Check{Name: "database", Fn: func(context.Context) error { mu.Lock(); defer mu.Unlock(); return dbErr }}
-	s := newServer(t, []httpx.Check{check, {Name: "event_bus", Fn: func(context.Context) error { return nil }}})
+	progress := httpx.Check{Name: "index", ShowReason: true, Fn: func(context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if dbErr == nil {
+			return nil
+		}
+		return errors.New("catching up: 3 of 9")
+	}}
+	s := newServer(t, []httpx.Check{check, progress, {Name: "event_bus", Fn: func(context.Context) error { return nil }}})
 	s.srv.SetReady(false)
 
 	if r := s.request(t, "GET", "/healthz", nil, nil); r.status != 200 || string(bytes.TrimSpace(r.body)) != `{"status":"ok"}` {
@@ -529,8 +537,9 @@ func TestGateAndProbes(t *testing.T) {
 		Failed map[string]string
 	}
 	json.Unmarshal(r.body, &ready)
-	if r.status != 503 || ready.Failed["database"] == "" || ready.Failed["startup"] == "" || ready.Failed["event_bus"] != "" {
-		t.Fatalf("/readyz: %d %s", r.status, r.body)
+	if r.status != 503 || ready.Failed["database"] == "" || ready.Failed["startup"] == "" || ready.Failed["event_bus"] != "" ||
+		ready.Failed["index"] != "catching up: 3 of 9" {
+		t.Fatalf("/readyz: %d %s (a check that shows its reason says it)", r.status, r.body)
 	}
 	if bytes.Contains(r.body, []byte("hunter2")) || bytes.Contains(r.body, []byte("10.1.2.3")) {
 		t.Fatalf("/readyz leaks the cause: %s", r.body)

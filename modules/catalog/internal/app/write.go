@@ -105,8 +105,15 @@ func (s *Service) ImportProducts(ctx context.Context, in []api.NewProduct) (int,
 	return created, nil
 }
 
-// insertProducts stores new products and publishes, for each one, a
-// variant_created per variant and then its product event.
+// insertProducts stores new products and publishes a variant_created for
+// each of their variants and then each one's product event. The events go
+// out grouped by name: every variant_created first, then the product events
+// of each kind. A product still gets its variants' events before its own,
+// and no product has two events here, so no product's events change order;
+// but the relay sends a run of one event name as one message, and a bulk
+// import written product by product (two variants, a product, two
+// variants...) made a message, and a transaction in each consumer, of every
+// one or two events.
 func (s *Service) insertProducts(tx *events.Tx, ps []domain.Product, paths [][]string) error {
 	rows := make([]store.NewProduct, len(ps))
 	for i, p := range ps {
@@ -115,13 +122,24 @@ func (s *Service) insertProducts(tx *events.Tx, ps []domain.Product, paths [][]s
 	if err := s.store.InsertProducts(tx.DB, rows); err != nil {
 		return err
 	}
-	for i, p := range ps {
+	for _, p := range ps {
 		for _, v := range p.Variants {
 			if err := tx.Publish(s.variantCreated(p, v)); err != nil {
 				return err
 			}
 		}
-		if err := s.publishProduct(tx, "", true, p, paths[i]); err != nil {
+	}
+	byName := map[string][]events.Event{}
+	var names []string
+	for i, p := range ps {
+		e := s.productEvent("", true, p, paths[i])
+		if _, seen := byName[e.EventName()]; !seen {
+			names = append(names, e.EventName())
+		}
+		byName[e.EventName()] = append(byName[e.EventName()], e)
+	}
+	for _, name := range names {
+		if err := tx.Publish(byName[name]...); err != nil {
 			return err
 		}
 	}
@@ -280,20 +298,23 @@ func (s *Service) changeLoaded(tx *events.Tx, p *domain.Product, m mutation) err
 	return s.publishProduct(tx, before, false, *p, path)
 }
 
-// publishProduct publishes the product event the change calls for, with the
-// product's full snapshot.
+// publishProduct publishes the product event the change calls for.
 func (s *Service) publishProduct(tx *events.Tx, before api.Status, created bool, p domain.Product, path []string) error {
+	return tx.Publish(s.productEvent(before, created, p, path))
+}
+
+// productEvent is the product event a change calls for, with the product's
+// full snapshot.
+func (s *Service) productEvent(before api.Status, created bool, p domain.Product, path []string) events.Event {
 	snap := p.Snapshot(s.currency, path)
-	var e events.Event
 	switch domain.ProductEvent(before, p.Status, created) {
 	case domain.EventPublished:
-		e = api.ProductPublished{ProductSnapshot: snap}
+		return api.ProductPublished{ProductSnapshot: snap}
 	case domain.EventArchived:
-		e = api.ProductArchived{ProductSnapshot: snap}
+		return api.ProductArchived{ProductSnapshot: snap}
 	default:
-		e = api.ProductUpdated{ProductSnapshot: snap}
+		return api.ProductUpdated{ProductSnapshot: snap}
 	}
-	return tx.Publish(e)
 }
 
 func (s *Service) variantCreated(p domain.Product, v domain.Variant) api.VariantCreated {

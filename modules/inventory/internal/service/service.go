@@ -57,15 +57,21 @@ func New(ob *events.Outbox, c clock.Clock, ttl time.Duration, log *slog.Logger) 
 
 // Consumer creates a level for every SKU the catalog announces.
 func (s *Service) Consumer(ob *events.Outbox) events.Consumer {
-	return ob.Consumer("levels", events.On(func(ctx context.Context, tx *events.Tx, e catalog.VariantCreated) error {
-		lvl, created, err := store.CreateLevel(tx.DB, e.SKU, s.clock.Now())
+	return ob.Consumer("levels", events.OnBatch(func(ctx context.Context, tx *events.Tx, es []catalog.VariantCreated) error {
+		skus := make([]string, len(es))
+		for i, e := range es {
+			skus[i] = e.SKU
+		}
+		created, err := store.CreateLevels(tx.DB, skus, s.clock.Now())
 		if err != nil {
-			return fmt.Errorf("create level %s: %w", e.SKU, err)
+			return fmt.Errorf("create levels of %d skus: %w", len(skus), err)
 		}
-		if !created {
-			return nil // the catalog announced it again
+		for _, lvl := range created { // a SKU the catalog announced again is not among them
+			if err := tx.Publish(lvl.Event()); err != nil {
+				return err
+			}
 		}
-		return tx.Publish(lvl.Event())
+		return nil
 	}))
 }
 

@@ -106,16 +106,23 @@ func updateLevel(tx *gorm.DB, sql string, args ...any) (Level, bool, error) {
 	return rows[0], true, nil
 }
 
-// CreateLevel creates an empty level for a new SKU; created is false when
-// it exists already.
-func CreateLevel(tx *gorm.DB, sku string, now time.Time) (Level, bool, error) {
-	var rows []Level
-	err := tx.Raw("INSERT INTO inventory_levels (sku, on_hand, reserved, version, updated_at) VALUES (?, 0, 0, 1, ?) ON CONFLICT (sku) DO NOTHING RETURNING "+levelCols,
-		sku, now).Scan(&rows).Error
-	if err != nil || len(rows) == 0 {
-		return Level{}, false, err
+// CreateLevels creates an empty level for each new SKU, a few hundred to a
+// statement, and returns the levels it created, in SKU order (a SKU that
+// has one already is left out).
+func CreateLevels(tx *gorm.DB, skus []string, now time.Time) ([]Level, error) {
+	skus = slices.Compact(slices.Sorted(slices.Values(skus)))
+	var created []Level
+	for chunk := range slices.Chunk(skus, 500) {
+		sql, args := database.Values("INSERT INTO inventory_levels (sku, on_hand, reserved, version, updated_at)", len(chunk), 5,
+			func(i int) []any { return []any{chunk[i], 0, 0, 1, now} })
+		var rows []Level
+		if err := tx.Raw(sql+" ON CONFLICT (sku) DO NOTHING RETURNING "+levelCols, args...).Scan(&rows).Error; err != nil {
+			return nil, err
+		}
+		created = append(created, rows...)
 	}
-	return rows[0], true, nil
+	slices.SortFunc(created, func(a, b Level) int { return strings.Compare(a.SKU, b.SKU) })
+	return created, nil
 }
 
 // Hold adds q to reserved if at least q is available. This one statement is

@@ -142,6 +142,14 @@ func createOnDisk(path string, m mapping.IndexMapping) (bleve.Index, error) {
 	return idx, nil
 }
 
+func validDoc(d Document) error {
+	if d.ProductID == "" || len(d.ProductID) > MaxProductIDBytes || !utf8.ValidString(d.ProductID) {
+		return fmt.Errorf("%w: ProductID %.40q must be 1..%d bytes of valid UTF-8",
+			ErrBadDocument, d.ProductID, MaxProductIDBytes)
+	}
+	return nil
+}
+
 func (b *Bleve) begin() error {
 	b.mu.RLock()
 	if b.closed {
@@ -157,9 +165,8 @@ func (b *Bleve) end() { b.mu.RUnlock() }
 // document in docs wins over an earlier one with the same ProductID.
 func (b *Bleve) Upsert(ctx context.Context, docs ...Document) error {
 	for _, d := range docs {
-		if d.ProductID == "" || len(d.ProductID) > MaxProductIDBytes || !utf8.ValidString(d.ProductID) {
-			return fmt.Errorf("%w: ProductID %.40q must be 1..%d bytes of valid UTF-8",
-				ErrBadDocument, d.ProductID, MaxProductIDBytes)
+		if err := validDoc(d); err != nil {
+			return err
 		}
 	}
 	if err := b.begin(); err != nil {
@@ -183,6 +190,97 @@ func (b *Bleve) Upsert(ctx context.Context, docs ...Document) error {
 		}
 		b.typos.written() // new words must become reachable through misspellings
 	}
+	return nil
+}
+
+// checkpointKey is where Apply keeps its checkpoint among the index's
+// internal values.
+const checkpointKey = "engine.checkpoint"
+
+// Apply implements Engine: one bleve batch holds the documents and the
+// checkpoint, and scorch persists a batch as one snapshot.
+func (b *Bleve) Apply(ctx context.Context, c Changes) error {
+	for _, d := range c.Upsert {
+		if err := validDoc(d); err != nil {
+			return err
+		}
+	}
+	if err := b.begin(); err != nil {
+		return err
+	}
+	defer b.end()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	batch := b.idx.NewBatch()
+	for _, d := range c.Upsert {
+		if err := batch.IndexAdvanced(b.buildDoc(d)); err != nil {
+			return fmt.Errorf("engine: index %q: %w", d.ProductID, err)
+		}
+	}
+	for _, id := range c.Delete {
+		if id != "" {
+			batch.Delete(id)
+		}
+	}
+	if c.Checkpoint != nil {
+		batch.SetInternal([]byte(checkpointKey), c.Checkpoint)
+	}
+	if err := b.idx.Batch(batch); err != nil {
+		return fmt.Errorf("engine: write batch: %w", err)
+	}
+	if len(c.Upsert) > 0 {
+		b.typos.written()
+	}
+	return nil
+}
+
+// Checkpoint implements Engine.
+func (b *Bleve) Checkpoint() ([]byte, error) {
+	if err := b.begin(); err != nil {
+		return nil, err
+	}
+	defer b.end()
+	v, err := b.idx.GetInternal([]byte(checkpointKey))
+	if err != nil {
+		return nil, fmt.Errorf("engine: read checkpoint: %w", err)
+	}
+	return v, nil
+}
+
+// Reset implements Engine: it waits for running operations, then replaces
+// the index with an empty one (on disk: deletes the folder and creates it
+// again).
+func (b *Bleve) Reset() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return ErrClosed
+	}
+	m, err := newIndexMapping()
+	if err != nil {
+		return fmt.Errorf("engine: mapping: %w", err)
+	}
+	if err := b.idx.Close(); err != nil {
+		return fmt.Errorf("engine: reset: close: %w", err)
+	}
+	var idx bleve.Index
+	if b.path == "" {
+		idx, err = bleve.NewUsing("", m, scorch.Name, scorch.Name, nil)
+		if err == nil {
+			err = idx.SetInternal([]byte(schemaVersionKey), []byte(schemaVersion))
+		}
+	} else {
+		if err = os.RemoveAll(b.path); err == nil {
+			idx, err = createOnDisk(b.path, m)
+		}
+	}
+	if err != nil {
+		b.closed = true // the old index is closed and there is no new one
+		return fmt.Errorf("engine: reset: %w", err)
+	}
+	b.idx = idx
+	b.typos = typoCache{}
 	return nil
 }
 

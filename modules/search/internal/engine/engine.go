@@ -178,6 +178,17 @@ type Result struct {
 	NextCursor string
 }
 
+// Changes are writes that Apply makes together with a checkpoint.
+type Changes struct {
+	Upsert []Document
+	Delete []string // product ids; unknown ids are ignored
+	// Checkpoint is what the writer wants to remember about the index's
+	// source once these changes are in: Checkpoint returns it. Apply stores
+	// it in the same write as the documents, so the two never disagree,
+	// even after a crash.
+	Checkpoint []byte
+}
+
 // Engine is a product search index. Implementations are safe for concurrent
 // use.
 type Engine interface {
@@ -185,6 +196,14 @@ type Engine interface {
 	Upsert(ctx context.Context, docs ...Document) error
 	// Delete removes documents; unknown ids are ignored.
 	Delete(ctx context.Context, productIDs ...string) error
+	// Apply writes c as one atomic change: all of it, checkpoint included,
+	// or none of it. Documents must be valid as for Upsert; a product id
+	// both upserted and deleted ends deleted.
+	Apply(ctx context.Context, c Changes) error
+	// Checkpoint is the checkpoint of the last Apply, nil if none.
+	Checkpoint() ([]byte, error)
+	// Reset empties the index: no documents, no checkpoint.
+	Reset() error
 	// Search runs q. Any Text is accepted; errors are ErrBadCursor,
 	// ErrBadQuery, context errors and internal failures.
 	Search(ctx context.Context, q Query) (Result, error)

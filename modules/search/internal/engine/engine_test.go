@@ -1119,3 +1119,87 @@ func TestTypoFindsWordsAddedAfterACachedMiss(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Apply writes documents, deletions and the checkpoint as one change, and
+// both survive a reopen together; a bad document refuses the whole change.
+func TestApplyKeepsTheCheckpointWithTheDocuments(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir() + "/idx"
+	e, err := OpenBleve(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if cp, err := e.Checkpoint(); err != nil || cp != nil {
+		t.Fatalf("a new index has checkpoint %q (%v), want none", cp, err)
+	}
+	if err := e.Apply(ctx, Changes{Upsert: catalog, Checkpoint: []byte("one")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Apply(ctx, Changes{Upsert: catalog[:1], Delete: []string{"p02", "p03", "nope", ""}, Checkpoint: []byte("two")}); err != nil {
+		t.Fatal(err)
+	}
+	err = e.Apply(ctx, Changes{Upsert: []Document{{ProductID: "p99", Title: "Kept out"}, {ProductID: ""}}, Checkpoint: []byte("three")})
+	if !errors.Is(err, ErrBadDocument) {
+		t.Fatalf("a change with a bad document: %v, want ErrBadDocument", err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e, err = OpenBleve(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if cp, err := e.Checkpoint(); err != nil || string(cp) != "two" {
+		t.Fatalf("checkpoint after reopen %q (%v), want \"two\"", cp, err)
+	}
+	if n, _ := e.Count(); n != uint64(len(catalog)-2) {
+		t.Errorf("Count = %d, want %d", n, len(catalog)-2)
+	}
+	if r := mustSearch(t, e, Query{Text: "kept"}); r.Total != 0 {
+		t.Errorf("a refused change left %v in the index", ids(r))
+	}
+}
+
+// Reset leaves an empty index without a checkpoint, on disk and in memory,
+// that takes new documents.
+func TestReset(t *testing.T) {
+	t.Parallel()
+	for _, dir := range []string{"", t.TempDir() + "/idx"} {
+		e, err := OpenBleve(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		if err := e.Apply(ctx, Changes{Upsert: catalog, Checkpoint: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Reset(); err != nil {
+			t.Fatal(err)
+		}
+		if cp, err := e.Checkpoint(); err != nil || cp != nil {
+			t.Errorf("%q: checkpoint after Reset %q (%v)", dir, cp, err)
+		}
+		if r := mustSearch(t, e, Query{}); r.Total != 0 {
+			t.Errorf("%q: %d documents after Reset", dir, r.Total)
+		}
+		upsert(t, e, catalog[0])
+		if r := mustSearch(t, e, Query{}); r.Total != 1 {
+			t.Errorf("%q: %d documents after Reset and one upsert", dir, r.Total)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if dir != "" {
+			e, err = OpenBleve(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := e.Count(); n != 1 {
+				t.Errorf("after Reset and reopen: %d documents, want 1", n)
+			}
+			e.Close()
+		}
+	}
+}

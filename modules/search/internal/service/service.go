@@ -42,34 +42,49 @@ func New(db *database.Handle, e engine.Engine, ix *indexer.Indexer, c catalog.Ca
 // Consumer is the search module's event consumer: it reads catalog and
 // inventory events into the read model.
 func (s *Service) Consumer(ob *events.Outbox) events.Consumer {
-	snapshot := func(ctx context.Context, tx *events.Tx, snap catalog.ProductSnapshot) error {
-		applied, err := store.ApplySnapshot(tx.DB, snap)
-		if applied {
-			tx.AfterCommit(s.indexer.Wake)
-		}
-		return err
+	changed := func(tx *events.Tx) {
+		tx.BeforeCommit("search.stamp", store.Stamp)
+		tx.AfterCommit(s.indexer.Wake)
 	}
+	snapshots := func(tx *events.Tx, snaps []catalog.ProductSnapshot) error {
+		if err := store.ApplySnapshots(tx.DB, snaps); err != nil {
+			return err
+		}
+		changed(tx)
+		return nil
+	}
+	// The catalog's snapshots carry every variant's SKU, so search needs no
+	// catalog.variant_created.v1.
 	return ob.Consumer("read_model",
-		events.On(func(ctx context.Context, tx *events.Tx, e catalog.ProductPublished) error {
-			return snapshot(ctx, tx, e.ProductSnapshot)
+		events.OnBatch(func(ctx context.Context, tx *events.Tx, es []catalog.ProductPublished) error {
+			return snapshots(tx, snapshotsOf(es, func(e catalog.ProductPublished) catalog.ProductSnapshot { return e.ProductSnapshot }))
 		}),
-		events.On(func(ctx context.Context, tx *events.Tx, e catalog.ProductUpdated) error {
-			return snapshot(ctx, tx, e.ProductSnapshot)
+		events.OnBatch(func(ctx context.Context, tx *events.Tx, es []catalog.ProductUpdated) error {
+			return snapshots(tx, snapshotsOf(es, func(e catalog.ProductUpdated) catalog.ProductSnapshot { return e.ProductSnapshot }))
 		}),
-		events.On(func(ctx context.Context, tx *events.Tx, e catalog.ProductArchived) error {
-			return snapshot(ctx, tx, e.ProductSnapshot)
+		events.OnBatch(func(ctx context.Context, tx *events.Tx, es []catalog.ProductArchived) error {
+			return snapshots(tx, snapshotsOf(es, func(e catalog.ProductArchived) catalog.ProductSnapshot { return e.ProductSnapshot }))
 		}),
-		events.On(func(ctx context.Context, tx *events.Tx, e catalog.VariantCreated) error {
-			return store.MapSKU(tx.DB, e.SKU, e.ProductID)
-		}),
-		events.On(func(ctx context.Context, tx *events.Tx, e inventory.StockChanged) error {
-			marked, err := store.ApplyStock(tx.DB, e.SKU, e.Available, e.Version)
+		events.OnBatch(func(ctx context.Context, tx *events.Tx, es []inventory.StockChanged) error {
+			changes := make([]store.StockChange, len(es))
+			for i, e := range es {
+				changes[i] = store.StockChange{SKU: e.SKU, Available: e.Available, Version: e.Version}
+			}
+			marked, err := store.ApplyStock(tx.DB, changes)
 			if marked {
-				tx.AfterCommit(s.indexer.Wake)
+				changed(tx)
 			}
 			return err
 		}),
 	)
+}
+
+func snapshotsOf[E any](es []E, snap func(E) catalog.ProductSnapshot) []catalog.ProductSnapshot {
+	out := make([]catalog.ProductSnapshot, len(es))
+	for i, e := range es {
+		out[i] = snap(e)
+	}
+	return out
 }
 
 // Query is a shopper's search.
@@ -182,17 +197,21 @@ func (s *Service) reindex(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("reindex: availability: %w", err)
 		}
 		err = s.db.Transact(ctx, func(tx *gorm.DB) error {
+			snaps := make([]catalog.ProductSnapshot, len(page))
+			for i, p := range page {
+				snaps[i] = snapshotOf(p, parent)
+			}
+			if err := store.ApplySnapshots(tx, snaps); err != nil {
+				return err
+			}
 			for _, p := range page {
-				if _, err := store.ApplySnapshot(tx, snapshotOf(p, parent)); err != nil {
-					return err
-				}
 				for _, v := range p.Variants {
 					if err := store.SetStock(tx, v.SKU, p.ID, levels[v.SKU].Available); err != nil {
 						return err
 					}
 				}
 			}
-			return nil
+			return store.Stamp(tx)
 		})
 		if err != nil {
 			return n, fmt.Errorf("reindex: store: %w", err)
@@ -203,8 +222,9 @@ func (s *Service) reindex(ctx context.Context) (int, error) {
 		}
 		cursor = next
 	}
-	if err := store.MarkAllDirty(ctx, s.db.Gorm); err != nil {
-		return n, err
+	// Every document again, stock included: SetStock changed no document.
+	if err := s.db.Transact(ctx, store.ChangeAll); err != nil {
+		return n, fmt.Errorf("reindex: %w", err)
 	}
 	_, err = s.indexer.Sync(ctx)
 	return n, err
