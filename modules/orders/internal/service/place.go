@@ -180,9 +180,9 @@ func (s *Service) run(ctx context.Context, p store.Placement, claimed *store.Che
 	c := *claimed
 	if c.PlacingID == nil || *c.PlacingID != p.ID {
 		if c.OrderID != nil && *c.OrderID == p.OrderID {
-			// Another runner of this placement wrote its order meanwhile
-			// (its lease outlived): the answer is stored, and the payment
-			// is the order's.
+			// Another runner of this placement, whose lease ran out while
+			// it ran, wrote its order meanwhile: the answer is stored, and
+			// the payment is the order's.
 			return s.stored(ctx, p)
 		}
 		// The placement does not hold its checkout: it has been finished
