@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/modshop/modshop/platform/database"
+	"github.com/modshop/modshop/platform/testkit"
 )
 
 // runCmd runs the command line in this process and turns a panic into a
@@ -56,14 +57,14 @@ func TestRunRefusesWrongConfiguration(t *testing.T) {
 		{"bad module", map[string]string{"MODSHOP_MODULES": "nope"}, []string{"modules"}, []string{"modshop: MODSHOP_MODULES: "}},
 		{"bad ttl", map[string]string{"MODSHOP_RESERVATION_TTL": "forever"}, []string{"serve"}, []string{"modshop: MODSHOP_RESERVATION_TTL: "}},
 		{"bad remote", map[string]string{"MODSHOP_REMOTE_NOPE": "http://x"}, []string{"serve"}, []string{"modshop: MODSHOP_REMOTE_NOPE: "}},
-		{"bad nats", map[string]string{"MODSHOP_NATS_URL": "x"}, []string{"serve"}, []string{"modshop: MODSHOP_NATS_URL: "}},
+		{"bad nats", map[string]string{"MODSHOP_NATS_URL": "x", "MODSHOP_JWT_SECRET": testkit.JWTSecret}, []string{"serve"}, []string{"modshop: MODSHOP_NATS_URL: "}},
 		{"bad secret", map[string]string{"MODSHOP_JWT_SECRET": "short"}, []string{"serve"}, []string{"modshop: MODSHOP_JWT_SECRET: "}},
 		{"several at once", map[string]string{"MODSHOP_CURRENCY": "euro", "MODSHOP_LOG_LEVEL": "loud", "MODSHOP_SHUTDOWN_TIMEOUT": "1y"}, []string{"serve"},
 			[]string{"modshop: MODSHOP_CURRENCY: ", "modshop: MODSHOP_LOG_LEVEL: ", "modshop: MODSHOP_SHUTDOWN_TIMEOUT: "}},
 		{"a needed module neither here nor remote", map[string]string{"MODSHOP_MODULES": "orders,cart"}, []string{"serve"},
 			[]string{"modshop: MODSHOP_MODULES: cart needs catalog; ", "modshop: MODSHOP_MODULES: cart needs inventory; ",
 				"modshop: MODSHOP_MODULES: orders needs inventory; ", "modshop: MODSHOP_MODULES: orders needs payments; "}},
-		{"a remote module without the token", map[string]string{"MODSHOP_MODULES": "catalog", "MODSHOP_REMOTE_INVENTORY": "http://inv:8080"}, []string{"serve"},
+		{"a remote module without the token", map[string]string{"MODSHOP_MODULES": "catalog", "MODSHOP_REMOTE_INVENTORY": "http://inv:8080", "MODSHOP_JWT_SECRET": testkit.JWTSecret}, []string{"serve"},
 			[]string{"modshop: MODSHOP_INTERNAL_TOKEN: required"}},
 		{"bad --addr flag", nil, []string{"serve", "--addr", "localhost"}, []string{"modshop: --addr: "}},
 		{"bad --addr next to a bad variable", map[string]string{"MODSHOP_CURRENCY": "x"}, []string{"serve", "--addr", ":99999"},
@@ -393,6 +394,7 @@ func TestModulesShowsTheTopology(t *testing.T) {
 	t.Setenv("MODSHOP_REMOTE_INVENTORY", "http://inventory.internal:8080")
 	t.Setenv("MODSHOP_REMOTE_SEARCH", "http://search.internal:8080")
 	t.Setenv("MODSHOP_INTERNAL_TOKEN", "0123456789abcdef-token")
+	t.Setenv("MODSHOP_JWT_SECRET", testkit.JWTSecret)
 	code, out, stderr := runCmd(t, "modules")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

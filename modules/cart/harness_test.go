@@ -92,7 +92,18 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func start(t testing.TB, db testkit.DB, fake bool) *env {
 	t.Helper()
-	e := &env{catalog: &fakeCatalog{variants: map[string]catalog.VariantInfo{}}}
+	var clk *clock.Fake
+	if fake {
+		clk = clock.NewFake(t0)
+	}
+	return startOn(t, db, clk)
+}
+
+// startOn starts the cart on db with the fake clock clk (nil: the real
+// one); processes may share a clock.
+func startOn(t testing.TB, db testkit.DB, clk *clock.Fake) *env {
+	t.Helper()
+	e := &env{catalog: &fakeCatalog{variants: map[string]catalog.VariantInfo{}}, clock: clk}
 	catalogModule := fx.Module("catalog",
 		modkit.Storage("catalog"),
 		fx.Invoke(func(ob *events.Outbox) { e.catalog.ob = ob }),
@@ -103,9 +114,8 @@ func start(t testing.TB, db testkit.DB, fake bool) *env {
 		fx.Invoke(func(ob *events.Outbox) { e.orders = ob }),
 	)
 	extra := []fx.Option{fx.Populate(&e.admin, &e.inv, &e.svc, &e.carts)}
-	if fake {
-		e.clock = clock.NewFake(t0)
-		extra = append(extra, fx.Supply(fx.Annotate(e.clock, fx.As(new(clock.Clock)))))
+	if clk != nil {
+		extra = append(extra, fx.Supply(fx.Annotate(clk, fx.As(new(clock.Clock)))))
 	}
 	e.shop = testkit.Start(t, []app.Module{
 		{Name: "catalog", Local: catalogModule},

@@ -30,8 +30,9 @@ var Descriptor = modkit.Descriptor{
 }
 
 // Module wires the catalog: its database and outbox, migrations, service,
-// routes, and the api.Catalog and api.Admin other modules and the seed
-// command use.
+// routes, the watcher that makes other processes' writes show in this
+// one's read cache, and the api.Catalog and api.Admin other modules and the
+// seed command use.
 var Module = fx.Module(Name,
 	modkit.Storage(Name),
 	modkit.Describe(Descriptor),
@@ -46,6 +47,10 @@ var Module = fx.Module(Name,
 	fx.Provide(func() httpapi.CacheConfig { return httpapi.DefaultCacheConfig }),
 	modkit.Routes(httpapi.Routes),
 	modkit.Routes(internalRoutes),
+	modkit.Workers(func(s *app.Service) modkit.Worker {
+		w := s.Watcher(app.WatchEvery)
+		return modkit.Worker{Name: "catalog.watcher", Start: w.Start, Stop: w.Stop}
+	}),
 	fx.Provide(
 		func(s *app.Service) api.Catalog { return s },
 		func(s *app.Service) api.Admin { return s },

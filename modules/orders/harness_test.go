@@ -133,7 +133,8 @@ const internalToken = "orders-test-internal-token"
 type options struct {
 	env     map[string]string
 	tuning  *orders.Tuning
-	noProbe bool // benchmarks measure the shop alone
+	noProbe bool        // benchmarks measure the shop alone
+	extra   []fx.Option // e.g. a fake clock, fx.Populate
 }
 
 func start(t testing.TB, db testkit.DB) *env { return startWith(t, db, options{}) }
@@ -153,6 +154,7 @@ func startWith(t testing.TB, db testkit.DB, o options) *env {
 	if o.tuning != nil {
 		extra = append(extra, fx.Supply(o.tuning))
 	}
+	extra = append(extra, o.extra...)
 	vars := map[string]string{"MODSHOP_INTERNAL_TOKEN": internalToken}
 	for k, v := range o.env {
 		vars[k] = v

@@ -2,7 +2,9 @@
 // the caller's identity through a request's context.
 //
 // Access tokens are HS256 JWTs signed with the shop's key
-// (MODSHOP_JWT_SECRET, or a key generated once and kept in the data folder).
+// (MODSHOP_JWT_SECRET, or a key generated once and kept in the data folder,
+// which serves a shop of one process only: config requires the secret when
+// there are others).
 // Verification needs no call to another module. Issuing tokens is the
 // customers module's business; Keys.Sign is the one place that signs.
 package auth

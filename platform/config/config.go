@@ -29,7 +29,7 @@ type Config struct {
 	EventsLinger   time.Duration     // MODSHOP_EVENTS_LINGER, how long a relay gathers events before it publishes
 	InternalToken  string            // MODSHOP_INTERNAL_TOKEN, module-to-module calls
 	ReservationTTL time.Duration     // MODSHOP_RESERVATION_TTL
-	JWTSecret      string            // MODSHOP_JWT_SECRET; generated in DataDir when empty
+	JWTSecret      string            // MODSHOP_JWT_SECRET; generated in DataDir when empty (one process only)
 	DataDir        string            // MODSHOP_DATA_DIR
 	Currency       string            // MODSHOP_CURRENCY, the one store currency
 	LogLevel       string            // MODSHOP_LOG_LEVEL: debug|info|warn|error
@@ -183,6 +183,12 @@ func Load(getenv func(string) string, environ []string, known []string) (Config,
 		p = append(p, "MODSHOP_INTERNAL_TOKEN: required (16+ characters) when a module is remote")
 	case c.InternalToken != "" && len(c.InternalToken) < 16:
 		p = append(p, "MODSHOP_INTERNAL_TOKEN: must be at least 16 characters")
+	}
+	// A key generated in the data folder is this process's alone: another
+	// process (a replica, a module run elsewhere) would refuse the tokens it
+	// signs.
+	if c.JWTSecret == "" && (c.NATSURL != "" || len(c.Remotes) > 0) {
+		p = append(p, "MODSHOP_JWT_SECRET: required (32+ characters) when MODSHOP_NATS_URL or a MODSHOP_REMOTE_* is set: every process must accept the tokens the others sign")
 	}
 	if len(p) > 0 {
 		slices.Sort(p)

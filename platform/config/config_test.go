@@ -90,6 +90,7 @@ func TestLoadValid(t *testing.T) {
 		}},
 		{"a remote module with a token", map[string]string{
 			"MODSHOP_MODULES": "catalog", "MODSHOP_REMOTE_INVENTORY": "http://inv:8080", "MODSHOP_INTERNAL_TOKEN": "0123456789abcdef",
+			"MODSHOP_JWT_SECRET": "0123456789abcdef0123456789abcdef",
 		}, func(t *testing.T, c config.Config) {
 			if c.Remotes["inventory"] != "http://inv:8080" {
 				t.Errorf("Remotes = %v", c.Remotes)
@@ -99,7 +100,7 @@ func TestLoadValid(t *testing.T) {
 			"MODSHOP_RESERVATION_TTL": "90s", "MODSHOP_SHUTDOWN_TIMEOUT": "0s", "MODSHOP_CURRENCY": "USD",
 			"MODSHOP_LOG_LEVEL": "debug", "MODSHOP_LOG_FORMAT": "text", "MODSHOP_NATS_URL": "nats://127.0.0.1:4222",
 			"MODSHOP_BOOTSTRAP_ADMIN_EMAIL": "admin@example.com", "MODSHOP_BOOTSTRAP_ADMIN_PASSWORD": "s3cret-pass",
-			"MODSHOP_HTTP_ADDR": "127.0.0.1:0", "MODSHOP_EVENTS_LINGER": "0s",
+			"MODSHOP_HTTP_ADDR": "127.0.0.1:0", "MODSHOP_EVENTS_LINGER": "0s", "MODSHOP_JWT_SECRET": "0123456789abcdef0123456789abcdef",
 		}, func(t *testing.T, c config.Config) {
 			if c.ReservationTTL != 90*time.Second || c.ShutdownGrace != 0 || c.Currency != "USD" || c.LogFormat != "text" || c.EventsLinger != 0 {
 				t.Errorf("config = %+v", c)
@@ -149,7 +150,8 @@ func TestLoadInvalid(t *testing.T) {
 		{"trusted proxy not an address", map[string]string{"MODSHOP_TRUSTED_PROXIES": "10.0.0.0/8, lb.internal"}, []string{"MODSHOP_TRUSTED_PROXIES: "}},
 		{"trusted proxy prefix too long", map[string]string{"MODSHOP_TRUSTED_PROXIES": "10.0.0.0/33"}, []string{"MODSHOP_TRUSTED_PROXIES: "}},
 		{"short jwt secret", map[string]string{"MODSHOP_JWT_SECRET": "short"}, []string{"MODSHOP_JWT_SECRET: "}},
-		{"nats scheme", map[string]string{"MODSHOP_NATS_URL": "http://nats:4222"}, []string{"MODSHOP_NATS_URL: "}},
+		{"nats scheme", map[string]string{"MODSHOP_NATS_URL": "http://nats:4222", "MODSHOP_JWT_SECRET": "0123456789abcdef0123456789abcdef"}, []string{"MODSHOP_NATS_URL: "}},
+		{"nats without a jwt secret", map[string]string{"MODSHOP_NATS_URL": "nats://nats:4222"}, []string{"MODSHOP_JWT_SECRET: required"}},
 		{"admin email without password", map[string]string{"MODSHOP_BOOTSTRAP_ADMIN_EMAIL": "a@b.c"}, []string{"MODSHOP_BOOTSTRAP_ADMIN_EMAIL and MODSHOP_BOOTSTRAP_ADMIN_PASSWORD: "}},
 		{"admin email not an address", map[string]string{"MODSHOP_BOOTSTRAP_ADMIN_EMAIL": "admin", "MODSHOP_BOOTSTRAP_ADMIN_PASSWORD": "long-enough"}, []string{"MODSHOP_BOOTSTRAP_ADMIN_EMAIL: "}},
 		{"admin password too short", map[string]string{"MODSHOP_BOOTSTRAP_ADMIN_EMAIL": "a@b.c", "MODSHOP_BOOTSTRAP_ADMIN_PASSWORD": "short"}, []string{"MODSHOP_BOOTSTRAP_ADMIN_PASSWORD: "}},
@@ -160,7 +162,9 @@ func TestLoadInvalid(t *testing.T) {
 		{"module database bad URL", map[string]string{"MODSHOP_DATABASE_URL_SEARCH": "redis://x"}, []string{"MODSHOP_DATABASE_URL_SEARCH: "}},
 		{"remote not http", map[string]string{"MODSHOP_MODULES": "catalog", "MODSHOP_REMOTE_INVENTORY": "ftp://x", "MODSHOP_INTERNAL_TOKEN": "0123456789abcdef"}, []string{"MODSHOP_REMOTE_INVENTORY: "}},
 		{"remote of a local module", map[string]string{"MODSHOP_REMOTE_INVENTORY": "http://inv:8080", "MODSHOP_INTERNAL_TOKEN": "0123456789abcdef"}, []string{"MODSHOP_REMOTE_INVENTORY: "}},
-		{"remote without token", map[string]string{"MODSHOP_MODULES": "catalog", "MODSHOP_REMOTE_INVENTORY": "http://inv:8080"}, []string{"MODSHOP_INTERNAL_TOKEN: "}},
+		{"remote without token", map[string]string{"MODSHOP_MODULES": "catalog", "MODSHOP_REMOTE_INVENTORY": "http://inv:8080", "MODSHOP_JWT_SECRET": "0123456789abcdef0123456789abcdef"}, []string{"MODSHOP_INTERNAL_TOKEN: "}},
+		{"remote without a jwt secret", map[string]string{"MODSHOP_MODULES": "catalog", "MODSHOP_REMOTE_INVENTORY": "http://inv:8080", "MODSHOP_INTERNAL_TOKEN": "0123456789abcdef"},
+			[]string{"MODSHOP_JWT_SECRET: required"}},
 		{"short internal token", map[string]string{"MODSHOP_INTERNAL_TOKEN": "short"}, []string{"MODSHOP_INTERNAL_TOKEN: "}},
 		{"several problems at once", map[string]string{"MODSHOP_HTTP_ADDR": "x", "MODSHOP_CURRENCY": "x", "MODSHOP_LOG_LEVEL": "x"},
 			[]string{"MODSHOP_CURRENCY: ", "MODSHOP_HTTP_ADDR: ", "MODSHOP_LOG_LEVEL: "}},

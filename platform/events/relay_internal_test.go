@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -54,6 +55,35 @@ func (r *recorder) Subscriber(string, ...string) (message.Subscriber, error) { r
 func (r *recorder) Ping(context.Context) error                               { return nil }
 func (r *recorder) Name() string                                             { return "recorder" }
 
+// tock is an event of another name: between ticks, each event travels as a
+// message of its own.
+type tock struct{ N int }
+
+func (tock) EventName() string  { return "demo.tocked.v1" }
+func (t tock) EventKey() string { return fmt.Sprint(t.N) }
+
+// failing is a transport that publishes left messages, then fails.
+type failing struct {
+	*recorder
+	left int
+}
+
+func (f *failing) Publish(topic string, msgs ...*message.Message) error {
+	if f.left == 0 {
+		return errors.New("the broker is down")
+	}
+	f.left--
+	return f.recorder.Publish(topic, msgs...)
+}
+func (f *failing) Publisher() message.Publisher { return f }
+
+// published is every event the recorder was sent, in order.
+func (r *recorder) published() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Concat(r.msgs...)
+}
+
 // outboxFor migrates the events tables of a module in the database at url.
 func outboxFor(t *testing.T, url, module string) *database.Handle {
 	t.Helper()
@@ -72,6 +102,18 @@ func outboxFor(t *testing.T, url, module string) *database.Handle {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// replicaOf is another process's handle of h's database: connections (and
+// on SQLite a writer) of its own.
+func replicaOf(t *testing.T, h *database.Handle) *database.Handle {
+	t.Helper()
+	d, err := database.Open(h.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return &database.Handle{Module: h.Module, DB: d}
 }
 
 // A relay that lingers publishes the events of transactions committed
@@ -131,8 +173,9 @@ func TestRelayLingerGathersEvents(t *testing.T) {
 	}
 }
 
-// Two relays on one outbox (two replicas of a module) publish every event
-// once, in the order the events were written, while writers add more.
+// Two relays on one outbox (two replicas of a module, each with its own
+// connections) publish every event once, in the order the events were
+// written, while writers add more.
 //
 // (This package cannot use testkit, which imports it: on PostgreSQL the
 // test's tables get a module name of their own in the test database.)
@@ -157,8 +200,8 @@ func relayReplicas(t *testing.T, url, module string) {
 	var aborted atomic.Bool
 	writer := &Outbox{module: module, h: h}
 	relays := []*relay{
-		newRelay(&Outbox{module: module, h: h}, rec, metrics, log, 0, &aborted),
-		newRelay(&Outbox{module: module, h: h}, rec, metrics, log, 0, &aborted),
+		newRelay(&Outbox{module: module, h: replicaOf(t, h)}, rec, metrics, log, 0, &aborted),
+		newRelay(&Outbox{module: module, h: replicaOf(t, h)}, rec, metrics, log, 0, &aborted),
 	}
 
 	const writers, each = 4, 60
@@ -247,6 +290,98 @@ func relayReplicas(t *testing.T, url, module string) {
 	}
 	var left int64
 	if err := d.Gorm.Raw("SELECT COUNT(*) FROM " + module + "_outbox WHERE published_at IS NULL").Scan(&left).Error; err != nil || left != 0 {
+		t.Fatalf("%d rows not marked published (%v)", left, err)
+	}
+}
+
+// A replica's relay that died holding a lease, or whose publish failed,
+// holds the others back only until its lease runs out or the retry is due:
+// no other replica publishes past its rows meanwhile, and then another
+// publishes them and the rows behind them, each once, in order.
+func TestRelayReplicasTakeOver(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { relayTakeOver(t, "sqlite://"+t.TempDir()+"/relay.db", "demo") })
+	t.Run("postgres", func(t *testing.T) {
+		url := os.Getenv("MODSHOP_TEST_POSTGRES_URL")
+		if url == "" {
+			t.Skip("PostgreSQL suite skipped: set MODSHOP_TEST_POSTGRES_URL")
+		}
+		relayTakeOver(t, url, fmt.Sprintf("relaytest%d", rand.Uint32()))
+	})
+}
+
+func relayTakeOver(t *testing.T, url, module string) {
+	ctx := t.Context()
+	h := outboxFor(t, url, module)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	metrics := newMetrics(prometheus.NewRegistry(), nil)
+	writer := &Outbox{module: module, h: h}
+	var written []string
+	write := func(evts ...Event) {
+		t.Helper()
+		if err := writer.Transact(ctx, func(tx *Tx) error { return tx.Publish(evts...) }); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		if err := h.Gorm.Raw("SELECT event_id FROM " + module + "_outbox ORDER BY seq").Scan(&ids).Error; err != nil {
+			t.Fatal(err)
+		}
+		written = ids
+	}
+	// The relays' clocks: a minute ahead, so every row written is due.
+	at := time.Now().UTC().Add(time.Minute)
+	relayAt := func(tr Transport, now *time.Time) *relay {
+		r := newRelay(&Outbox{module: module, h: replicaOf(t, h)}, tr, metrics, log, 0, nil)
+		r.now = func() time.Time { return *now }
+		return r
+	}
+	drain := func(r *relay, want int) {
+		t.Helper()
+		n, err := r.drain(ctx)
+		if n != want {
+			t.Fatalf("a drain published %d events (%v), want %d", n, err, want)
+		}
+	}
+	rec := &recorder{}
+	later := at
+	live := relayAt(rec, &later)
+
+	// A relay claims the head and dies before publishing it.
+	for n := range 10 {
+		write(tick{N: n})
+	}
+	dead := relayAt(rec, &at)
+	if rows, err := dead.claim(ctx); err != nil || len(rows) != 10 {
+		t.Fatalf("claimed %d rows (%v), want 10", len(rows), err)
+	}
+	write(tick{N: 10})
+	drain(live, 0) // the head is leased: nothing behind it goes first
+	later = at.Add(relayLease + time.Second)
+	drain(live, 11)
+	if got := rec.published(); !slices.Equal(got, written) {
+		t.Fatalf("published %v, written %v", got, written)
+	}
+
+	// A relay's publish fails after two messages (a tick and a tock each
+	// travel alone).
+	for n := range 6 {
+		if n%2 == 0 {
+			write(tick{N: 100 + n})
+		} else {
+			write(tock{N: 100 + n})
+		}
+	}
+	broken := relayAt(&failing{recorder: rec, left: 2}, &later)
+	if n, err := broken.drain(ctx); n != 2 || err == nil {
+		t.Fatalf("the failing relay published %d (%v), want 2 and an error", n, err)
+	}
+	drain(live, 0) // the retry is not due: nothing goes past it
+	later = later.Add(time.Second)
+	drain(live, 4)
+	if got := rec.published(); !slices.Equal(got, written) {
+		t.Fatalf("published %v, written %v", got, written)
+	}
+	var left int64
+	if err := h.Gorm.Raw("SELECT COUNT(*) FROM " + module + "_outbox WHERE published_at IS NULL").Scan(&left).Error; err != nil || left != 0 {
 		t.Fatalf("%d rows not marked published (%v)", left, err)
 	}
 }

@@ -36,9 +36,12 @@ type Service struct {
 	now      func() time.Time
 	newID    domain.IDs
 
-	// gen grows after every write of this process that may change what
-	// shoppers read (see Generation).
+	// gen grows after every write that may change what shoppers read, this
+	// process's at once, other processes' when the watcher sees them (see
+	// Generation).
 	gen atomic.Uint64
+	// changes is what the watcher knows of the catalog's change count.
+	changes changeLog
 }
 
 var (
@@ -52,8 +55,9 @@ func New(st *store.Store, ob *events.Outbox, stock Availability, cfg config.Conf
 		store: st, outbox: ob, stock: stock, currency: cfg.Currency, log: log,
 		// Stored times have microsecond precision; truncating here makes what
 		// a write returns equal to what a later read returns.
-		now:   func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
-		newID: newID,
+		now:     func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		newID:   newID,
+		changes: changeLog{seen: -1, own: map[int64]bool{}},
 	}
 }
 
@@ -108,15 +112,12 @@ func (s *Service) Stock(ctx context.Context, skus []string) (Stock, error) {
 	return out, nil
 }
 
-// Generation is a counter that grows after every write of this process that
-// may change a public read (products, variants, prices, categories). It is
-// bumped after the write's transaction ends, so rows read after the
-// generation was seen to be g reflect every write that made it g: an answer
-// whose rows were read at an older generation than the current one may be
-// stale. Writes of other processes (other replicas, the seed command) do not
-// move it.
+// Generation is a counter that grows after every write that may change a
+// public read (products, variants, prices, categories): a write of this
+// process once its transaction has ended, a write of another process (a
+// replica, the seed command) once the watcher has seen the catalog's change
+// count move (Follow, run by the Watcher). Either way it moves after the write is visible, so
+// rows read after the generation was seen to be g reflect every write that
+// made it g: an answer whose rows were read at an older generation than the
+// current one may be stale.
 func (s *Service) Generation() uint64 { return s.gen.Load() }
-
-// changed marks a write; called after the transaction, whatever its
-// outcome (a failed commit only costs an extra cache miss).
-func (s *Service) changed() { s.gen.Add(1) }

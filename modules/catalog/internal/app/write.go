@@ -17,7 +17,7 @@ func (s *Service) CreateCategory(ctx context.Context, in api.NewCategory) (api.C
 		return api.Category{}, err
 	}
 	var created domain.Category
-	err := s.outbox.Transact(ctx, func(tx *events.Tx) error {
+	err := s.write(ctx, func(tx *events.Tx) error {
 		var parent *domain.Category
 		if in.ParentID != nil {
 			found, err := s.store.CategoriesByID(tx.DB, []string{*in.ParentID})
@@ -37,7 +37,6 @@ func (s *Service) CreateCategory(ctx context.Context, in api.NewCategory) (api.C
 		created = c
 		return s.store.InsertCategory(tx.DB, c, s.now())
 	})
-	s.changed()
 	if err != nil {
 		return api.Category{}, err
 	}
@@ -50,14 +49,13 @@ func (s *Service) CreateProduct(ctx context.Context, in api.NewProduct) (api.Pro
 		return api.Product{}, err
 	}
 	p := domain.NewProduct(in, s.newID, s.now())
-	err := s.outbox.Transact(ctx, func(tx *events.Tx) error {
+	err := s.write(ctx, func(tx *events.Tx) error {
 		paths, err := s.categoryPaths(tx, []domain.Product{p}, func(int) string { return "category_id" })
 		if err != nil {
 			return err
 		}
 		return s.insertProducts(tx, []domain.Product{p}, paths)
 	})
-	s.changed()
 	if err != nil {
 		return api.Product{}, err
 	}
@@ -74,7 +72,7 @@ func (s *Service) ImportProducts(ctx context.Context, in []api.NewProduct) (int,
 	}
 	now := s.now()
 	created := 0
-	err := s.outbox.Transact(ctx, func(tx *events.Tx) error {
+	err := s.write(ctx, func(tx *events.Tx) error {
 		slugs := make([]string, len(in))
 		for i, np := range in {
 			slugs[i] = np.Slug
@@ -98,7 +96,6 @@ func (s *Service) ImportProducts(ctx context.Context, in []api.NewProduct) (int,
 		created = len(ps)
 		return s.insertProducts(tx, ps, paths)
 	})
-	s.changed()
 	if err != nil {
 		return 0, err
 	}
@@ -219,7 +216,7 @@ func (s *Service) UpdateVariant(ctx context.Context, variantID string, patch dom
 		return api.Variant{}, err
 	}
 	var out domain.Variant
-	err := s.outbox.Transact(ctx, func(tx *events.Tx) error {
+	err := s.write(ctx, func(tx *events.Tx) error {
 		p, err := s.store.LockProductOfVariant(tx.DB, variantID)
 		if err != nil {
 			return err
@@ -246,7 +243,6 @@ func (s *Service) UpdateVariant(ctx context.Context, variantID string, patch dom
 			})
 		})
 	})
-	s.changed()
 	if err != nil {
 		return api.Variant{}, err
 	}
@@ -260,7 +256,7 @@ type mutation func(tx *events.Tx, p *domain.Product) (bool, error)
 // change runs a mutation of one product in one transaction.
 func (s *Service) change(ctx context.Context, id string, m mutation) (api.Product, error) {
 	var out domain.Product
-	err := s.outbox.Transact(ctx, func(tx *events.Tx) error {
+	err := s.write(ctx, func(tx *events.Tx) error {
 		p, err := s.store.LockProduct(tx.DB, id)
 		if err != nil {
 			return err
@@ -268,7 +264,6 @@ func (s *Service) change(ctx context.Context, id string, m mutation) (api.Produc
 		out = p
 		return s.changeLoaded(tx, &out, m)
 	})
-	s.changed()
 	if err != nil {
 		return api.Product{}, err
 	}

@@ -25,8 +25,11 @@ type CacheConfig struct {
 	// the catalog rows are kept.
 	StockTTL time.Duration
 	// CatalogTTL is how old the catalog rows of a cached answer may get.
-	// Writes of this process make them stale at once; this bounds how long
-	// writes of another process (another replica, `modshop seed`) go unseen.
+	// Writes make them stale sooner: this process's at once, other
+	// processes' (replicas, `modshop seed`) once the watcher has read the
+	// change count (app.WatchEvery). It is the safety net for what the count
+	// cannot tell: a write that does not count itself (SQL by hand, a
+	// process of a version before the count) or a count that cannot be read.
 	CatalogTTL time.Duration
 	// MaxEntries and MaxBytes cap the cache (answers and the rows behind
 	// them); the least recently used answers make room.
@@ -50,10 +53,11 @@ const (
 )
 
 // cache holds public answers as the bytes sent. An answer is served from it
-// while (1) the catalog has not been written by this process since it was
-// read (app.Service.Generation), (2) its rows are younger than CatalogTTL,
-// and (3) its stock is younger than StockTTL. When only (3) fails, the stock
-// alone is asked again and the answer re-encoded only if it changed.
+// while (1) the catalog has not been written since it was read
+// (app.Service.Generation: this process's writes at once, other processes'
+// within app.WatchEvery), (2) its rows are younger than CatalogTTL, and (3)
+// its stock is younger than StockTTL. When only (3) fails, the stock alone
+// is asked again and the answer re-encoded only if it changed.
 type cache struct {
 	svc      *app.Service
 	cfg      CacheConfig
@@ -119,8 +123,8 @@ func (e *entry) cost() int {
 	return len(e.body) + e.page.size + len(e.etag) + 8*len(e.stock)
 }
 
-// catalogFresh: no write of this process since the rows were read, and
-// they are younger than CatalogTTL.
+// catalogFresh: no write seen since the rows were read, and they are
+// younger than CatalogTTL.
 func (c *cache) catalogFresh(e *entry, gen uint64, now time.Time) bool {
 	return e.gen == gen && now.Sub(e.loaded) < c.cfg.CatalogTTL
 }

@@ -75,10 +75,21 @@ CREATE INDEX catalog_category_listing_price ON catalog_category_listing (categor
 CREATE INDEX catalog_category_listing_title ON catalog_category_listing (category_id, title_key, product_id);
 `
 
+// changesV2 is the catalog's change counter (see CountChange): one row,
+// created with the table, so a write never has to insert it.
+const changesV2 = `
+CREATE TABLE catalog_changes (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	n BIGINT NOT NULL
+);
+INSERT INTO catalog_changes (id, n) VALUES (1, 0);
+`
+
 // Migrations are the catalog's own tables.
 func Migrations() database.MigrationSet {
 	return database.MigrationSet{Module: "catalog", Component: "module", Migrations: []database.Migration{
 		portable(1, "catalog", schemaV1),
+		{Version: 2, Name: "changes", SQL: changesV2},
 	}}
 }
 

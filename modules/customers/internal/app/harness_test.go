@@ -17,8 +17,15 @@ import (
 // own, without HTTP or fx: what the benchmarks measure is the use case.
 func newService(tb testing.TB, cfg Config) *Service {
 	tb.Helper()
+	return serviceOn(tb, testkit.SQLite(tb), cfg)
+}
+
+// serviceOn is newService on db; each call is a process of its own, with
+// its own connections.
+func serviceOn(tb testing.TB, db testkit.DB, cfg Config) *Service {
+	tb.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	url := testkit.SQLite(tb).URL
+	url := db.URL
 	reg := database.NewRegistry(func(string) string { return url }, log, nil)
 	tb.Cleanup(func() { reg.Close() })
 	h, err := reg.For("customers")

@@ -139,6 +139,7 @@ func (s *Service) Apply(ctx context.Context, id string, cmd domain.Command, r Re
 		}
 		return api.Order{}, fmt.Errorf("%s order %s: %w", cmd, id, err)
 	}
+	s.step(AfterTransition)
 	if err := s.RunEffects(ctx, id); err != nil {
 		s.log.Warn("order effects failed; they will be retried", "order", id, "err", err)
 	}

@@ -162,6 +162,7 @@ func (s *Service) again(ctx context.Context, p store.Placement, hash string) (Re
 		}
 		return Reply{}, api.ErrRequestInProgress
 	}
+	s.step(AfterResume)
 	return s.run(ctx, p, nil)
 }
 
@@ -178,15 +179,33 @@ func (s *Service) run(ctx context.Context, p store.Placement, claimed *store.Che
 	}
 	c := *claimed
 	if c.PlacingID == nil || *c.PlacingID != p.ID {
+		if c.OrderID != nil && *c.OrderID == p.OrderID {
+			// Another runner of this placement, whose lease ran out while
+			// it ran, wrote its order meanwhile: the answer is stored, and
+			// the payment is the order's.
+			return s.stored(ctx, p)
+		}
 		// The placement does not hold its checkout: it has been finished
 		// by someone else; nothing of it may go on.
 		return s.abandon(ctx, p, c, checkoutError(c))
 	}
 	var authorized *payments.Payment
-	if p.Step == store.StepNew {
-		if !s.now().Before(c.ExpiresAt) {
+	switch {
+	case p.Step != store.StepNew:
+	case !s.now().Before(c.ExpiresAt):
+		// Past its time a checkout is not paid for. But a runner that died
+		// after the authorization may have sold the stock too, and then the
+		// order is owed: with an authorization, the commit below tells (a
+		// no-op for stock sold, a refusal for stock given back).
+		pay, err := s.payment(ctx, p.PaymentID)
+		switch {
+		case err != nil && !errors.Is(err, payments.ErrNotFound):
+			return s.pause(p, err)
+		case err != nil || pay.Status != payments.StatusAuthorized:
 			return s.abandon(ctx, p, c, api.ErrCheckoutExpired)
 		}
+		authorized = &pay
+	default:
 		pay, err := s.authorize(ctx, p, c)
 		switch {
 		case err != nil && transient(err):
@@ -287,6 +306,20 @@ func (s *Service) writeOrder(ctx context.Context, p store.Placement, c store.Che
 		return Reply{}, fmt.Errorf("write order: %w", err)
 	}
 	return Reply{Status: http.StatusCreated, Order: &out}, nil
+}
+
+// stored answers a placement another runner finished.
+func (s *Service) stored(ctx context.Context, p store.Placement) (Reply, error) {
+	cur, err := store.GetPlacement(s.db.Conn(ctx), p.ID)
+	if err != nil {
+		return s.pause(p, fmt.Errorf("read placement %s: %w", p.ID, err))
+	}
+	if cur.Step != store.StepDone {
+		return s.pause(p, fmt.Errorf("placement %s: its order is written but its answer is not", p.ID))
+	}
+	r, err := decodeReply(cur)
+	r.Replayed = true
+	return r, err
 }
 
 // abandon ends a placement that cannot become an order: its authorization

@@ -89,6 +89,7 @@ func (r *Recovery) Pass(ctx context.Context) int {
 		}); err != nil || !leased {
 			continue
 		}
+		s.step(AfterResume)
 		n++
 		reply, err := s.run(ctx, p, nil)
 		switch {

@@ -45,8 +45,8 @@ type Options struct {
 	Lease time.Duration
 	// KeyTTL is how long an Idempotency-Key and its answer are kept.
 	KeyTTL time.Duration
-	// AfterStep, when set, is called after each step of a placement (tests
-	// crash the process there).
+	// AfterStep, when set, is called after each step of a placement and
+	// of an order's command (tests crash the process there).
 	AfterStep func(step string)
 }
 
@@ -56,6 +56,8 @@ const (
 	AfterAuthorize  = "authorized"  // the payment is authorized
 	AfterCommit     = "committed"   // the stock is sold, no order yet
 	AfterOrderSaved = "order_saved" // the order and the answer are stored, not yet sent
+	AfterResume     = "resumed"     // a retry or the recovery worker took over an unfinished placement
+	AfterTransition = "transition"  // an order's command is committed, its side effects not run yet
 )
 
 // Service is the orders module.
