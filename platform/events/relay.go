@@ -20,8 +20,13 @@ import (
 )
 
 const (
-	relayBatch    = 1000
-	relayLease    = 2 * time.Minute
+	relayBatch = 1000
+	// relayLease is how long a claim keeps other replicas' relays off its
+	// rows: a replica that dies holding a claim holds its module's events
+	// back that long. A relay still publishing when it runs out is not
+	// wrong, only wasteful: another replica sends the same rows again, in
+	// the same order, and the consumers' inboxes ignore the second copy.
+	relayLease    = 15 * time.Second
 	relayPoll     = time.Second // picks up rows written by other processes and due retries
 	keepPublished = time.Hour
 	keepInbox     = 7 * 24 * time.Hour // the window in which a redelivery is recognised

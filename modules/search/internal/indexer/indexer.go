@@ -38,7 +38,7 @@ const (
 	// compactAfter is the size of a sync (a rebuild, a bulk load) after
 	// which the index's segments are merged, so queries stay fast.
 	compactAfter = 5000
-	quiet        = time.Second
+	quiet        = 5 * time.Second
 )
 
 // checkpoint is what the index remembers of the read model: which one it
@@ -162,7 +162,7 @@ func (ix *Indexer) loop(ctx context.Context) {
 
 // Sync applies every change the index has not applied and returns how many
 // documents it wrote. Once the index has taken compactAfter documents or
-// more and then nothing for a second (a bulk load, a rebuild, a replica
+// more and then nothing for five seconds (a bulk load, a rebuild, a replica
 // catching up is over), it merges the index's segments, so queries stay
 // fast; merging after every large sync of a bulk load merged the whole
 // growing index again and again (14 of a 100,000-product load's seconds).
