@@ -128,6 +128,14 @@ type delivery struct {
 // back and the events are handled one by one, each with its bounded retries,
 // in the same order: a failing event costs time, never order or a loss.
 func (d *delivery) handle(wm *message.Message) error {
+	if name := wm.Metadata.Get(nameMetadata); name != "" {
+		if _, ok := d.c.routes[name]; !ok {
+			// A message holds events of one name: one the consumer does
+			// not handle needs no decoding (in process, every consumer of
+			// a topic is sent all of it).
+			return nil
+		}
+	}
 	msgs, err := decodeMessage(wm)
 	if err != nil {
 		// Not something a relay sends: nothing can ever handle it.

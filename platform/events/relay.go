@@ -3,11 +3,13 @@ package events
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,8 +20,13 @@ import (
 )
 
 const (
-	relayBatch    = 200
-	relayLease    = 2 * time.Minute
+	relayBatch = 1000
+	// relayLease is how long a claim keeps other replicas' relays off its
+	// rows: a replica that dies holding a claim holds its module's events
+	// back that long. A relay still publishing when it runs out is not
+	// wrong, only wasteful: another replica sends the same rows again, in
+	// the same order, and the consumers' inboxes ignore the second copy.
+	relayLease    = 15 * time.Second
 	relayPoll     = time.Second // picks up rows written by other processes and due retries
 	keepPublished = time.Hour
 	keepInbox     = 7 * 24 * time.Hour // the window in which a redelivery is recognised
@@ -143,22 +150,29 @@ func (r *relay) claim(ctx context.Context) ([]outboxRow, error) {
 	table := r.ob.module + "_outbox"
 	now := r.now()
 	if r.ob.h.Dialect == database.Postgres {
-		var rows []outboxRow
-		err := r.ob.h.Conn(ctx).Raw(`WITH head AS (
+		rs, err := r.ob.h.Conn(ctx).Raw(`WITH head AS (
 	SELECT seq, next_attempt_at, lease_until FROM `+table+` WHERE published_at IS NULL ORDER BY seq LIMIT ? FOR UPDATE
 ), cut AS (
 	SELECT min(seq) AS seq FROM head WHERE next_attempt_at > ? OR lease_until > ?
 )
 UPDATE `+table+` AS o SET lease_until = ? FROM head
 WHERE o.seq = head.seq AND (head.seq < (SELECT seq FROM cut) OR (SELECT seq FROM cut) IS NULL)
-RETURNING o.*`, relayBatch, now, now, now.Add(relayLease)).Scan(&rows).Error
+RETURNING `+outboxColumns("o."), relayBatch, now, now, now.Add(relayLease)).Rows()
+		if err != nil {
+			return nil, err
+		}
+		rows, err := scanOutbox(rs)
 		slices.SortFunc(rows, func(a, b outboxRow) int { return cmp.Compare(a.Seq, b.Seq) })
 		return rows, err
 	}
 	var claimed []outboxRow
 	err := r.ob.h.Transact(ctx, func(tx *gorm.DB) error {
-		var rows []outboxRow
-		if err := tx.Table(table).Where("published_at IS NULL").Order("seq").Limit(relayBatch).Find(&rows).Error; err != nil {
+		rs, err := tx.Raw("SELECT "+outboxColumns("")+" FROM "+table+" WHERE published_at IS NULL ORDER BY seq LIMIT ?", relayBatch).Rows()
+		if err != nil {
+			return err
+		}
+		rows, err := scanOutbox(rs)
+		if err != nil {
 			return err
 		}
 		for _, row := range rows {
@@ -173,6 +187,35 @@ RETURNING o.*`, relayBatch, now, now, now.Add(relayLease)).Scan(&rows).Error
 		return tx.Table(table).Where("seq IN ?", seqs(claimed)).Update("lease_until", now.Add(relayLease)).Error
 	})
 	return claimed, err
+}
+
+// outboxColumns lists what scanOutbox reads, each behind prefix.
+func outboxColumns(prefix string) string {
+	cols := []string{"seq", "event_id", "name", "event_key", "payload", "created_at", "attempts", "next_attempt_at", "lease_until"}
+	for i, c := range cols {
+		cols[i] = prefix + c
+	}
+	return strings.Join(cols, ", ")
+}
+
+// scanOutbox reads claimed rows (outboxColumns) and closes rs. A claim
+// reads every row it relays, so this is on the relay's hot path: scanning
+// field by field costs a fraction of gorm's reflection over the struct.
+func scanOutbox(rs *sql.Rows) ([]outboxRow, error) {
+	defer rs.Close()
+	var out []outboxRow
+	for rs.Next() {
+		var r outboxRow
+		var lease sql.NullTime
+		if err := rs.Scan(&r.Seq, &r.EventID, &r.Name, &r.Key, &r.Payload, &r.CreatedAt, &r.Attempts, &r.NextAttemptAt, &lease); err != nil {
+			return nil, err
+		}
+		if lease.Valid {
+			r.LeaseUntil = &lease.Time
+		}
+		out = append(out, r)
+	}
+	return out, rs.Err()
 }
 
 // publish sends rows in order, batched, and returns how many went out.
