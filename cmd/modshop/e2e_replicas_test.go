@@ -129,7 +129,12 @@ func (s *replicaShop) check(t *testing.T, late string) {
 	begin := time.Now()
 	step := func(name string, fn func(t *testing.T, f front)) {
 		start := time.Now()
-		t.Run(name, func(t *testing.T) { fn(t, s.front.with(t)) })
+		t.Run(name, func(t *testing.T) {
+			fn(t, s.front.with(t))
+			for _, end := range s.ended() {
+				t.Error(end)
+			}
+		})
 		t.Logf("%s: %s", name, time.Since(start).Round(time.Millisecond))
 	}
 	step("EndToEnd", func(t *testing.T, f front) { endToEnd(t, f) })
@@ -497,9 +502,12 @@ func (s *replicaShop) replicaKilled(t *testing.T, f front) {
 	product, sku, productWord := stockedProduct(t, f, received)
 	// Search shows it in stock everywhere first, so that "sold out" at the
 	// end is news that reached it after the kill.
+	stocked := time.Now()
 	for _, base := range f.bases.list() {
-		testkit.Eventually(t, 10*time.Second, func() bool { return searchInStock(base, productWord, product) == "true" },
-			"search on %s shows the new product in stock", s.nameOf(base))
+		settles(t, stocked, 10*time.Second, "search on "+s.nameOf(base)+" shows the new product in stock", func() (bool, string) {
+			inStock := searchInStock(base, productWord, product)
+			return inStock == "true", fmt.Sprintf("in_stock %q", inStock)
+		})
 	}
 	run := randomWord()
 	purchases := make([]purchase, buyers*each)

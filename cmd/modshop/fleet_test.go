@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,6 +31,7 @@ type fleet struct {
 	natsURL, stream string
 	ports           map[string]string
 	procs           map[string]*served
+	killed          []string // on purpose
 }
 
 func newFleet(t testing.TB, natsURL string, quiet bool) *fleet {
@@ -77,9 +79,23 @@ func (f *fleet) serve(name string, env ...string) *served {
 // others can tell.
 func (f *fleet) kill(name string) {
 	f.t.Helper()
-	p := f.procs[name]
-	_ = p.cmd.Process.Kill()
-	<-p.exited
+	f.killed = append(f.killed, name)
+	f.procs[name].stop()
+}
+
+// ended names the processes that ended without being killed, each with
+// the end of what it logged.
+func (f *fleet) ended() []string {
+	var out []string
+	for name, p := range f.procs {
+		if p.running() || slices.Contains(f.killed, name) {
+			continue
+		}
+		logs := strings.Split(strings.TrimSpace(p.output()), "\n")
+		out = append(out, fmt.Sprintf("%s ended by itself: %v; its last lines:\n%s", name, <-p.exited, strings.Join(logs[max(0, len(logs)-15):], "\n")))
+		f.killed = append(f.killed, name) // said once
+	}
+	return out
 }
 
 func (f *fleet) waitReady(name string, timeout time.Duration) {
@@ -106,17 +122,13 @@ func serveQuiet(t testing.TB, addr string, env ...string) *served {
 	t.Helper()
 	cmd := exec.Command(binary(t), "serve")
 	cmd.Env = append(append(os.Environ(), env...), "MODSHOP_LOG_LEVEL=warn")
-	s := &served{cmd: cmd, addr: addr, exited: make(chan error, 1)}
+	s := newServed(cmd, addr)
 	cmd.Stderr = &lockedWriter{s: s}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { s.exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-		}
-	})
+	go s.wait()
+	t.Cleanup(s.stop)
 	return s
 }
 
