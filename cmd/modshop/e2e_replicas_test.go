@@ -728,7 +728,7 @@ func settles(t *testing.T, since time.Time, timeout time.Duration, what string, 
 // answers 503 (naming search_index while the index catches up) until it
 // has every published product in its index; then it takes its share.
 func (s *replicaShop) lateReplica(t *testing.T, f front, name string) {
-	const seeded = 300
+	const seeded = 2000
 	start := time.Now()
 	cmd := exec.Command(binary(t), "seed", "--products", strconv.Itoa(seeded), "--stock=false")
 	cmd.Env = append(os.Environ(), "MODSHOP_DATABASE_URL="+s.shopDB.URL, "MODSHOP_MODULES=catalog,inventory",
