@@ -20,9 +20,11 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     mkdir -p /out/data
 
 # static-debian12 has CA certificates, tzdata and a nonroot user (65532), and
-# no shell: there is no HEALTHCHECK here because nothing in the image could
-# run one. Probe GET /healthz (alive) and GET /readyz (ready) from outside:
-# a Kubernetes httpGet probe, a load balancer, or a sidecar.
+# no shell or HTTP client: probe GET /healthz (alive) and GET /readyz (ready)
+# from outside (a Kubernetes httpGet probe, a load balancer), or run
+# `/modshop probe` in the container, which asks /readyz itself (docker
+# compose's replicas profile does). No HEALTHCHECK is declared here: where
+# the image runs decides how readiness is checked.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/modshop /modshop
 # The data folder holds the SQLite database (when MODSHOP_DATABASE_URL is not

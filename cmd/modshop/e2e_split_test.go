@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,27 +23,10 @@ import (
 // same end-to-end suite as the monolith runs against the third process's
 // URL, which forwards the public routes of the other two.
 
-const splitToken = "split-test-internal-token-0123456789"
-
-// freePort is a loopback port nothing listens on right now.
-func freePort(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-}
-
 // split is a running split shop.
 type split struct {
-	t               testing.TB
-	quiet           bool // processes log warnings only
-	natsURL, stream string
-	dbs             map[string]testkit.DB
-	ports           map[string]string
-	procs           map[string]*served
+	*fleet
+	dbs map[string]testkit.DB
 }
 
 var splitShapes = map[string]string{
@@ -57,11 +39,9 @@ func startSplit(t testing.TB, natsURL string) *split { return startSplitWith(t, 
 
 func startSplitWith(t testing.TB, natsURL string, quiet bool) *split {
 	t.Helper()
-	s := &split{t: t, natsURL: natsURL, quiet: quiet, stream: fmt.Sprintf("E2E_%d", time.Now().UnixNano()),
-		dbs: map[string]testkit.DB{}, ports: map[string]string{}, procs: map[string]*served{}}
+	s := &split{fleet: newFleet(t, natsURL, quiet), dbs: map[string]testkit.DB{}}
 	for name := range splitShapes {
 		s.dbs[name] = splitDB(t)
-		s.ports[name] = freePort(t)
 	}
 	for _, name := range []string{"inventory", "search", "rest"} {
 		s.start(name)
@@ -72,24 +52,11 @@ func startSplitWith(t testing.TB, natsURL string, quiet bool) *split {
 	return s
 }
 
-func (s *split) url(name string) string { return "http://127.0.0.1:" + s.ports[name] }
-
 // start runs one process of the split (again, after a stop: same port,
 // same database).
 func (s *split) start(name string) {
 	s.t.Helper()
-	env := []string{
-		"MODSHOP_MODULES=" + splitShapes[name],
-		"MODSHOP_HTTP_ADDR=127.0.0.1:" + s.ports[name],
-		"MODSHOP_DATABASE_URL=" + s.dbs[name].URL,
-		"MODSHOP_DATA_DIR=" + s.t.TempDir(),
-		"MODSHOP_JWT_SECRET=" + testkit.JWTSecret,
-		"MODSHOP_INTERNAL_TOKEN=" + splitToken,
-		"MODSHOP_NATS_URL=" + s.natsURL,
-		"MODSHOP_NATS_STREAM=" + s.stream,
-		"MODSHOP_LOG_LEVEL=info", "MODSHOP_LOG_FORMAT=json",
-		"MODSHOP_REMOTE_CATALOG=", "MODSHOP_REMOTE_INVENTORY=", "MODSHOP_REMOTE_SEARCH=",
-	}
+	env := []string{"MODSHOP_MODULES=" + splitShapes[name], "MODSHOP_DATABASE_URL=" + s.dbs[name].URL}
 	switch name {
 	case "inventory":
 		env = append(env, "MODSHOP_REMOTE_CATALOG="+s.url("rest"))
@@ -98,56 +65,7 @@ func (s *split) start(name string) {
 	case "rest":
 		env = append(env, "MODSHOP_REMOTE_INVENTORY="+s.url("inventory"), "MODSHOP_REMOTE_SEARCH="+s.url("search"))
 	}
-	if s.quiet {
-		s.procs[name] = serveQuiet(s.t, "127.0.0.1:"+s.ports[name], env...)
-		return
-	}
-	s.procs[name] = serveBinary(s.t, env...)
-}
-
-// serveQuiet starts `modshop serve` logging warnings only (benchmarks: no
-// access log to write and parse); addr is where it will listen.
-func serveQuiet(t testing.TB, addr string, env ...string) *served {
-	t.Helper()
-	cmd := exec.Command(binary(t), "serve")
-	cmd.Env = append(append(os.Environ(), env...), "MODSHOP_LOG_LEVEL=warn")
-	s := &served{cmd: cmd, addr: addr, exited: make(chan error, 1)}
-	cmd.Stderr = &lockedWriter{s: s}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-		}
-	})
-	return s
-}
-
-// lockedWriter keeps a process's output for failure messages.
-type lockedWriter struct{ s *served }
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.s.mu.Lock()
-	defer w.s.mu.Unlock()
-	return w.s.raw.Write(p)
-}
-
-// stop kills a process (no graceful stop: a crash, as far as the others can
-// tell).
-func (s *split) stop(name string) {
-	s.t.Helper()
-	p := s.procs[name]
-	_ = p.cmd.Process.Kill()
-	<-p.exited
-}
-
-func (s *split) waitReady(name string, timeout time.Duration) {
-	s.t.Helper()
-	if !readyWithin(s.url(name), timeout) {
-		s.t.Fatalf("%s not ready within %s\n%s", name, timeout, s.procs[name].output())
-	}
+	s.serve(name, env...)
 }
 
 // splitDB is a database of its own for one process: PostgreSQL when the
@@ -157,38 +75,6 @@ func splitDB(t testing.TB) testkit.DB {
 		return testkit.Postgres(t)
 	}
 	return testkit.SQLite(t)
-}
-
-func readyWithin(base string, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return true
-			}
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func waitReadyURL(t testing.TB, base string, timeout time.Duration) {
-	t.Helper()
-	if !readyWithin(base, timeout) {
-		t.Fatalf("%s not ready within %s", base, timeout)
-	}
-}
-
-func natsForTests(t testing.TB) string {
-	u := os.Getenv("MODSHOP_TEST_NATS_URL")
-	if u == "" {
-		t.Skip("split suite skipped: set MODSHOP_TEST_NATS_URL=nats://127.0.0.1:4222 to run it")
-	}
-	return u
 }
 
 func TestEndToEndSplit(t *testing.T) {
@@ -272,7 +158,7 @@ func TestSplitSurvivesTheInventoryGoingDown(t *testing.T) {
 		open = append(open, checkout())
 	}
 
-	s.stop("inventory")
+	s.kill("inventory")
 	// Needs the inventory: 503, quickly.
 	begin := time.Now()
 	r := f.do(http.MethodPost, "/v1/carts/"+newCart(t, f)+"/items", "", map[string]any{"sku": sku, "quantity": 1})

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,18 +21,61 @@ import (
 // real HTTP, the way a storefront and an admin would: catalog, stock,
 // search, accounts, cart, checkout, orders and their life. It runs against
 // every shape of the shop: the monolith on SQLite and on PostgreSQL, and
-// the split (see e2e_split_test.go). The suite never asks which shape it
-// talks to.
+// the split (see e2e_split_test.go), and replicas behind a client that
+// takes them in turn (see e2e_replicas_test.go). The suite never asks which
+// shape it talks to.
 
-// front is the shop as a client sees it: one base URL.
+// front is the shop as a client sees it: one base URL, or several that it
+// takes in turn, request by request (replicas without a load balancer).
 type front struct {
 	t     testing.TB
-	base  string
+	bases *rotation
 	admin string
 }
 
-func newFront(t testing.TB, base string) front {
-	return front{t: t, base: base, admin: signToken(t, "admin-e2e", auth.RoleAdmin)}
+func newFront(t testing.TB, bases ...string) front {
+	return front{t: t, bases: newRotation(bases...), admin: signToken(t, "admin-e2e", auth.RoleAdmin)}
+}
+
+// rotation hands out base URLs round robin and counts what each was given;
+// bases come and go as replicas start and die.
+type rotation struct {
+	mu    sync.Mutex
+	bases []string
+	next  int
+	sent  map[string]int
+}
+
+func newRotation(bases ...string) *rotation {
+	return &rotation{bases: bases, sent: map[string]int{}}
+}
+
+func (r *rotation) pick() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.bases[r.next%len(r.bases)]
+	r.next++
+	r.sent[b]++
+	return b
+}
+
+func (r *rotation) add(base string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bases = append(r.bases, base)
+}
+
+func (r *rotation) remove(base string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bases = slices.DeleteFunc(r.bases, func(b string) bool { return b == base })
+}
+
+// count is how many requests went to base.
+func (r *rotation) count(base string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sent[base]
 }
 
 // signToken is an access token signed with the key every test process
@@ -55,7 +100,7 @@ func (f front) do(method, path, token string, body any, header ...string) testki
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, f.base+path, rd)
+	req, err := http.NewRequest(method, f.bases.pick()+path, rd)
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
 // Command modshop is the whole shop in one binary: serve, migrate, seed,
-// modules, version.
+// modules, probe, version.
 package main
 
 import (
@@ -46,6 +46,8 @@ usage:
                                    fill the database with a deterministic demo catalog and stock
   modshop modules                  show this process's modules and how they connect
   modshop search reindex           rebuild the search index from the catalog (serve stopped)
+  modshop probe [--addr :8080]     ask the serve on this machine whether it is ready (/readyz):
+                                   exit 0 if it is, 1 if not (a container's health check)
   modshop version                  print the version
 
 Configuration comes from MODSHOP_* variables (see README.md).
@@ -76,7 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return 0
-	case "serve", "migrate", "seed", "modules", "search":
+	case "serve", "migrate", "seed", "modules", "search", "probe":
 	default:
 		fmt.Fprintf(stderr, "modshop: unknown command %q\n\n%s", cmd, usage)
 		return exitConfig
@@ -130,6 +132,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return describe(cfg, stdout, stderr)
 	case "search":
 		return searchCommand(cfg, fs.Args(), stdout, stderr)
+	case "probe":
+		return probe(cfg.HTTPAddr, stdout, stderr)
 	}
 	return exitConfig
 }

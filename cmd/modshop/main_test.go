@@ -184,7 +184,38 @@ type served struct {
 	mu     sync.Mutex
 	logs   []map[string]any
 	raw    bytes.Buffer
-	exited chan error
+	exited chan error    // the process's end, once
+	done   chan struct{} // closed when it has ended
+}
+
+func newServed(cmd *exec.Cmd, addr string) *served {
+	return &served{cmd: cmd, addr: addr, exited: make(chan error, 1), done: make(chan struct{})}
+}
+
+// wait waits for the process and records its end.
+func (s *served) wait() {
+	s.exited <- s.cmd.Wait()
+	close(s.done)
+}
+
+// running says whether the process has not ended yet.
+func (s *served) running() bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop kills the process if it still runs and waits until it has ended,
+// so that nothing writes to its data folder while the test removes it.
+func (s *served) stop() {
+	_ = s.cmd.Process.Kill()
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+	}
 }
 
 func (s *served) seen(msg string) bool {
@@ -224,7 +255,7 @@ func serveBinary(t testing.TB, env ...string) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &served{cmd: cmd, exited: make(chan error, 1)}
+	s := newServed(cmd, "")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -245,13 +276,9 @@ func serveBinary(t testing.TB, env ...string) *served {
 				addr <- a
 			}
 		}
-		s.exited <- cmd.Wait()
+		s.wait()
 	}()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-		}
-	})
+	t.Cleanup(s.stop)
 	select {
 	case s.addr = <-addr:
 	case err := <-s.exited:
