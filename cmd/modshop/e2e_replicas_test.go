@@ -49,11 +49,11 @@ import (
 const freshness = 2 * time.Second
 
 // afterCrash bounds how long the processes left may take to deliver what a
-// killed replica held. Outbox rows its relay had claimed stay leased for 2
-// minutes (the relay's lease), and the rows behind them wait with them; a
+// killed replica held. Outbox rows its relay had claimed stay leased for 15
+// seconds (the relay's lease), and the rows behind them wait with them; a
 // NATS message it had not acked comes back after AckWait (30 s), and the
 // durable it belongs to (one message in flight at a time) waits as long.
-const afterCrash = 2*time.Minute + 30*time.Second
+const afterCrash = 90 * time.Second
 
 // replicaServices skips the test without PostgreSQL and NATS. The two
 // shapes do not run side by side: each process keeps up to 32 PostgreSQL
