@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
-	"time"
 
 	"github.com/modshop/modshop/modules/inventory/api"
 	"github.com/modshop/modshop/modules/inventory/internal/domain"
@@ -73,60 +71,4 @@ func (s *Service) expireBatch(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("expire reservations: %w", err)
 	}
 	return n, nil
-}
-
-// Sweeper runs ExpireDue in the background.
-type Sweeper struct {
-	svc    *Service
-	every  time.Duration
-	cancel context.CancelFunc
-	done   chan struct{}
-	mu     sync.Mutex
-}
-
-// Sweeper makes the worker that expires reservations every interval.
-func (s *Service) Sweeper(every time.Duration) *Sweeper {
-	return &Sweeper{svc: s, every: every}
-}
-
-// Start runs the sweeper until Stop.
-func (w *Sweeper) Start(context.Context) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
-	w.cancel, w.done = cancel, make(chan struct{})
-	go w.run(ctx)
-	return nil
-}
-
-func (w *Sweeper) run(ctx context.Context) {
-	defer close(w.done)
-	t := time.NewTicker(w.every)
-	defer t.Stop()
-	for {
-		if _, err := w.svc.ExpireDue(ctx); err != nil && ctx.Err() == nil {
-			w.svc.log.Warn("reservation sweep failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// Stop ends the sweeper and waits for a sweep in progress.
-func (w *Sweeper) Stop(ctx context.Context) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.cancel == nil {
-		return nil
-	}
-	w.cancel()
-	select {
-	case <-w.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -12,63 +11,25 @@ import (
 
 // Recovery finishes what crashed or failed requests left behind: unfinished
 // placements whose lease ran out (carried on or undone), order effects that
-// failed (retried with backoff), and Idempotency-Keys past their time.
+// failed (retried with backoff), and Idempotency-Keys past their time. Run
+// is one pass of the background worker (module.go runs it periodically).
 type Recovery struct {
-	s        *Service
-	interval time.Duration
-	cancel   context.CancelFunc
-	done     chan struct{}
-	once     sync.Once
+	s         *Service
+	lastPurge time.Time // Run's only; passes of one worker never overlap
 }
 
-// Recovery makes the worker; it looks for work every interval.
-func (s *Service) Recovery(interval time.Duration) *Recovery {
-	return &Recovery{s: s, interval: interval, done: make(chan struct{})}
-}
+// Recovery makes the worker's state.
+func (s *Service) Recovery() *Recovery { return &Recovery{s: s} }
 
-// Start runs the worker until Stop.
-func (r *Recovery) Start(context.Context) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	go r.loop(ctx)
+// Run does one Pass, and purges expired Idempotency-Keys if the last purge
+// was more than an hour ago. Pass and purge log their own failures.
+func (r *Recovery) Run(ctx context.Context) error {
+	r.Pass(ctx)
+	if now := r.s.clock.Now(); now.Sub(r.lastPurge) > time.Hour {
+		r.purge(ctx)
+		r.lastPurge = now
+	}
 	return nil
-}
-
-// Stop ends the worker and waits for the pass in progress.
-func (r *Recovery) Stop(ctx context.Context) error {
-	r.once.Do(func() {
-		if r.cancel != nil {
-			r.cancel()
-		}
-	})
-	if r.cancel == nil {
-		return nil
-	}
-	select {
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (r *Recovery) loop(ctx context.Context) {
-	defer close(r.done)
-	t := time.NewTicker(r.interval)
-	defer t.Stop()
-	lastPurge := time.Time{}
-	for {
-		r.Pass(ctx)
-		if now := r.s.clock.Now(); now.Sub(lastPurge) > time.Hour {
-			r.purge(ctx)
-			lastPurge = now
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // Pass does one round of recovery; it returns how many placements and
