@@ -9,7 +9,6 @@ import (
 	"github.com/modshop/modshop/modules/inventory/api"
 	"github.com/modshop/modshop/modules/inventory/internal/domain"
 	"github.com/modshop/modshop/modules/inventory/internal/store"
-	"github.com/modshop/modshop/platform/events"
 )
 
 // sweepBatch is how many reservations one sweep transaction expires.
@@ -34,8 +33,8 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 func (s *Service) expireBatch(ctx context.Context) (int, error) {
 	now := s.clock.Now()
 	var n int
-	err := s.ob.Transact(ctx, func(tx *events.Tx) error {
-		claimed, err := store.ExpireDue(tx.DB, s.db.Dialect, now, sweepBatch)
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		claimed, err := tx.ExpireDue(now, sweepBatch)
 		if err != nil {
 			return err
 		}
@@ -51,11 +50,11 @@ func (s *Service) expireBatch(ctx context.Context) (int, error) {
 				return err
 			}
 		}
-		if err := store.Record(tx.DB, ledger); err != nil {
+		if err := tx.Record(ledger); err != nil {
 			return err
 		}
 		for _, sku := range slices.Sorted(maps.Keys(sum)) {
-			lvl, ok, err := store.Apply(tx.DB, sku, 0, -sum[sku], now)
+			lvl, ok, err := tx.Apply(sku, 0, -sum[sku], now)
 			if err != nil {
 				return err
 			}
