@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/modshop/modshop/modules/orders/internal/store"
 )
 
@@ -37,15 +35,15 @@ func (r *Recovery) Run(ctx context.Context) error {
 func (r *Recovery) Pass(ctx context.Context) int {
 	s := r.s
 	n := 0
-	due, err := store.DuePlacements(s.db.Conn(ctx), s.now(), 50)
+	due, err := s.store.DuePlacements(ctx, s.now(), 50)
 	if err != nil {
 		s.log.Warn("recovery: list placements", "err", err)
 	}
 	for _, p := range due {
 		now := s.now()
 		var leased bool
-		if err := s.db.Transact(ctx, func(tx *gorm.DB) (err error) {
-			leased, err = store.LeasePlacement(tx, p.ID, now, now.Add(s.opt.Lease))
+		if err := s.store.InTx(ctx, func(tx *store.Tx) (err error) {
+			leased, err = tx.LeasePlacement(p.ID, now, now.Add(s.opt.Lease))
 			return err
 		}); err != nil || !leased {
 			continue
@@ -62,7 +60,7 @@ func (r *Recovery) Pass(ctx context.Context) int {
 			s.log.Info("recovery: placement finished", "placement", p.ID, "order", p.OrderID)
 		}
 	}
-	orders, err := store.DueEffectOrders(s.db.Conn(ctx), s.now(), 50)
+	orders, err := s.store.DueEffectOrders(ctx, s.now(), 50)
 	if err != nil {
 		s.log.Warn("recovery: list order effects", "err", err)
 	}
@@ -81,8 +79,8 @@ func (r *Recovery) purge(ctx context.Context) {
 	before := s.now().Add(-s.opt.KeyTTL)
 	for ctx.Err() == nil {
 		var n int64
-		err := s.db.Transact(ctx, func(tx *gorm.DB) (err error) {
-			n, err = store.PurgePlacements(tx, before, 1000)
+		err := s.store.InTx(ctx, func(tx *store.Tx) (err error) {
+			n, err = tx.PurgePlacements(before, 1000)
 			return err
 		})
 		if err != nil {
