@@ -67,6 +67,13 @@ var leaks = []leak{
 		want:    "ShouldNotDependsOn.External rule contains imported package 'github.com/labstack/echo/v4'",
 	},
 	{
+		name:    "a use case imports gorm",
+		file:    "modules/orders/internal/service/leak.go",
+		pkg:     "service",
+		imports: "gorm.io/gorm",
+		want:    "ShouldNotDependsOn.External rule contains imported package 'gorm.io/gorm'",
+	},
+	{
 		name:    "search imports catalog internals",
 		file:    "modules/search/internal/leak/leak.go",
 		pkg:     "leak",
