@@ -4,6 +4,7 @@
 package inventory
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -62,9 +63,9 @@ var Module = fx.Module(Name,
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
 	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
 	modkit.Routes(internalRoutes),
-	modkit.Workers(func(s *service.Service) modkit.Worker {
-		w := s.Sweeper(SweepInterval)
-		return modkit.Worker{Name: "inventory.sweeper", Start: w.Start, Stop: w.Stop}
+	modkit.Workers(func(s *service.Service, log *slog.Logger) modkit.Worker {
+		sweep := func(ctx context.Context) error { _, err := s.ExpireDue(ctx); return err }
+		return modkit.NewPeriodic("inventory.sweeper", SweepInterval, sweep, modkit.WithLogger(log.With("module", Name))).Worker()
 	}),
 )
 

@@ -62,9 +62,8 @@ var Module = fx.Module(Name,
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
 	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
 	modkit.Routes(internalRoutes),
-	modkit.Workers(func(s *service.Service) modkit.Worker {
-		r := s.Recovery(RecoveryInterval)
-		return modkit.Worker{Name: "orders.recovery", Start: r.Start, Stop: r.Stop}
+	modkit.Workers(func(s *service.Service, log *slog.Logger) modkit.Worker {
+		return modkit.NewPeriodic("orders.recovery", RecoveryInterval, s.Recovery().Run, modkit.WithLogger(log.With("module", Name))).Worker()
 	}),
 )
 

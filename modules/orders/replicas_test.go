@@ -283,7 +283,7 @@ func TestAPlacementWhoseLeaseRanOutIsFinishedOnce(t *testing.T) {
 		clk.Advance(31 * time.Second) // the request's lease runs out
 		resumed := g.hold(service.AfterResume)
 		passed := make(chan struct{})
-		go func() { defer close(passed); svcs[1].Recovery(time.Second).Pass(ctx) }()
+		go func() { defer close(passed); svcs[1].Recovery().Pass(ctx) }()
 		resumed.wait(t, "the take-over")
 		close(sold.release)
 		if r := <-replied; r.Status != 201 || r.Order == nil {
@@ -312,7 +312,7 @@ func passes(svcs []*service.Service) {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for _, s := range svcs {
-		wg.Go(func() { <-start; s.Recovery(time.Second).Pass(ctx) })
+		wg.Go(func() { <-start; s.Recovery().Pass(ctx) })
 	}
 	close(start)
 	wg.Wait()

@@ -67,8 +67,8 @@ var leaks = []leak{
 		want:    "ShouldNotDependsOn.External rule contains imported package 'github.com/labstack/echo/v4'",
 	},
 	{
-		name:    "service imports gorm",
-		file:    "modules/customers/internal/service/leak.go",
+		name:    "a use case imports gorm",
+		file:    "modules/orders/internal/service/leak.go",
 		pkg:     "service",
 		imports: "gorm.io/gorm",
 		want:    "ShouldNotDependsOn.External rule contains imported package 'gorm.io/gorm'",

@@ -11,7 +11,6 @@ import (
 	"github.com/modshop/modshop/modules/inventory/api"
 	"github.com/modshop/modshop/modules/inventory/internal/domain"
 	"github.com/modshop/modshop/modules/inventory/internal/store"
-	"github.com/modshop/modshop/platform/events"
 )
 
 const (
@@ -138,8 +137,8 @@ func (s *Service) holdGroup(ctx context.Context, group []*holdReq) (map[string]b
 		rs[i] = req.r
 	}
 	var held map[string]bool
-	err := s.ob.Transact(ctx, func(tx *events.Tx) error {
-		inserted, err := store.InsertReservations(tx.DB, rs)
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		inserted, err := tx.InsertReservations(rs)
 		if err != nil {
 			return err
 		}
@@ -152,7 +151,7 @@ func (s *Service) holdGroup(ctx context.Context, group []*holdReq) (map[string]b
 		short := map[string]bool{}
 		now := s.clock.Now()
 		for _, sku := range slices.Sorted(maps.Keys(sums)) {
-			lvl, ok, err := store.Hold(tx.DB, sku, sums[sku], now)
+			lvl, ok, err := tx.Hold(sku, sums[sku], now)
 			if err != nil {
 				return err
 			}
@@ -177,10 +176,10 @@ func (s *Service) holdGroup(ctx context.Context, group []*holdReq) (map[string]b
 				ledger = append(ledger, entries(r.Lines, 0, 1, domain.ReasonReserve, req.actor, r.ID, r.CreatedAt)...)
 			}
 		}
-		if err := store.DeleteReservations(tx.DB, unserved); err != nil {
+		if err := tx.DeleteReservations(unserved); err != nil {
 			return err
 		}
-		return store.Record(tx.DB, ledger)
+		return tx.Record(ledger)
 	})
 	return held, err
 }

@@ -59,8 +59,8 @@ func (s *Service) Receive(ctx context.Context, receipts []api.Receipt, reason, a
 	// One transaction: a delivery is booked whole, and for a bulk load (the
 	// seed) one large commit rewrites each touched index page once.
 	now := s.clock.Now()
-	err = s.ob.Transact(ctx, func(tx *events.Tx) error {
-		levels, err := store.Receive(tx.DB, skus, merged, now)
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		levels, err := tx.Receive(skus, merged, now)
 		if err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ func (s *Service) Receive(ctx context.Context, receipts []api.Receipt, reason, a
 			entries[i] = store.Entry{SKU: l.SKU, Delta: merged[l.SKU], Reason: reason, Actor: actor, CreatedAt: now}
 			evts[i] = l.Event()
 		}
-		if err := store.Record(tx.DB, entries); err != nil {
+		if err := tx.Record(entries); err != nil {
 			return err
 		}
 		return tx.Publish(evts...)

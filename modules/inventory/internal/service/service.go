@@ -17,8 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	catalog "github.com/modshop/modshop/modules/catalog/api"
 	"github.com/modshop/modshop/modules/inventory/api"
 	"github.com/modshop/modshop/modules/inventory/internal/domain"
@@ -33,8 +31,7 @@ import (
 
 // Service is the inventory module.
 type Service struct {
-	db    *database.Handle
-	ob    *events.Outbox
+	store *store.Store
 	clock clock.Clock
 	ttl   time.Duration
 	log   *slog.Logger
@@ -50,7 +47,7 @@ var (
 
 // New makes the service; ttl is the default reservation lifetime.
 func New(ob *events.Outbox, c clock.Clock, ttl time.Duration, log *slog.Logger) *Service {
-	s := &Service{db: ob.Handle(), ob: ob, clock: clock.Or(c), ttl: ttl, log: log}
+	s := &Service{store: store.New(ob), clock: clock.Or(c), ttl: ttl, log: log}
 	s.batch = newHoldBatcher(s)
 	return s
 }
@@ -62,7 +59,7 @@ func (s *Service) Consumer(ob *events.Outbox) events.Consumer {
 		for i, e := range es {
 			skus[i] = e.SKU
 		}
-		created, err := store.CreateLevels(tx.DB, skus, s.clock.Now())
+		created, err := s.store.Join(tx).CreateLevels(skus, s.clock.Now())
 		if err != nil {
 			return fmt.Errorf("create levels of %d skus: %w", len(skus), err)
 		}
@@ -78,7 +75,7 @@ func (s *Service) Consumer(ob *events.Outbox) events.Consumer {
 // Availability returns the levels of the SKUs it knows.
 func (s *Service) Availability(ctx context.Context, skus []string) (map[string]api.Level, error) {
 	uniq := slices.Compact(slices.Sorted(slices.Values(skus)))
-	rows, err := store.GetLevels(s.db.Conn(ctx), uniq)
+	rows, err := s.store.GetLevels(ctx, uniq)
 	if err != nil {
 		return nil, fmt.Errorf("availability: %w", err)
 	}
@@ -126,22 +123,22 @@ func (s *Service) Reserve(ctx context.Context, id string, lines []api.Line, ttl 
 func (s *Service) reserveAlone(ctx context.Context, r api.Reservation) (api.Reservation, error) {
 	var existing *api.Reservation
 	var short string
-	err := s.ob.Transact(ctx, func(tx *events.Tx) error {
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		// Claiming the id first makes a retry cost one insert, and keeps the
 		// hot level row locked only from its UPDATE to the commit.
-		inserted, err := store.InsertReservation(tx.DB, r)
+		inserted, err := tx.InsertReservation(r)
 		if err != nil {
 			return err
 		}
 		if !inserted {
-			got, err := store.GetReservation(tx.DB, r.ID)
+			got, err := tx.GetReservation(r.ID)
 			existing = &got
 			return err
 		}
-		if err := store.RecordLater(tx.DB, entries(r.Lines, 0, 1, domain.ReasonReserve, actorOf(ctx), r.ID, r.CreatedAt)); err != nil {
+		if err := tx.RecordLater(entries(r.Lines, 0, 1, domain.ReasonReserve, actorOf(ctx), r.ID, r.CreatedAt)); err != nil {
 			return err
 		}
-		levels, err := store.HoldLines(tx.DB, r.Lines, r.CreatedAt)
+		levels, err := tx.HoldLines(r.Lines, r.CreatedAt)
 		if err != nil {
 			return err
 		}
@@ -196,13 +193,13 @@ func (s *Service) outOfStock(ctx context.Context, lines []api.Line, failed strin
 // Commit turns a reservation into a sale.
 func (s *Service) Commit(ctx context.Context, id string) error {
 	now := s.clock.Now()
-	err := s.ob.Transact(ctx, func(tx *events.Tx) error {
-		lines, ok, err := store.Finish(tx.DB, id, api.StatusCommitted, now, &now)
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		lines, ok, err := tx.Finish(id, api.StatusCommitted, now, &now)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return s.settled(tx.DB, id, domain.CommitOutcome)
+			return s.settled(tx, id, domain.CommitOutcome)
 		}
 		return s.apply(tx, lines, -1, -1, domain.ReasonCommit, actorOf(ctx), id, now)
 	})
@@ -212,13 +209,13 @@ func (s *Service) Commit(ctx context.Context, id string) error {
 // Release gives a reservation's stock back.
 func (s *Service) Release(ctx context.Context, id string) error {
 	now := s.clock.Now()
-	err := s.ob.Transact(ctx, func(tx *events.Tx) error {
-		lines, ok, err := store.Finish(tx.DB, id, api.StatusReleased, now, nil)
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		lines, ok, err := tx.Finish(id, api.StatusReleased, now, nil)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return s.settled(tx.DB, id, domain.ReleaseOutcome)
+			return s.settled(tx, id, domain.ReleaseOutcome)
 		}
 		return s.apply(tx, lines, 0, -1, domain.ReasonRelease, actorOf(ctx), id, now)
 	})
@@ -226,8 +223,8 @@ func (s *Service) Release(ctx context.Context, id string) error {
 }
 
 // settled answers a Commit or Release of a reservation that is not active.
-func (s *Service) settled(db *gorm.DB, id string, outcome func(api.ReservationStatus) error) error {
-	r, err := store.GetReservation(db, id)
+func (s *Service) settled(tx *store.Tx, id string, outcome func(api.ReservationStatus) error) error {
+	r, err := tx.GetReservation(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return api.ErrReservationNotFound
 	}
@@ -239,11 +236,11 @@ func (s *Service) settled(db *gorm.DB, id string, outcome func(api.ReservationSt
 
 // apply changes the levels of lines by sign × quantity (on_hand, reserved),
 // records the ledger and publishes each new level.
-func (s *Service) apply(tx *events.Tx, lines []api.Line, onHand, reserved int64, reason, actor, ref string, now time.Time) error {
-	if err := store.RecordLater(tx.DB, entries(lines, onHand, reserved, reason, actor, ref, now)); err != nil {
+func (s *Service) apply(tx *store.Tx, lines []api.Line, onHand, reserved int64, reason, actor, ref string, now time.Time) error {
+	if err := tx.RecordLater(entries(lines, onHand, reserved, reason, actor, ref, now)); err != nil {
 		return err
 	}
-	levels, err := store.ApplyLines(tx.DB, lines, onHand, reserved, now)
+	levels, err := tx.ApplyLines(lines, onHand, reserved, now)
 	if err != nil {
 		return err
 	}
@@ -254,7 +251,7 @@ func (s *Service) apply(tx *events.Tx, lines []api.Line, onHand, reserved int64,
 }
 
 // publishLevels announces the new state of each level.
-func publishLevels(tx *events.Tx, levels []store.Level) error {
+func publishLevels(tx *store.Tx, levels []store.Level) error {
 	for _, lvl := range levels {
 		if err := tx.Publish(lvl.Event()); err != nil {
 			return err
@@ -273,13 +270,13 @@ func (s *Service) Restock(ctx context.Context, id string, lines []api.Line) erro
 		return err
 	}
 	now := s.clock.Now()
-	err = s.ob.Transact(ctx, func(tx *events.Tx) error {
-		inserted, err := store.InsertRestock(tx.DB, id, norm, now)
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		inserted, err := tx.InsertRestock(id, norm, now)
 		if err != nil {
 			return err
 		}
 		if !inserted {
-			prev, err := store.RestockLines(tx.DB, id)
+			prev, err := tx.RestockLines(id)
 			if err != nil {
 				return err
 			}
@@ -311,9 +308,9 @@ func (s *Service) Adjust(ctx context.Context, sku string, delta int64, reason, a
 	var entry store.Entry
 	var lvl store.Level
 	var replay bool
-	err = s.ob.Transact(ctx, func(tx *events.Tx) error {
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		if key != "" {
-			prior, err := store.EntryByKey(tx.DB, sku, actor, key)
+			prior, err := tx.EntryByKey(sku, actor, key)
 			if err == nil {
 				entry, replay = prior, true
 				return nil
@@ -324,17 +321,17 @@ func (s *Service) Adjust(ctx context.Context, sku string, delta int64, reason, a
 		}
 		var ok bool
 		var err error
-		if lvl, ok, err = store.AdjustOnHand(tx.DB, sku, delta, now); err != nil {
+		if lvl, ok, err = tx.AdjustOnHand(sku, delta, now); err != nil {
 			return err
 		}
 		if !ok {
-			return s.whyNotAdjusted(tx.DB, sku)
+			return s.whyNotAdjusted(tx, sku)
 		}
 		rec := []store.Entry{{SKU: sku, Delta: delta, Reason: reason, Actor: actor, CreatedAt: now}}
 		if key != "" {
 			rec[0].IdemKey = &key
 		}
-		if err := store.Record(tx.DB, rec); err != nil {
+		if err := tx.Record(rec); err != nil {
 			return err
 		}
 		entry = rec[0] // with the id the database gave it
@@ -343,7 +340,7 @@ func (s *Service) Adjust(ctx context.Context, sku string, delta int64, reason, a
 	if err != nil && key != "" && database.IsDuplicate(err) {
 		// A concurrent request with the key recorded its adjustment first;
 		// this one's change was rolled back with the transaction.
-		entry, err = store.EntryByKey(s.db.Conn(ctx), sku, actor, key)
+		entry, err = s.store.EntryByKey(ctx, sku, actor, key)
 		replay = err == nil
 	}
 	if err != nil {
@@ -353,7 +350,7 @@ func (s *Service) Adjust(ctx context.Context, sku string, delta int64, reason, a
 		if entry.Delta != delta || entry.Reason != reason {
 			return api.Adjustment{}, api.Level{}, api.ErrIdempotencyKeyReused
 		}
-		if lvl, err = store.GetLevel(s.db.Conn(ctx), sku); err != nil {
+		if lvl, err = s.store.GetLevel(ctx, sku); err != nil {
 			return api.Adjustment{}, api.Level{}, wrap("adjust", sku, err)
 		}
 	}
@@ -361,8 +358,8 @@ func (s *Service) Adjust(ctx context.Context, sku string, delta int64, reason, a
 }
 
 // whyNotAdjusted tells an unknown SKU from one whose stock is too low.
-func (s *Service) whyNotAdjusted(db *gorm.DB, sku string) error {
-	_, err := store.GetLevel(db, sku)
+func (s *Service) whyNotAdjusted(tx *store.Tx, sku string) error {
+	_, err := tx.GetLevel(sku)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return api.ErrUnknownSKU
@@ -375,7 +372,7 @@ func (s *Service) whyNotAdjusted(db *gorm.DB, sku string) error {
 
 // Level reads one SKU's level.
 func (s *Service) Level(ctx context.Context, sku string) (api.Level, error) {
-	lvl, err := store.GetLevel(s.db.Conn(ctx), sku)
+	lvl, err := s.store.GetLevel(ctx, sku)
 	if errors.Is(err, store.ErrNotFound) {
 		return api.Level{}, api.ErrUnknownSKU
 	}
@@ -387,7 +384,7 @@ func (s *Service) Level(ctx context.Context, sku string) (api.Level, error) {
 
 // Levels pages through levels in SKU order after the SKU given.
 func (s *Service) Levels(ctx context.Context, after string, limit int) ([]api.Level, error) {
-	rows, err := store.ListLevels(s.db.Conn(ctx), after, limit)
+	rows, err := s.store.ListLevels(ctx, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list levels: %w", err)
 	}
@@ -404,7 +401,7 @@ func (s *Service) Ledger(ctx context.Context, sku string, before int64, limit in
 	if _, err := s.Level(ctx, sku); err != nil {
 		return nil, err
 	}
-	rows, err := store.Ledger(s.db.Conn(ctx), sku, before, limit)
+	rows, err := s.store.Ledger(ctx, sku, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("ledger %s: %w", sku, err)
 	}

@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
-	"time"
 
 	"github.com/modshop/modshop/modules/inventory/api"
 	"github.com/modshop/modshop/modules/inventory/internal/domain"
 	"github.com/modshop/modshop/modules/inventory/internal/store"
-	"github.com/modshop/modshop/platform/events"
 )
 
 // sweepBatch is how many reservations one sweep transaction expires.
@@ -36,8 +33,8 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 func (s *Service) expireBatch(ctx context.Context) (int, error) {
 	now := s.clock.Now()
 	var n int
-	err := s.ob.Transact(ctx, func(tx *events.Tx) error {
-		claimed, err := store.ExpireDue(tx.DB, s.db.Dialect, now, sweepBatch)
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		claimed, err := tx.ExpireDue(now, sweepBatch)
 		if err != nil {
 			return err
 		}
@@ -53,11 +50,11 @@ func (s *Service) expireBatch(ctx context.Context) (int, error) {
 				return err
 			}
 		}
-		if err := store.Record(tx.DB, ledger); err != nil {
+		if err := tx.Record(ledger); err != nil {
 			return err
 		}
 		for _, sku := range slices.Sorted(maps.Keys(sum)) {
-			lvl, ok, err := store.Apply(tx.DB, sku, 0, -sum[sku], now)
+			lvl, ok, err := tx.Apply(sku, 0, -sum[sku], now)
 			if err != nil {
 				return err
 			}
@@ -73,60 +70,4 @@ func (s *Service) expireBatch(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("expire reservations: %w", err)
 	}
 	return n, nil
-}
-
-// Sweeper runs ExpireDue in the background.
-type Sweeper struct {
-	svc    *Service
-	every  time.Duration
-	cancel context.CancelFunc
-	done   chan struct{}
-	mu     sync.Mutex
-}
-
-// Sweeper makes the worker that expires reservations every interval.
-func (s *Service) Sweeper(every time.Duration) *Sweeper {
-	return &Sweeper{svc: s, every: every}
-}
-
-// Start runs the sweeper until Stop.
-func (w *Sweeper) Start(context.Context) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
-	w.cancel, w.done = cancel, make(chan struct{})
-	go w.run(ctx)
-	return nil
-}
-
-func (w *Sweeper) run(ctx context.Context) {
-	defer close(w.done)
-	t := time.NewTicker(w.every)
-	defer t.Stop()
-	for {
-		if _, err := w.svc.ExpireDue(ctx); err != nil && ctx.Err() == nil {
-			w.svc.log.Warn("reservation sweep failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// Stop ends the sweeper and waits for a sweep in progress.
-func (w *Sweeper) Stop(ctx context.Context) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.cancel == nil {
-		return nil
-	}
-	w.cancel()
-	select {
-	case <-w.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

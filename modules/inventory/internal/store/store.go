@@ -8,6 +8,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/modshop/modshop/modules/inventory/api"
 	"github.com/modshop/modshop/platform/database"
+	"github.com/modshop/modshop/platform/events"
 )
 
 // Migrations are the inventory's tables.
@@ -70,6 +72,76 @@ ALTER TABLE inventory_adjustments ADD COLUMN idem_key TEXT;
 CREATE UNIQUE INDEX inventory_adjustments_idem_key ON inventory_adjustments (sku, actor, idem_key) WHERE idem_key IS NOT NULL;
 `}}}
 
+// Store is the inventory's tables behind methods: reads outside a
+// transaction on the Store, every change on a Tx (InTx). The service holds
+// one and never sees gorm.
+type Store struct {
+	h  *database.Handle
+	ob *events.Outbox
+}
+
+// New makes the store of the module's outbox (and its database handle).
+func New(ob *events.Outbox) *Store { return &Store{h: ob.Handle(), ob: ob} }
+
+// Tx is one transaction of the inventory: its changes, ledger entries and
+// the events it publishes commit together, or not at all.
+type Tx struct {
+	etx     *events.Tx
+	db      *gorm.DB
+	dialect database.Dialect
+}
+
+// InTx runs fn in one transaction; the events fn publishes are written to
+// the outbox in it and relayed once it commits. An error from fn rolls it
+// back.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.ob.Transact(ctx, func(etx *events.Tx) error { return fn(s.Join(etx)) })
+}
+
+// Join is the Tx of a transaction the platform opened: an event handler's,
+// whose inbox write commits with it.
+func (s *Store) Join(etx *events.Tx) *Tx { return &Tx{etx: etx, db: etx.DB, dialect: s.h.Dialect} }
+
+// Publish adds events to the transaction's outbox writes.
+func (t *Tx) Publish(evts ...events.Event) error { return t.etx.Publish(evts...) }
+
+// Reads outside a transaction (and the two a transaction also needs).
+
+// GetLevel reads one level.
+func (s *Store) GetLevel(ctx context.Context, sku string) (Level, error) {
+	return getLevel(s.h.Conn(ctx), sku)
+}
+
+// GetLevel in the transaction.
+func (t *Tx) GetLevel(sku string) (Level, error) { return getLevel(t.db, sku) }
+
+// EntryByKey finds the adjustment an actor made to a SKU with an
+// Idempotency-Key.
+func (s *Store) EntryByKey(ctx context.Context, sku, actor, key string) (Entry, error) {
+	return entryByKey(s.h.Conn(ctx), sku, actor, key)
+}
+
+// EntryByKey in the transaction.
+func (t *Tx) EntryByKey(sku, actor, key string) (Entry, error) {
+	return entryByKey(t.db, sku, actor, key)
+}
+
+// GetLevels reads the levels of many SKUs with one query per 500.
+func (s *Store) GetLevels(ctx context.Context, skus []string) ([]Level, error) {
+	return getLevels(s.h.Conn(ctx), skus)
+}
+
+// ListLevels pages through levels in SKU order, after the SKU given.
+func (s *Store) ListLevels(ctx context.Context, after string, limit int) ([]Level, error) {
+	return listLevels(s.h.Conn(ctx), after, limit)
+}
+
+// Ledger pages through a SKU's entries, newest first, before the id given
+// (0: from the newest).
+func (s *Store) Ledger(ctx context.Context, sku string, before int64, limit int) ([]Entry, error) {
+	return ledger(s.h.Conn(ctx), sku, before, limit)
+}
+
 // ErrNotFound is returned when a row does not exist.
 var ErrNotFound = errors.New("not found")
 
@@ -109,7 +181,8 @@ func updateLevel(tx *gorm.DB, sql string, args ...any) (Level, bool, error) {
 // CreateLevels creates an empty level for each new SKU, a few hundred to a
 // statement, and returns the levels it created, in SKU order (a SKU that
 // has one already is left out).
-func CreateLevels(tx *gorm.DB, skus []string, now time.Time) ([]Level, error) {
+func (t *Tx) CreateLevels(skus []string, now time.Time) ([]Level, error) {
+	tx := t.db
 	skus = slices.Compact(slices.Sorted(slices.Values(skus)))
 	var created []Level
 	for chunk := range slices.Chunk(skus, 500) {
@@ -128,7 +201,8 @@ func CreateLevels(tx *gorm.DB, skus []string, now time.Time) ([]Level, error) {
 // Hold adds q to reserved if at least q is available. This one statement is
 // the whole oversell guard: the row lock it takes makes a concurrent holder
 // wait, then re-check the condition against the committed row.
-func Hold(tx *gorm.DB, sku string, q int64, now time.Time) (Level, bool, error) {
+func (t *Tx) Hold(sku string, q int64, now time.Time) (Level, bool, error) {
+	tx := t.db
 	return updateLevel(tx, "UPDATE inventory_levels SET reserved = reserved + ?, version = version + 1, updated_at = ? WHERE sku = ? AND on_hand - reserved >= ?",
 		q, now, sku, q)
 }
@@ -136,7 +210,8 @@ func Hold(tx *gorm.DB, sku string, q int64, now time.Time) (Level, bool, error) 
 // Apply adds deltas to on_hand and reserved unconditionally: for changes
 // whose validity follows from a reservation (commit, release, expiry) or
 // that only add stock (restock). The CHECK constraints still guard them.
-func Apply(tx *gorm.DB, sku string, onHand, reserved int64, now time.Time) (Level, bool, error) {
+func (t *Tx) Apply(sku string, onHand, reserved int64, now time.Time) (Level, bool, error) {
+	tx := t.db
 	return updateLevel(tx, "UPDATE inventory_levels SET on_hand = on_hand + ?, reserved = reserved + ?, version = version + 1, updated_at = ? WHERE sku = ?",
 		onHand, reserved, now, sku)
 }
@@ -146,7 +221,8 @@ func Apply(tx *gorm.DB, sku string, onHand, reserved int64, now time.Time) (Leve
 // one per line. It returns the levels it changed, in SKU order; a line
 // whose SKU is not among them was short (or is unknown). Lines must be
 // normalized (one per SKU).
-func HoldLines(tx *gorm.DB, lines []api.Line, now time.Time) ([]Level, error) {
+func (t *Tx) HoldLines(lines []api.Line, now time.Time) ([]Level, error) {
+	tx := t.db
 	return updateLines(tx, "reserved = reserved + v.vq", nil, " AND on_hand - reserved >= v.vq", lines, now)
 }
 
@@ -154,7 +230,8 @@ func HoldLines(tx *gorm.DB, lines []api.Line, now time.Time) ([]Level, error) {
 // line's SKU gets onHand × quantity on hand and reserved × quantity
 // reserved. It returns the levels it changed, in SKU order; a SKU missing
 // from them is unknown.
-func ApplyLines(tx *gorm.DB, lines []api.Line, onHand, reserved int64, now time.Time) ([]Level, error) {
+func (t *Tx) ApplyLines(lines []api.Line, onHand, reserved int64, now time.Time) ([]Level, error) {
+	tx := t.db
 	return updateLines(tx, "on_hand = on_hand + v.vq * ?, reserved = reserved + v.vq * ?", []any{onHand, reserved}, "", lines, now)
 }
 
@@ -218,13 +295,14 @@ func Missing(lines []api.Line, levels []Level) string {
 
 // AdjustOnHand adds delta to on_hand unless that leaves less than is
 // reserved (and so, reserved being >= 0, less than zero).
-func AdjustOnHand(tx *gorm.DB, sku string, delta int64, now time.Time) (Level, bool, error) {
+func (t *Tx) AdjustOnHand(sku string, delta int64, now time.Time) (Level, bool, error) {
+	tx := t.db
 	return updateLevel(tx, "UPDATE inventory_levels SET on_hand = on_hand + ?, version = version + 1, updated_at = ? WHERE sku = ? AND on_hand + ? >= reserved",
 		delta, now, sku, delta)
 }
 
-// GetLevel reads one level.
-func GetLevel(db *gorm.DB, sku string) (Level, error) {
+// getLevel is GetLevel on db, a connection or a transaction.
+func getLevel(db *gorm.DB, sku string) (Level, error) {
 	var rows []Level
 	if err := db.Raw("SELECT "+levelCols+" FROM inventory_levels WHERE sku = ?", sku).Scan(&rows).Error; err != nil {
 		return Level{}, err
@@ -235,8 +313,8 @@ func GetLevel(db *gorm.DB, sku string) (Level, error) {
 	return rows[0], nil
 }
 
-// GetLevels reads the levels of many SKUs with one query per 500.
-func GetLevels(db *gorm.DB, skus []string) ([]Level, error) {
+// getLevels is GetLevels on db, a connection or a transaction.
+func getLevels(db *gorm.DB, skus []string) ([]Level, error) {
 	var out []Level
 	for start := 0; start < len(skus); start += 500 {
 		chunk := skus[start:min(start+500, len(skus))]
@@ -249,8 +327,8 @@ func GetLevels(db *gorm.DB, skus []string) ([]Level, error) {
 	return out, nil
 }
 
-// ListLevels pages through levels in SKU order, after the SKU given.
-func ListLevels(db *gorm.DB, after string, limit int) ([]Level, error) {
+// listLevels is ListLevels on db, a connection or a transaction.
+func listLevels(db *gorm.DB, after string, limit int) ([]Level, error) {
 	var rows []Level
 	err := db.Raw("SELECT "+levelCols+" FROM inventory_levels WHERE sku > ? ORDER BY sku LIMIT ?", after, limit).Scan(&rows).Error
 	return rows, err
@@ -279,7 +357,8 @@ func (e Entry) API() api.Adjustment {
 }
 
 // Record writes ledger entries in one statement and fills in their ids.
-func Record(tx *gorm.DB, entries []Entry) error {
+func (t *Tx) Record(entries []Entry) error {
+	tx := t.db
 	if len(entries) == 0 {
 		return nil
 	}
@@ -288,9 +367,8 @@ func Record(tx *gorm.DB, entries []Entry) error {
 	return tx.CreateInBatches(&entries, 1000).Error
 }
 
-// EntryByKey finds the adjustment an actor made to a SKU with an
-// Idempotency-Key.
-func EntryByKey(db *gorm.DB, sku, actor, key string) (Entry, error) {
+// entryByKey is EntryByKey on db, a connection or a transaction.
+func entryByKey(db *gorm.DB, sku, actor, key string) (Entry, error) {
 	var rows []Entry
 	if err := db.Raw("SELECT * FROM inventory_adjustments WHERE sku = ? AND actor = ? AND idem_key = ?", sku, actor, key).Scan(&rows).Error; err != nil {
 		return Entry{}, err
@@ -303,7 +381,8 @@ func EntryByKey(db *gorm.DB, sku, actor, key string) (Entry, error) {
 
 // RecordLater writes ledger entries whose ids the caller does not need with
 // database.Later: on PostgreSQL they travel with the transaction's COMMIT.
-func RecordLater(tx *gorm.DB, entries []Entry) error {
+func (t *Tx) RecordLater(entries []Entry) error {
+	tx := t.db
 	for chunk := range slices.Chunk(entries, 1000) {
 		sql, args := database.Values("INSERT INTO inventory_adjustments (sku, delta, reserved_delta, reason, actor, reference, created_at)", len(chunk), 7,
 			func(i int) []any {
@@ -317,9 +396,8 @@ func RecordLater(tx *gorm.DB, entries []Entry) error {
 	return nil
 }
 
-// Ledger pages through a SKU's entries, newest first, before the id given
-// (0: from the newest).
-func Ledger(db *gorm.DB, sku string, before int64, limit int) ([]Entry, error) {
+// ledger is Ledger on db, a connection or a transaction.
+func ledger(db *gorm.DB, sku string, before int64, limit int) ([]Entry, error) {
 	q := db.Where("sku = ?", sku)
 	if before > 0 {
 		q = q.Where("id < ?", before)
@@ -362,7 +440,8 @@ func DecodeLines(s string) ([]api.Line, error) {
 
 // InsertReservation claims the reservation id; inserted is false when the id
 // was taken already (a retry, or a reuse the caller must check).
-func InsertReservation(tx *gorm.DB, r api.Reservation) (bool, error) {
+func (t *Tx) InsertReservation(r api.Reservation) (bool, error) {
+	tx := t.db
 	res := tx.Exec(`INSERT INTO inventory_reservations (id, status, lines, expires_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		r.ID, string(r.Status), EncodeLines(r.Lines), r.ExpiresAt, r.CreatedAt, r.CreatedAt)
@@ -370,7 +449,8 @@ func InsertReservation(tx *gorm.DB, r api.Reservation) (bool, error) {
 }
 
 // GetReservation reads one reservation.
-func GetReservation(db *gorm.DB, id string) (api.Reservation, error) {
+func (t *Tx) GetReservation(id string) (api.Reservation, error) {
+	db := t.db
 	var rows []Reservation
 	if err := db.Raw("SELECT id, status, lines, expires_at, created_at FROM inventory_reservations WHERE id = ?", id).Scan(&rows).Error; err != nil {
 		return api.Reservation{}, err
@@ -384,7 +464,8 @@ func GetReservation(db *gorm.DB, id string) (api.Reservation, error) {
 // Finish moves an active reservation to status and returns its lines; ok is
 // false when it is not active (or, with unexpiredAt set, when it expired by
 // then). The row lock it takes orders it against the sweeper and retries.
-func Finish(tx *gorm.DB, id string, status api.ReservationStatus, now time.Time, unexpiredAt *time.Time) ([]api.Line, bool, error) {
+func (t *Tx) Finish(id string, status api.ReservationStatus, now time.Time, unexpiredAt *time.Time) ([]api.Line, bool, error) {
+	tx := t.db
 	sql := "UPDATE inventory_reservations SET status = ?, updated_at = ? WHERE id = ? AND status = 'active'"
 	args := []any{string(status), now, id}
 	if unexpiredAt != nil {
@@ -413,7 +494,9 @@ type Claimed struct {
 // SKIP LOCKED, so sweepers in several processes take disjoint sets and never
 // wait for a reservation that a Commit is finishing; on SQLite the single
 // writer already excludes them.
-func ExpireDue(tx *gorm.DB, dialect database.Dialect, now time.Time, limit int) ([]Claimed, error) {
+func (t *Tx) ExpireDue(now time.Time, limit int) ([]Claimed, error) {
+	tx := t.db
+	dialect := t.dialect
 	lock := ""
 	if dialect == database.Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
@@ -438,14 +521,16 @@ func ExpireDue(tx *gorm.DB, dialect database.Dialect, now time.Time, limit int) 
 }
 
 // InsertRestock claims a restock id; inserted is false when it was taken.
-func InsertRestock(tx *gorm.DB, id string, lines []api.Line, now time.Time) (bool, error) {
+func (t *Tx) InsertRestock(id string, lines []api.Line, now time.Time) (bool, error) {
+	tx := t.db
 	res := tx.Exec("INSERT INTO inventory_restocks (id, lines, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
 		id, EncodeLines(lines), now)
 	return res.RowsAffected == 1, res.Error
 }
 
 // RestockLines reads the lines of a recorded restock.
-func RestockLines(db *gorm.DB, id string) ([]api.Line, error) {
+func (t *Tx) RestockLines(id string) ([]api.Line, error) {
+	db := t.db
 	var raw []string
 	if err := db.Raw("SELECT lines FROM inventory_restocks WHERE id = ?", id).Scan(&raw).Error; err != nil {
 		return nil, err
@@ -458,7 +543,8 @@ func RestockLines(db *gorm.DB, id string) ([]api.Line, error) {
 
 // InsertReservations claims many reservation ids in one statement and
 // returns the ids it inserted; an id taken already is left out.
-func InsertReservations(tx *gorm.DB, rs []api.Reservation) (map[string]bool, error) {
+func (t *Tx) InsertReservations(rs []api.Reservation) (map[string]bool, error) {
+	tx := t.db
 	sql, args := database.Values("INSERT INTO inventory_reservations (id, status, lines, expires_at, created_at, updated_at)", len(rs), 6,
 		func(i int) []any {
 			r := rs[i]
@@ -477,7 +563,8 @@ func InsertReservations(tx *gorm.DB, rs []api.Reservation) (map[string]bool, err
 
 // DeleteReservations removes reservations inserted earlier in the same
 // transaction that it could not serve, so they never become visible.
-func DeleteReservations(tx *gorm.DB, ids []string) error {
+func (t *Tx) DeleteReservations(ids []string) error {
+	tx := t.db
 	if len(ids) == 0 {
 		return nil
 	}
@@ -487,7 +574,8 @@ func DeleteReservations(tx *gorm.DB, ids []string) error {
 // Receive adds quantities to many SKUs' on_hand, one statement per 500 SKUs,
 // creating the levels that do not exist yet. Receiving only adds, so no
 // condition can fail.
-func Receive(tx *gorm.DB, skus []string, qty map[string]int64, now time.Time) ([]Level, error) {
+func (t *Tx) Receive(skus []string, qty map[string]int64, now time.Time) ([]Level, error) {
+	tx := t.db
 	var out []Level
 	for start := 0; start < len(skus); start += 500 {
 		chunk := skus[start:min(start+500, len(skus))]

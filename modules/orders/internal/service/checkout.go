@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"gorm.io/gorm"
-
 	cart "github.com/modshop/modshop/modules/cart/api"
 	customers "github.com/modshop/modshop/modules/customers/api"
 	inventory "github.com/modshop/modshop/modules/inventory/api"
@@ -55,13 +53,13 @@ func (s *Service) Checkout(ctx context.Context, cartID, customerID string, req C
 	// The cart's open checkout ends first, and gives its stock back, so
 	// the new one can hold the same units.
 	var prev string
-	open, err := store.HasOpenCheckout(s.db.Conn(ctx), c.ID)
+	open, err := s.store.HasOpenCheckout(ctx, c.ID)
 	if err != nil {
 		return api.Checkout{}, fmt.Errorf("read open checkout: %w", err)
 	}
 	if open {
-		err = s.db.Transact(ctx, func(tx *gorm.DB) error {
-			r, busy, err := store.SupersedeOpen(tx, c.ID, s.now())
+		err = s.store.InTx(ctx, func(tx *store.Tx) error {
+			r, busy, err := tx.SupersedeOpen(c.ID, s.now())
 			if busy {
 				return errCartBusy
 			}
@@ -88,8 +86,8 @@ func (s *Service) Checkout(ctx context.Context, cartID, customerID string, req C
 		ShippingAddress: store.Encode(addr), Lines: store.Encode(lines), Subtotal: subtotal, Shipping: shipping, Total: total,
 		Currency: s.opt.Currency, ReservationID: r.ID, ExpiresAt: r.ExpiresAt.UTC().Truncate(0), CreatedAt: now, UpdatedAt: now}
 	var superseded string
-	write := func(tx *gorm.DB) error {
-		prev, busy, err := store.SupersedeOpen(tx, c.ID, now)
+	write := func(tx *store.Tx) error {
+		prev, busy, err := tx.SupersedeOpen(c.ID, now)
 		if err != nil {
 			return err
 		}
@@ -97,17 +95,17 @@ func (s *Service) Checkout(ctx context.Context, cartID, customerID string, req C
 			return errCartBusy
 		}
 		superseded = prev
-		return store.InsertCheckout(tx, row)
+		return tx.InsertCheckout(row)
 	}
 	// The open checkout (if any) was ended above, so the insert alone
 	// usually does; one that another request opened meanwhile makes it a
 	// duplicate (one open checkout per cart), and this newer one replaces it.
-	err = store.InsertCheckout(s.db.Conn(ctx), row) // one statement: no transaction around it
+	err = s.store.InsertCheckout(ctx, row) // one statement: no transaction around it
 	for range 2 {
 		if !database.IsDuplicate(err) {
 			break
 		}
-		err = s.db.Transact(ctx, write)
+		err = s.store.InTx(ctx, write)
 	}
 	if err != nil {
 		s.release(r.ID)
@@ -194,7 +192,7 @@ func (s *Service) freeze(c cart.Cart) ([]api.Line, error) {
 // GetCheckout returns a checkout its caller may see: a guest checkout to
 // whoever has its id, a customer's only to that customer.
 func (s *Service) GetCheckout(ctx context.Context, id, customerID string) (api.Checkout, error) {
-	row, err := store.GetCheckout(s.db.Conn(ctx), id)
+	row, err := s.store.GetCheckout(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !owns(row.CustomerID, customerID)) {
 		return api.Checkout{}, api.ErrCheckoutNotFound
 	}

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/modshop/modshop/modules/orders/api"
 	"github.com/modshop/modshop/modules/orders/internal/domain"
 	"github.com/modshop/modshop/modules/orders/internal/store"
@@ -42,7 +40,7 @@ func (r Reader) may(o store.Order) bool {
 // GetOrder returns an order its reader may see (else ErrOrderNotFound, so
 // its existence is not revealed). A guest who gave the token sees it.
 func (s *Service) GetOrder(ctx context.Context, id string, r Reader) (api.Order, error) {
-	row, err := store.GetOrder(s.db.Conn(ctx), id)
+	row, err := s.store.GetOrder(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !r.may(row)) {
 		return api.Order{}, api.ErrOrderNotFound
 	}
@@ -70,7 +68,7 @@ func (s *Service) ListOrders(ctx context.Context, customerID, status, cursor str
 	if status != "" && !validStatus(api.Status(status)) {
 		return nil, nil, errs.Invalid(errs.FieldError{Field: "status", Message: "must be placed, shipped, delivered, cancelled or refunded"})
 	}
-	rows, err := store.ListOrders(s.db.Conn(ctx), customerID, status, before, limit+1)
+	rows, err := s.store.ListOrders(ctx, customerID, status, before, limit+1)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list orders: %w", err)
 	}
@@ -102,7 +100,7 @@ func validStatus(s api.Status) bool {
 // and its events commit together with the side effects it asks for, which
 // then run at once and, if they fail, again later (see RunEffects).
 func (s *Service) Apply(ctx context.Context, id string, cmd domain.Command, r Reader, tracking *string) (api.Order, error) {
-	row, err := store.GetOrder(s.db.Conn(ctx), id)
+	row, err := s.store.GetOrder(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !r.may(row)) {
 		return api.Order{}, api.ErrOrderNotFound
 	}
@@ -118,8 +116,8 @@ func (s *Service) Apply(ctx context.Context, id string, cmd domain.Command, r Re
 	for i, e := range t.Effects {
 		effects[i] = string(e)
 	}
-	err = s.ob.Transact(ctx, func(tx *events.Tx) error {
-		ok, err := store.Transition(tx.DB, id, t.From, t.To, tracking, now)
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		ok, err := tx.Transition(id, t.From, t.To, tracking, now)
 		if err != nil {
 			return err
 		}
@@ -128,7 +126,7 @@ func (s *Service) Apply(ctx context.Context, id string, cmd domain.Command, r Re
 		}
 		// The worker may retry the effects only once this request had its
 		// chance to run them.
-		if err := store.InsertEffects(tx.DB, id, effects, now.Add(s.opt.Lease), now); err != nil {
+		if err := tx.InsertEffects(id, effects, now.Add(s.opt.Lease), now); err != nil {
 			return err
 		}
 		return tx.Publish(s.event(row, t.To, tracking, now))
@@ -170,11 +168,11 @@ func (s *Service) event(o store.Order, to api.Status, tracking *string, now time
 // idempotent, and stops at the first failure (a refund must not run before
 // its capture). A failed effect is tried again later with backoff.
 func (s *Service) RunEffects(ctx context.Context, orderID string) error {
-	pending, err := store.PendingEffects(s.db.Conn(ctx), orderID)
+	pending, err := s.store.PendingEffects(ctx, orderID)
 	if err != nil || len(pending) == 0 {
 		return err
 	}
-	row, err := store.GetOrder(s.db.Conn(ctx), orderID)
+	row, err := s.store.GetOrder(ctx, orderID)
 	if err != nil {
 		return err
 	}
@@ -182,15 +180,15 @@ func (s *Service) RunEffects(ctx context.Context, orderID string) error {
 		paid, err := s.effect(ctx, row, domain.Effect(e.Effect))
 		if err != nil {
 			backoff := time.Duration(1<<min(e.Attempts, 8)) * time.Second
-			_ = s.db.Transact(ctx, func(tx *gorm.DB) error { return store.DeferEffect(tx, e.ID, s.now().Add(backoff), err.Error()) })
+			_ = s.store.InTx(ctx, func(tx *store.Tx) error { return tx.DeferEffect(e.ID, s.now().Add(backoff), err.Error()) })
 			return fmt.Errorf("%s of order %s: %w", e.Effect, orderID, err)
 		}
-		err = s.db.Transact(ctx, func(tx *gorm.DB) error {
-			done, err := store.EffectDone(tx, e.ID, s.now())
+		err = s.store.InTx(ctx, func(tx *store.Tx) error {
+			done, err := tx.EffectDone(e.ID, s.now())
 			if err != nil || !done || paid == "" {
 				return err
 			}
-			return store.SetPaymentStatus(tx, orderID, paid, s.now())
+			return tx.SetPaymentStatus(orderID, paid, s.now())
 		})
 		if err != nil {
 			return err

@@ -8,15 +8,12 @@ import (
 	"net/http"
 	"time"
 
-	"gorm.io/gorm"
-
 	inventory "github.com/modshop/modshop/modules/inventory/api"
 	"github.com/modshop/modshop/modules/orders/api"
 	"github.com/modshop/modshop/modules/orders/internal/domain"
 	"github.com/modshop/modshop/modules/orders/internal/store"
 	payments "github.com/modshop/modshop/modules/payments/api"
 	"github.com/modshop/modshop/platform/errs"
-	"github.com/modshop/modshop/platform/events"
 )
 
 // callTimeout bounds each call to another module, so a step never outlives
@@ -87,23 +84,23 @@ func (s *Service) PlaceOrder(ctx context.Context, customerID, key string, req Pl
 	var existing *store.Placement
 	var claimed *store.Checkout
 	var early error
-	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
-		inserted, err := store.InsertPlacement(tx, p)
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		inserted, err := tx.InsertPlacement(p)
 		if err != nil {
 			return err
 		}
 		if !inserted {
-			got, err := store.GetPlacementByKey(tx, scope, key)
+			got, err := tx.GetPlacementByKey(scope, key)
 			existing = &got
 			return err
 		}
 		// The usual case costs one statement: the claim succeeds.
-		c, ok, err := store.ClaimOpenCheckout(tx, req.CheckoutID, customerID, p.ID, now)
+		c, ok, err := tx.ClaimOpenCheckout(req.CheckoutID, customerID, p.ID, now)
 		if err != nil || ok {
 			claimed = &c
 			return err
 		}
-		c, err = store.GetCheckout(tx, req.CheckoutID)
+		c, err = tx.GetCheckout(req.CheckoutID)
 		switch {
 		case errors.Is(err, store.ErrNotFound) || (err == nil && !owns(c.CustomerID, customerID)):
 			early = api.ErrCheckoutNotFound
@@ -116,7 +113,7 @@ func (s *Service) PlaceOrder(ctx context.Context, customerID, key string, req Pl
 		default:
 			return errCartBusy // another placement holds it; roll back: the key stays unused
 		}
-		_, err = store.FinishPlacement(tx, p.ID, errs.As(early).Kind.Status(), encodeError(early), now)
+		_, err = tx.FinishPlacement(p.ID, errs.As(early).Kind.Status(), encodeError(early), now)
 		return err
 	})
 	switch {
@@ -145,8 +142,8 @@ func (s *Service) again(ctx context.Context, p store.Placement, hash string) (Re
 	}
 	now := s.now()
 	var leased bool
-	err := s.db.Transact(ctx, func(tx *gorm.DB) (err error) {
-		leased, err = store.LeasePlacement(tx, p.ID, now, now.Add(s.opt.Lease))
+	err := s.store.InTx(ctx, func(tx *store.Tx) (err error) {
+		leased, err = tx.LeasePlacement(p.ID, now, now.Add(s.opt.Lease))
 		return err
 	})
 	if err != nil {
@@ -154,7 +151,7 @@ func (s *Service) again(ctx context.Context, p store.Placement, hash string) (Re
 	}
 	if !leased {
 		// Another request with this key is running, or it just finished.
-		cur, err := store.GetPlacement(s.db.Conn(ctx), p.ID)
+		cur, err := s.store.GetPlacement(ctx, p.ID)
 		if err == nil && cur.Step == store.StepDone {
 			r, err := decodeReply(cur)
 			r.Replayed = true
@@ -171,7 +168,7 @@ func (s *Service) again(ctx context.Context, p store.Placement, hash string) (Re
 // read.
 func (s *Service) run(ctx context.Context, p store.Placement, claimed *store.Checkout) (Reply, error) {
 	if claimed == nil {
-		c, err := store.GetCheckout(s.db.Conn(ctx), p.CheckoutID)
+		c, err := s.store.GetCheckout(ctx, p.CheckoutID)
 		if err != nil {
 			return s.pause(p, fmt.Errorf("read checkout %s: %w", p.CheckoutID, err))
 		}
@@ -277,15 +274,15 @@ func (s *Service) writeOrder(ctx context.Context, p store.Placement, c store.Che
 		token, o.GuestTokenHash = &t, &h
 	}
 	var out api.Order
-	err := s.ob.Transact(ctx, func(tx *events.Tx) error {
-		ok, err := store.CompleteCheckout(tx.DB, c.ID, p.ID, o.ID, now)
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		ok, err := tx.CompleteCheckout(c.ID, p.ID, o.ID, now)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return fmt.Errorf("checkout %s is no longer held by placement %s", c.ID, p.ID)
 		}
-		if err := store.InsertOrder(tx.DB, &o); err != nil {
+		if err := tx.InsertOrder(&o); err != nil {
 			return err
 		}
 		if out, err = o.API(); err != nil {
@@ -296,7 +293,7 @@ func (s *Service) writeOrder(ctx context.Context, p store.Placement, c store.Che
 		if err != nil {
 			return err
 		}
-		if err := store.FinishPlacementLater(tx.DB, p.ID, http.StatusCreated, body, now); err != nil {
+		if err := tx.FinishPlacementLater(p.ID, http.StatusCreated, body, now); err != nil {
 			return err
 		}
 		return tx.Publish(api.OrderPlaced{OrderID: o.ID, Number: out.Number, CartID: c.CartID, CustomerID: c.CustomerID, Email: c.Email,
@@ -310,7 +307,7 @@ func (s *Service) writeOrder(ctx context.Context, p store.Placement, c store.Che
 
 // stored answers a placement another runner finished.
 func (s *Service) stored(ctx context.Context, p store.Placement) (Reply, error) {
-	cur, err := store.GetPlacement(s.db.Conn(ctx), p.ID)
+	cur, err := s.store.GetPlacement(ctx, p.ID)
 	if err != nil {
 		return s.pause(p, fmt.Errorf("read placement %s: %w", p.ID, err))
 	}
@@ -362,12 +359,12 @@ func (s *Service) voidIfAuthorized(ctx context.Context, p store.Placement) error
 // finish stores the placement's answer and lets go of its checkout.
 func (s *Service) finish(ctx context.Context, p store.Placement, c store.Checkout, expire bool, cause error) (Reply, error) {
 	status := errs.As(cause).Kind.Status()
-	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		now := s.now()
-		if err := store.ReleaseCheckout(tx, c.ID, p.ID, expire, now); err != nil {
+		if err := tx.ReleaseCheckout(c.ID, p.ID, expire, now); err != nil {
 			return err
 		}
-		_, err := store.FinishPlacement(tx, p.ID, status, encodeError(cause), now)
+		_, err := tx.FinishPlacement(p.ID, status, encodeError(cause), now)
 		return err
 	})
 	if err != nil {
@@ -385,7 +382,7 @@ func (s *Service) finish(ctx context.Context, p store.Placement, c store.Checkou
 func (s *Service) pause(p store.Placement, cause error) (Reply, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	if err := s.db.Transact(ctx, func(tx *gorm.DB) error { return store.EndLease(tx, p.ID, s.now()) }); err != nil {
+	if err := s.store.InTx(ctx, func(tx *store.Tx) error { return tx.EndLease(p.ID, s.now()) }); err != nil {
 		s.log.Warn("could not end a placement's lease; it ends on its own", "placement", p.ID, "err", err)
 	}
 	if e := errs.As(cause); e != nil && e.Kind != errs.KindInternal {

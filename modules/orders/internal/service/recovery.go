@@ -2,73 +2,32 @@ package service
 
 import (
 	"context"
-	"sync"
 	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/modshop/modshop/modules/orders/internal/store"
 )
 
 // Recovery finishes what crashed or failed requests left behind: unfinished
 // placements whose lease ran out (carried on or undone), order effects that
-// failed (retried with backoff), and Idempotency-Keys past their time.
+// failed (retried with backoff), and Idempotency-Keys past their time. Run
+// is one pass of the background worker (module.go runs it periodically).
 type Recovery struct {
-	s        *Service
-	interval time.Duration
-	cancel   context.CancelFunc
-	done     chan struct{}
-	once     sync.Once
+	s         *Service
+	lastPurge time.Time // Run's only; passes of one worker never overlap
 }
 
-// Recovery makes the worker; it looks for work every interval.
-func (s *Service) Recovery(interval time.Duration) *Recovery {
-	return &Recovery{s: s, interval: interval, done: make(chan struct{})}
-}
+// Recovery makes the worker's state.
+func (s *Service) Recovery() *Recovery { return &Recovery{s: s} }
 
-// Start runs the worker until Stop.
-func (r *Recovery) Start(context.Context) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	go r.loop(ctx)
+// Run does one Pass, and purges expired Idempotency-Keys if the last purge
+// was more than an hour ago. Pass and purge log their own failures.
+func (r *Recovery) Run(ctx context.Context) error {
+	r.Pass(ctx)
+	if now := r.s.clock.Now(); now.Sub(r.lastPurge) > time.Hour {
+		r.purge(ctx)
+		r.lastPurge = now
+	}
 	return nil
-}
-
-// Stop ends the worker and waits for the pass in progress.
-func (r *Recovery) Stop(ctx context.Context) error {
-	r.once.Do(func() {
-		if r.cancel != nil {
-			r.cancel()
-		}
-	})
-	if r.cancel == nil {
-		return nil
-	}
-	select {
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (r *Recovery) loop(ctx context.Context) {
-	defer close(r.done)
-	t := time.NewTicker(r.interval)
-	defer t.Stop()
-	lastPurge := time.Time{}
-	for {
-		r.Pass(ctx)
-		if now := r.s.clock.Now(); now.Sub(lastPurge) > time.Hour {
-			r.purge(ctx)
-			lastPurge = now
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // Pass does one round of recovery; it returns how many placements and
@@ -76,15 +35,15 @@ func (r *Recovery) loop(ctx context.Context) {
 func (r *Recovery) Pass(ctx context.Context) int {
 	s := r.s
 	n := 0
-	due, err := store.DuePlacements(s.db.Conn(ctx), s.now(), 50)
+	due, err := s.store.DuePlacements(ctx, s.now(), 50)
 	if err != nil {
 		s.log.Warn("recovery: list placements", "err", err)
 	}
 	for _, p := range due {
 		now := s.now()
 		var leased bool
-		if err := s.db.Transact(ctx, func(tx *gorm.DB) (err error) {
-			leased, err = store.LeasePlacement(tx, p.ID, now, now.Add(s.opt.Lease))
+		if err := s.store.InTx(ctx, func(tx *store.Tx) (err error) {
+			leased, err = tx.LeasePlacement(p.ID, now, now.Add(s.opt.Lease))
 			return err
 		}); err != nil || !leased {
 			continue
@@ -101,7 +60,7 @@ func (r *Recovery) Pass(ctx context.Context) int {
 			s.log.Info("recovery: placement finished", "placement", p.ID, "order", p.OrderID)
 		}
 	}
-	orders, err := store.DueEffectOrders(s.db.Conn(ctx), s.now(), 50)
+	orders, err := s.store.DueEffectOrders(ctx, s.now(), 50)
 	if err != nil {
 		s.log.Warn("recovery: list order effects", "err", err)
 	}
@@ -120,8 +79,8 @@ func (r *Recovery) purge(ctx context.Context) {
 	before := s.now().Add(-s.opt.KeyTTL)
 	for ctx.Err() == nil {
 		var n int64
-		err := s.db.Transact(ctx, func(tx *gorm.DB) (err error) {
-			n, err = store.PurgePlacements(tx, before, 1000)
+		err := s.store.InTx(ctx, func(tx *store.Tx) (err error) {
+			n, err = tx.PurgePlacements(before, 1000)
 			return err
 		})
 		if err != nil {

@@ -22,7 +22,6 @@ import (
 	"github.com/modshop/modshop/modules/orders/internal/store"
 	payments "github.com/modshop/modshop/modules/payments/api"
 	"github.com/modshop/modshop/platform/clock"
-	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/errs"
 	"github.com/modshop/modshop/platform/events"
 )
@@ -62,8 +61,7 @@ const (
 
 // Service is the orders module.
 type Service struct {
-	db    *database.Handle
-	ob    *events.Outbox
+	store *store.Store
 	deps  Deps
 	clock clock.Clock
 	opt   Options
@@ -80,7 +78,7 @@ func New(ob *events.Outbox, deps Deps, c clock.Clock, opt Options, log *slog.Log
 	if opt.KeyTTL <= 0 {
 		opt.KeyTTL = 24 * time.Hour
 	}
-	return &Service{db: ob.Handle(), ob: ob, deps: deps, clock: clock.Or(c), opt: opt, log: log}
+	return &Service{store: store.New(ob), deps: deps, clock: clock.Or(c), opt: opt, log: log}
 }
 
 // now is the clock truncated to what PostgreSQL keeps, so a value read back
@@ -96,13 +94,13 @@ func (s *Service) step(name string) {
 // Consumer expires a checkout when the inventory expired its reservation.
 func (s *Service) Consumer(ob *events.Outbox) events.Consumer {
 	return ob.Consumer("checkout_expiry", events.On(func(ctx context.Context, tx *events.Tx, e inventory.ReservationExpired) error {
-		return store.ExpireByReservation(tx.DB, e.ReservationID, s.now())
+		return s.store.Join(tx).ExpireByReservation(e.ReservationID, s.now())
 	}))
 }
 
 // Order returns one order (api.Orders).
 func (s *Service) Order(ctx context.Context, id string) (api.Order, error) {
-	row, err := store.GetOrder(s.db.Conn(ctx), id)
+	row, err := s.store.GetOrder(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return api.Order{}, api.ErrOrderNotFound
 	}

@@ -8,6 +8,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/modshop/modshop/modules/orders/api"
 	"github.com/modshop/modshop/modules/orders/internal/domain"
 	"github.com/modshop/modshop/platform/database"
+	"github.com/modshop/modshop/platform/events"
 )
 
 // Migrations are the orders module's tables.
@@ -108,6 +110,93 @@ CREATE TABLE orders_effects (
 CREATE INDEX orders_effects_due ON orders_effects (next_at) WHERE done_at IS NULL;
 `}}}
 
+// Store is the orders module's tables behind methods: reads and
+// one-statement writes on the Store, everything else on a Tx (InTx). The
+// service holds one and never sees gorm.
+type Store struct {
+	h  *database.Handle
+	ob *events.Outbox
+}
+
+// New makes the store of the module's outbox (and its database handle).
+func New(ob *events.Outbox) *Store { return &Store{h: ob.Handle(), ob: ob} }
+
+// Tx is one transaction of the orders module: its writes and the events it
+// publishes commit together, or not at all.
+type Tx struct {
+	etx *events.Tx
+	db  *gorm.DB
+}
+
+// InTx runs fn in one transaction; the events fn publishes are written to
+// the outbox in it and relayed once it commits (a transaction that
+// publishes nothing writes nothing more). An error from fn rolls it back.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.ob.Transact(ctx, func(etx *events.Tx) error { return fn(s.Join(etx)) })
+}
+
+// Join is the Tx of a transaction the platform opened: an event handler's,
+// whose inbox write commits with it.
+func (s *Store) Join(etx *events.Tx) *Tx { return &Tx{etx: etx, db: etx.DB} }
+
+// Publish adds events to the transaction's outbox writes.
+func (t *Tx) Publish(evts ...events.Event) error { return t.etx.Publish(evts...) }
+
+// Reads outside a transaction, the one-statement checkout insert, and the
+// two a transaction also needs.
+
+// GetCheckout reads one checkout.
+func (s *Store) GetCheckout(ctx context.Context, id string) (Checkout, error) {
+	return getCheckout(s.h.Conn(ctx), id)
+}
+
+// GetCheckout in the transaction.
+func (t *Tx) GetCheckout(id string) (Checkout, error) { return getCheckout(t.db, id) }
+
+// InsertCheckout writes a new checkout.
+func (s *Store) InsertCheckout(ctx context.Context, c Checkout) error {
+	return insertCheckout(s.h.Conn(ctx), c)
+}
+
+// InsertCheckout in the transaction.
+func (t *Tx) InsertCheckout(c Checkout) error { return insertCheckout(t.db, c) }
+
+// HasOpenCheckout reports whether a cart has an open checkout.
+func (s *Store) HasOpenCheckout(ctx context.Context, cartID string) (bool, error) {
+	return hasOpenCheckout(s.h.Conn(ctx), cartID)
+}
+
+// GetPlacement reads one placement.
+func (s *Store) GetPlacement(ctx context.Context, id string) (Placement, error) {
+	return getPlacement(s.h.Conn(ctx), id)
+}
+
+// DuePlacements are unfinished placements whose lease ran out.
+func (s *Store) DuePlacements(ctx context.Context, now time.Time, limit int) ([]Placement, error) {
+	return duePlacements(s.h.Conn(ctx), now, limit)
+}
+
+// GetOrder reads one order.
+func (s *Store) GetOrder(ctx context.Context, id string) (Order, error) {
+	return getOrder(s.h.Conn(ctx), id)
+}
+
+// ListOrders pages through orders newest first, before the sequence number
+// given (0: from the newest); customerID and status filter when not "".
+func (s *Store) ListOrders(ctx context.Context, customerID, status string, before int64, limit int) ([]Order, error) {
+	return listOrders(s.h.Conn(ctx), customerID, status, before, limit)
+}
+
+// PendingEffects are an order's effects not yet done, in order.
+func (s *Store) PendingEffects(ctx context.Context, orderID string) ([]Effect, error) {
+	return pendingEffects(s.h.Conn(ctx), orderID)
+}
+
+// DueEffectOrders are orders with an effect due for another try.
+func (s *Store) DueEffectOrders(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	return dueEffectOrders(s.h.Conn(ctx), now, limit)
+}
+
 // ErrNotFound is returned when a row does not exist.
 var ErrNotFound = errors.New("not found")
 
@@ -175,11 +264,13 @@ func Encode(v any) string {
 	return string(b)
 }
 
-// InsertCheckout writes a new checkout.
-func InsertCheckout(tx *gorm.DB, c Checkout) error { return tx.Create(&c).Error }
+// insertCheckout is InsertCheckout on db, a connection or a transaction.
+func insertCheckout(tx *gorm.DB, c Checkout) error {
+	return tx.Create(&c).Error
+}
 
-// GetCheckout reads one checkout.
-func GetCheckout(db *gorm.DB, id string) (Checkout, error) {
+// getCheckout is GetCheckout on db, a connection or a transaction.
+func getCheckout(db *gorm.DB, id string) (Checkout, error) {
 	var rows []Checkout
 	if err := db.Raw("SELECT * FROM orders_checkouts WHERE id = ?", id).Scan(&rows).Error; err != nil {
 		return Checkout{}, err
@@ -192,7 +283,8 @@ func GetCheckout(db *gorm.DB, id string) (Checkout, error) {
 
 // SupersedeOpen expires the cart's open checkout, unless an order is being
 // placed from it (busy); it returns the reservation to release.
-func SupersedeOpen(tx *gorm.DB, cartID string, now time.Time) (reservation string, busy bool, err error) {
+func (t *Tx) SupersedeOpen(cartID string, now time.Time) (reservation string, busy bool, err error) {
+	tx := t.db
 	var rows []Checkout
 	if err := tx.Raw("SELECT * FROM orders_checkouts WHERE cart_id = ? AND status = 'open'", cartID).Scan(&rows).Error; err != nil {
 		return "", false, err
@@ -213,8 +305,8 @@ func SupersedeOpen(tx *gorm.DB, cartID string, now time.Time) (reservation strin
 	return rows[0].ReservationID, false, nil
 }
 
-// HasOpenCheckout reports whether a cart has an open checkout.
-func HasOpenCheckout(db *gorm.DB, cartID string) (bool, error) {
+// hasOpenCheckout is HasOpenCheckout on db, a connection or a transaction.
+func hasOpenCheckout(db *gorm.DB, cartID string) (bool, error) {
 	var n int64
 	err := db.Raw("SELECT COUNT(*) FROM orders_checkouts WHERE cart_id = ? AND status = 'open'", cartID).Scan(&n).Error
 	return n > 0, err
@@ -223,7 +315,8 @@ func HasOpenCheckout(db *gorm.DB, cartID string) (bool, error) {
 // ExpireByReservation marks the open checkout holding a reservation
 // expired, unless an order is being placed from it (the placement then
 // finds the reservation gone and expires it itself).
-func ExpireByReservation(tx *gorm.DB, reservationID string, now time.Time) error {
+func (t *Tx) ExpireByReservation(reservationID string, now time.Time) error {
+	tx := t.db
 	return tx.Exec("UPDATE orders_checkouts SET status = 'expired', updated_at = ? WHERE reservation_id = ? AND status = 'open' AND placing_id IS NULL",
 		now, reservationID).Error
 }
@@ -231,7 +324,8 @@ func ExpireByReservation(tx *gorm.DB, reservationID string, now time.Time) error
 // ClaimOpenCheckout claims, for a placement, a checkout that is open, not
 // expired, held by no other placement and visible to the caller (a guest
 // checkout, or the customer's own); false when any of that fails.
-func ClaimOpenCheckout(tx *gorm.DB, checkoutID, customerID, placementID string, now time.Time) (Checkout, bool, error) {
+func (t *Tx) ClaimOpenCheckout(checkoutID, customerID, placementID string, now time.Time) (Checkout, bool, error) {
+	tx := t.db
 	// RETURNING hands the placement the checkout it goes on with, so it
 	// needs no read of its own.
 	var rows []Checkout
@@ -247,7 +341,8 @@ func ClaimOpenCheckout(tx *gorm.DB, checkoutID, customerID, placementID string, 
 
 // ReleaseCheckout lets go of a checkout a placement held; expire also ends
 // it (its reservation is gone).
-func ReleaseCheckout(tx *gorm.DB, checkoutID, placementID string, expire bool, now time.Time) error {
+func (t *Tx) ReleaseCheckout(checkoutID, placementID string, expire bool, now time.Time) error {
+	tx := t.db
 	status := "open"
 	if expire {
 		status = "expired"
@@ -258,7 +353,8 @@ func ReleaseCheckout(tx *gorm.DB, checkoutID, placementID string, expire bool, n
 
 // CompleteCheckout marks the checkout a placement held completed by its
 // order; false when the placement did not hold it.
-func CompleteCheckout(tx *gorm.DB, checkoutID, placementID, orderID string, now time.Time) (bool, error) {
+func (t *Tx) CompleteCheckout(checkoutID, placementID, orderID string, now time.Time) (bool, error) {
+	tx := t.db
 	res := tx.Exec("UPDATE orders_checkouts SET status = 'completed', order_id = ?, placing_id = NULL, updated_at = ? WHERE id = ? AND placing_id = ? AND status = 'open'",
 		orderID, now, checkoutID, placementID)
 	return res.RowsAffected == 1, res.Error
@@ -297,7 +393,8 @@ func (Placement) TableName() string { return "orders_placements" }
 
 // InsertPlacement writes a new placement unless its (scope, key) exists;
 // inserted says which.
-func InsertPlacement(tx *gorm.DB, p Placement) (bool, error) {
+func (t *Tx) InsertPlacement(p Placement) (bool, error) {
+	tx := t.db
 	res := tx.Exec(`INSERT INTO orders_placements (id, scope, idem_key, request_hash, checkout_id, method, customer_id, payment_id, order_id, step, lease_until, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, idem_key) DO NOTHING`,
 		p.ID, p.Scope, p.Key, p.RequestHash, p.CheckoutID, p.Method, p.CustomerID, p.PaymentID, p.OrderID, p.Step, p.LeaseUntil, p.CreatedAt, p.UpdatedAt)
@@ -305,12 +402,13 @@ func InsertPlacement(tx *gorm.DB, p Placement) (bool, error) {
 }
 
 // GetPlacementByKey reads the placement of a caller's key.
-func GetPlacementByKey(db *gorm.DB, scope, key string) (Placement, error) {
+func (t *Tx) GetPlacementByKey(scope, key string) (Placement, error) {
+	db := t.db
 	return onePlacement(db, "SELECT * FROM orders_placements WHERE scope = ? AND idem_key = ?", scope, key)
 }
 
-// GetPlacement reads one placement.
-func GetPlacement(db *gorm.DB, id string) (Placement, error) {
+// getPlacement is GetPlacement on db, a connection or a transaction.
+func getPlacement(db *gorm.DB, id string) (Placement, error) {
 	return onePlacement(db, "SELECT * FROM orders_placements WHERE id = ?", id)
 }
 
@@ -327,7 +425,8 @@ func onePlacement(db *gorm.DB, sql string, args ...any) (Placement, error) {
 
 // LeasePlacement takes an unfinished placement whose lease ran out (its
 // runner crashed or gave up): false when it is finished or still leased.
-func LeasePlacement(tx *gorm.DB, id string, now, until time.Time) (bool, error) {
+func (t *Tx) LeasePlacement(id string, now, until time.Time) (bool, error) {
+	tx := t.db
 	res := tx.Exec("UPDATE orders_placements SET lease_until = ?, updated_at = ? WHERE id = ? AND step <> 'done' AND lease_until <= ?",
 		until, now, id, now)
 	return res.RowsAffected == 1, res.Error
@@ -335,13 +434,15 @@ func LeasePlacement(tx *gorm.DB, id string, now, until time.Time) (bool, error) 
 
 // EndLease lets an unfinished placement be taken over at once (by the
 // caller's retry or the recovery worker).
-func EndLease(tx *gorm.DB, id string, now time.Time) error {
+func (t *Tx) EndLease(id string, now time.Time) error {
+	tx := t.db
 	return tx.Exec("UPDATE orders_placements SET lease_until = ?, updated_at = ? WHERE id = ? AND step <> 'done'", now, now, id).Error
 }
 
 // FinishPlacement stores a placement's final answer; false when it was
 // finished already.
-func FinishPlacement(tx *gorm.DB, id string, status int, body []byte, now time.Time) (bool, error) {
+func (t *Tx) FinishPlacement(id string, status int, body []byte, now time.Time) (bool, error) {
+	tx := t.db
 	res := tx.Exec("UPDATE orders_placements SET step = 'done', response_status = ?, response_body = ?, lease_until = ?, updated_at = ? WHERE id = ? AND step <> 'done'",
 		status, string(body), now, now, id)
 	return res.RowsAffected == 1, res.Error
@@ -350,13 +451,14 @@ func FinishPlacement(tx *gorm.DB, id string, status int, body []byte, now time.T
 // FinishPlacementLater stores the final answer of a placement that the
 // transaction holds (so the update cannot miss): on PostgreSQL it travels
 // with the COMMIT (database.Later).
-func FinishPlacementLater(tx *gorm.DB, id string, status int, body []byte, now time.Time) error {
+func (t *Tx) FinishPlacementLater(id string, status int, body []byte, now time.Time) error {
+	tx := t.db
 	return database.Later(tx, "UPDATE orders_placements SET step = 'done', response_status = ?, response_body = ?, lease_until = ?, updated_at = ? WHERE id = ? AND step <> 'done'",
 		status, string(body), now, now, id)
 }
 
-// DuePlacements are unfinished placements whose lease ran out.
-func DuePlacements(db *gorm.DB, now time.Time, limit int) ([]Placement, error) {
+// duePlacements is DuePlacements on db, a connection or a transaction.
+func duePlacements(db *gorm.DB, now time.Time, limit int) ([]Placement, error) {
 	var rows []Placement
 	err := db.Raw("SELECT * FROM orders_placements WHERE step <> 'done' AND lease_until <= ? ORDER BY lease_until LIMIT ?", now, limit).Scan(&rows).Error
 	return rows, err
@@ -364,7 +466,8 @@ func DuePlacements(db *gorm.DB, now time.Time, limit int) ([]Placement, error) {
 
 // PurgePlacements deletes finished placements created before a time (their
 // keys have expired); it returns how many.
-func PurgePlacements(tx *gorm.DB, before time.Time, limit int) (int64, error) {
+func (t *Tx) PurgePlacements(before time.Time, limit int) (int64, error) {
+	tx := t.db
 	res := tx.Exec("DELETE FROM orders_placements WHERE id IN (SELECT id FROM orders_placements WHERE created_at < ? AND step = 'done' LIMIT ?)", before, limit)
 	return res.RowsAffected, res.Error
 }
@@ -410,10 +513,13 @@ func (o Order) API() (api.Order, error) {
 }
 
 // InsertOrder writes a new order and fills in its sequence number.
-func InsertOrder(tx *gorm.DB, o *Order) error { return tx.Create(o).Error }
+func (t *Tx) InsertOrder(o *Order) error {
+	tx := t.db
+	return tx.Create(o).Error
+}
 
-// GetOrder reads one order.
-func GetOrder(db *gorm.DB, id string) (Order, error) {
+// getOrder is GetOrder on db, a connection or a transaction.
+func getOrder(db *gorm.DB, id string) (Order, error) {
 	var rows []Order
 	if err := db.Raw("SELECT * FROM orders_orders WHERE id = ?", id).Scan(&rows).Error; err != nil {
 		return Order{}, err
@@ -424,9 +530,8 @@ func GetOrder(db *gorm.DB, id string) (Order, error) {
 	return rows[0], nil
 }
 
-// ListOrders pages through orders newest first, before the sequence number
-// given (0: from the newest); customerID and status filter when not "".
-func ListOrders(db *gorm.DB, customerID, status string, before int64, limit int) ([]Order, error) {
+// listOrders is ListOrders on db, a connection or a transaction.
+func listOrders(db *gorm.DB, customerID, status string, before int64, limit int) ([]Order, error) {
 	q := db.Table("orders_orders")
 	if customerID != "" {
 		q = q.Where("customer_id = ?", customerID)
@@ -444,14 +549,16 @@ func ListOrders(db *gorm.DB, customerID, status string, before int64, limit int)
 
 // Transition moves an order from one status to another if it is still in
 // the first; tracking is set when not nil.
-func Transition(tx *gorm.DB, id string, from, to api.Status, tracking *string, now time.Time) (bool, error) {
+func (t *Tx) Transition(id string, from, to api.Status, tracking *string, now time.Time) (bool, error) {
+	tx := t.db
 	res := tx.Exec("UPDATE orders_orders SET status = ?, tracking_number = COALESCE(?, tracking_number), updated_at = ? WHERE id = ? AND status = ?",
 		string(to), tracking, now, id, string(from))
 	return res.RowsAffected == 1, res.Error
 }
 
 // SetPaymentStatus records what the payment became.
-func SetPaymentStatus(tx *gorm.DB, id string, status api.PaymentStatus, now time.Time) error {
+func (t *Tx) SetPaymentStatus(id string, status api.PaymentStatus, now time.Time) error {
+	tx := t.db
 	return tx.Exec("UPDATE orders_orders SET payment_status = ?, updated_at = ? WHERE id = ?", string(status), now, id).Error
 }
 
@@ -473,7 +580,8 @@ func (Effect) TableName() string { return "orders_effects" }
 
 // InsertEffects records the effects a transition asks for; nextAt is when
 // the worker may first try them (the request runs them itself first).
-func InsertEffects(tx *gorm.DB, orderID string, effects []string, nextAt, now time.Time) error {
+func (t *Tx) InsertEffects(orderID string, effects []string, nextAt, now time.Time) error {
+	tx := t.db
 	if len(effects) == 0 {
 		return nil
 	}
@@ -484,15 +592,15 @@ func InsertEffects(tx *gorm.DB, orderID string, effects []string, nextAt, now ti
 	return tx.Create(&rows).Error
 }
 
-// PendingEffects are an order's effects not yet done, in order.
-func PendingEffects(db *gorm.DB, orderID string) ([]Effect, error) {
+// pendingEffects is PendingEffects on db, a connection or a transaction.
+func pendingEffects(db *gorm.DB, orderID string) ([]Effect, error) {
 	var rows []Effect
 	err := db.Raw("SELECT * FROM orders_effects WHERE order_id = ? AND done_at IS NULL ORDER BY id", orderID).Scan(&rows).Error
 	return rows, err
 }
 
-// DueEffectOrders are orders with an effect due for another try.
-func DueEffectOrders(db *gorm.DB, now time.Time, limit int) ([]string, error) {
+// dueEffectOrders is DueEffectOrders on db, a connection or a transaction.
+func dueEffectOrders(db *gorm.DB, now time.Time, limit int) ([]string, error) {
 	var ids []string
 	err := db.Raw("SELECT DISTINCT order_id FROM orders_effects WHERE done_at IS NULL AND next_at <= ? LIMIT ?", now, limit).Scan(&ids).Error
 	return ids, err
@@ -500,7 +608,8 @@ func DueEffectOrders(db *gorm.DB, now time.Time, limit int) ([]string, error) {
 
 // DeferEffect pushes an effect's next try back (the request is running it;
 // or it failed).
-func DeferEffect(tx *gorm.DB, id int64, next time.Time, failure string) error {
+func (t *Tx) DeferEffect(id int64, next time.Time, failure string) error {
+	tx := t.db
 	if failure == "" {
 		return tx.Exec("UPDATE orders_effects SET next_at = ? WHERE id = ? AND done_at IS NULL", next, id).Error
 	}
@@ -508,7 +617,8 @@ func DeferEffect(tx *gorm.DB, id int64, next time.Time, failure string) error {
 }
 
 // EffectDone marks an effect done; false when it was done already.
-func EffectDone(tx *gorm.DB, id int64, now time.Time) (bool, error) {
+func (t *Tx) EffectDone(id int64, now time.Time) (bool, error) {
+	tx := t.db
 	res := tx.Exec("UPDATE orders_effects SET done_at = ? WHERE id = ? AND done_at IS NULL", now, id)
 	return res.RowsAffected == 1, res.Error
 }

@@ -27,7 +27,6 @@ import (
 	"github.com/modshop/modshop/modules/payments/internal/provider"
 	"github.com/modshop/modshop/modules/payments/internal/store"
 	"github.com/modshop/modshop/platform/clock"
-	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/errs"
 	"github.com/modshop/modshop/platform/events"
 )
@@ -39,8 +38,7 @@ const recordTimeout = 10 * time.Second
 
 // Service is the payments module.
 type Service struct {
-	db       *database.Handle
-	ob       *events.Outbox
+	store    *store.Store
 	provider provider.Provider
 	clock    clock.Clock
 	log      *slog.Logger
@@ -50,7 +48,7 @@ var _ api.Payments = (*Service)(nil)
 
 // New makes the service.
 func New(ob *events.Outbox, p provider.Provider, c clock.Clock, log *slog.Logger) *Service {
-	return &Service{db: ob.Handle(), ob: ob, provider: p, clock: clock.Or(c), log: log}
+	return &Service{store: store.New(ob), provider: p, clock: clock.Or(c), log: log}
 }
 
 // Authorize claims the payment id with a pending payment, asks the provider
@@ -90,14 +88,14 @@ func (s *Service) claim(ctx context.Context, req api.AuthorizeRequest) (api.Paym
 			Status: api.StatusPending, Provider: s.provider.Name(), History: []api.StatusChange{{Status: api.StatusPending, At: now}},
 			CreatedAt: now, UpdatedAt: now}
 		// One statement: no transaction around it.
-		inserted, err := store.Insert(s.db.Conn(ctx), p)
+		inserted, err := s.store.Insert(ctx, p)
 		if err != nil {
 			return api.Payment{}, fmt.Errorf("authorize %s: %w", req.ID, err)
 		}
 		if inserted {
 			return p, nil
 		}
-		existing, err := store.Get(s.db.Conn(ctx), req.ID)
+		existing, err := s.store.Get(ctx, req.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -134,9 +132,9 @@ func (s *Service) resolve(ctx context.Context, p api.Payment) (api.Payment, erro
 	now := s.now()
 	var got api.Payment
 	var moved bool
-	err = s.ob.Transact(ctx, func(tx *events.Tx) error {
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		if got, moved, err = store.Resolve(tx.DB, p.ID, o, now); err != nil || !moved {
+		if got, moved, err = tx.Resolve(p.ID, o, now); err != nil || !moved {
 			return err
 		}
 		return publish(tx, got, now)
@@ -156,7 +154,7 @@ func (s *Service) resolve(ctx context.Context, p api.Payment) (api.Payment, erro
 func (s *Service) forget(ctx context.Context, id string) error {
 	ctx, cancel := recordContext(ctx)
 	defer cancel()
-	if err := store.DeletePending(s.db.Conn(ctx), id); err != nil {
+	if err := s.store.DeletePending(ctx, id); err != nil {
 		return fmt.Errorf("forget payment %s: %w", id, err)
 	}
 	return domain.UnknownMethod()
@@ -245,9 +243,9 @@ func (s *Service) apply(ctx context.Context, p api.Payment, c domain.Command) (a
 	now := s.now()
 	var got api.Payment
 	var moved bool
-	err = s.ob.Transact(ctx, func(tx *events.Tx) error {
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		if got, moved, err = store.Move(tx.DB, p.ID, p.Status, c.Target(), now); err != nil || !moved {
+		if got, moved, err = tx.Move(p.ID, p.Status, c.Target(), now); err != nil || !moved {
 			return err
 		}
 		return publish(tx, got, now)
@@ -263,7 +261,7 @@ func (s *Service) apply(ctx context.Context, p api.Payment, c domain.Command) (a
 
 // Payment reads one payment.
 func (s *Service) Payment(ctx context.Context, id string) (api.Payment, error) {
-	p, err := store.Get(s.db.Conn(ctx), id)
+	p, err := s.store.Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return api.Payment{}, api.ErrNotFound
 	}
@@ -276,7 +274,7 @@ func (s *Service) Payment(ctx context.Context, id string) (api.Payment, error) {
 // List pages through payments newest first, those of a reference only when
 // it is not empty, after the key given (nil: from the newest).
 func (s *Service) List(ctx context.Context, reference string, after *store.Key, limit int) ([]api.Payment, error) {
-	ps, err := store.List(s.db.Conn(ctx), reference, after, limit)
+	ps, err := s.store.List(ctx, reference, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list payments: %w", err)
 	}
@@ -312,7 +310,7 @@ func recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // publish writes the integration event of a payment that has just moved.
-func publish(tx *events.Tx, p api.Payment, at time.Time) error {
+func publish(tx *store.Tx, p api.Payment, at time.Time) error {
 	e := api.PaymentEvent{PaymentID: p.ID, Reference: p.Reference, Amount: p.Amount, Currency: p.Currency,
 		Brand: p.Brand, Status: p.Status, DeclineCode: p.DeclineCode, At: at}
 	switch p.Status {

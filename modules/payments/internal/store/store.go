@@ -10,6 +10,7 @@
 package store
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/modshop/modshop/modules/payments/api"
 	"github.com/modshop/modshop/platform/database"
+	"github.com/modshop/modshop/platform/events"
 )
 
 // schemaV1 is written once for both engines. {C} marks the text columns that
@@ -92,6 +94,31 @@ func portable(version int, name, script string) database.Migration {
 	return database.Migration{Version: version, Name: name, SQL: pg, Postgres: pg, SQLite: sqlite}
 }
 
+// Store is the payments table behind methods: reads and single-statement
+// writes on the Store, moves inside InTx. The service holds one and never
+// sees gorm.
+type Store struct {
+	h  *database.Handle
+	ob *events.Outbox
+}
+
+// New makes the store of the module's outbox (and its database handle).
+func New(ob *events.Outbox) *Store { return &Store{h: ob.Handle(), ob: ob} }
+
+// Tx is one transaction of the payments module: its moves and the events it
+// publishes commit together, or not at all.
+type Tx struct{ etx *events.Tx }
+
+// InTx runs fn in one transaction; the events fn publishes are written to
+// the outbox in it and relayed once it commits. An error from fn rolls it
+// back.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.ob.Transact(ctx, func(etx *events.Tx) error { return fn(&Tx{etx: etx}) })
+}
+
+// Publish adds events to the transaction's outbox writes.
+func (tx *Tx) Publish(evts ...events.Event) error { return tx.etx.Publish(evts...) }
+
 // ErrNotFound is returned when a payment does not exist.
 var ErrNotFound = errors.New("payment not found")
 
@@ -140,7 +167,8 @@ func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 // Insert stores a new pending payment, the first step of its history in
 // the same row, in one statement; inserted is false when the id is taken
 // (a retry, or a reuse the caller must tell apart). p.CreatedAt is its time.
-func Insert(db *gorm.DB, p api.Payment) (bool, error) {
+func (s *Store) Insert(ctx context.Context, p api.Payment) (bool, error) {
+	db := s.h.Conn(ctx)
 	at := micros(p.CreatedAt)
 	first, _ := json.Marshal([]step{{Status: string(api.StatusPending), AtUS: at}}) // plain fields: cannot fail
 	res := db.Exec("INSERT INTO payments_payments ("+cols+") VALUES (?, ?, ?, ?, ?, '', ?, ?, '', '', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
@@ -159,15 +187,15 @@ type Outcome struct {
 // Resolve moves a pending payment to the outcome of its authorization and
 // returns it; ok is false when it was not pending (someone else resolved
 // it first).
-func Resolve(tx *gorm.DB, id string, o Outcome, at time.Time) (api.Payment, bool, error) {
-	return move(tx, "UPDATE payments_payments SET status = ?, brand = ?, provider_ref = ?, decline_code = ?, updated_at = ?, history = "+appendStep(tx)+" WHERE id = ? AND status = 'pending'",
+func (tx *Tx) Resolve(id string, o Outcome, at time.Time) (api.Payment, bool, error) {
+	return move(tx.etx.DB, "UPDATE payments_payments SET status = ?, brand = ?, provider_ref = ?, decline_code = ?, updated_at = ?, history = "+appendStep(tx.etx.DB)+" WHERE id = ? AND status = 'pending'",
 		string(o.Status), o.Brand, o.ProviderRef, o.DeclineCode, micros(at), string(o.Status), micros(at), id)
 }
 
 // Move moves a payment from one status to another and returns it; ok is
 // false when it was not in status from.
-func Move(tx *gorm.DB, id string, from, to api.Status, at time.Time) (api.Payment, bool, error) {
-	return move(tx, "UPDATE payments_payments SET status = ?, updated_at = ?, history = "+appendStep(tx)+" WHERE id = ? AND status = ?",
+func (tx *Tx) Move(id string, from, to api.Status, at time.Time) (api.Payment, bool, error) {
+	return move(tx.etx.DB, "UPDATE payments_payments SET status = ?, updated_at = ?, history = "+appendStep(tx.etx.DB)+" WHERE id = ? AND status = ?",
 		string(to), micros(at), string(to), micros(at), id, string(from))
 }
 
@@ -194,17 +222,17 @@ func appendStep(db *gorm.DB) string {
 	return "json_insert(history, '$[#]', json_object('status', ?, 'at', ?))"
 }
 
-// DeletePending removes a payment that is still pending:
+// DeletePending removes a payment that is still pending (one statement):
 // for an authorization the provider refused to know the method of, which
 // must leave nothing stored.
-func DeletePending(tx *gorm.DB, id string) error {
-	return tx.Exec("DELETE FROM payments_payments WHERE id = ? AND status = 'pending'", id).Error
+func (s *Store) DeletePending(ctx context.Context, id string) error {
+	return s.h.Conn(ctx).Exec("DELETE FROM payments_payments WHERE id = ? AND status = 'pending'", id).Error
 }
 
 // Get reads one payment.
-func Get(db *gorm.DB, id string) (api.Payment, error) {
+func (s *Store) Get(ctx context.Context, id string) (api.Payment, error) {
 	var rows []row
-	if err := db.Raw("SELECT "+cols+" FROM payments_payments WHERE id = ?", id).Scan(&rows).Error; err != nil {
+	if err := s.h.Conn(ctx).Raw("SELECT "+cols+" FROM payments_payments WHERE id = ?", id).Scan(&rows).Error; err != nil {
 		return api.Payment{}, err
 	}
 	if len(rows) == 0 {
@@ -248,7 +276,7 @@ func DecodeCursor(cursor string) (Key, error) {
 // those with the reference when it is not empty, after the key given (nil:
 // from the newest). Keys only shrink in this order, so a payment created
 // meanwhile never shifts a later page.
-func List(db *gorm.DB, reference string, after *Key, limit int) ([]api.Payment, error) {
+func (s *Store) List(ctx context.Context, reference string, after *Key, limit int) ([]api.Payment, error) {
 	var where []string
 	var args []any
 	if reference != "" {
@@ -264,7 +292,7 @@ func List(db *gorm.DB, reference string, after *Key, limit int) ([]api.Payment, 
 		sql += " WHERE " + strings.Join(where, " AND ")
 	}
 	var rows []row
-	if err := db.Raw(sql+" ORDER BY created_at DESC, id DESC LIMIT ?", append(args, limit)...).Scan(&rows).Error; err != nil {
+	if err := s.h.Conn(ctx).Raw(sql+" ORDER BY created_at DESC, id DESC LIMIT ?", append(args, limit)...).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	out := make([]api.Payment, len(rows))

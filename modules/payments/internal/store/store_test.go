@@ -7,6 +7,7 @@ import (
 
 	"github.com/modshop/modshop/modules/payments/api"
 	"github.com/modshop/modshop/platform/database"
+	"github.com/modshop/modshop/platform/events"
 	"github.com/modshop/modshop/platform/testkit"
 )
 
@@ -20,6 +21,8 @@ func TestHistoryMovesIntoTheRow(t *testing.T) {
 		v1.Migrations = v1.Migrations[:1]
 		h := testkit.Migrated(t, db, v1)
 		g := h.Gorm
+		s := &Store{h: h}
+		tx := &Tx{etx: &events.Tx{DB: g}}
 		for _, id := range []string{"pay_a", "pay_b", "pay_c"} {
 			if err := g.Exec("INSERT INTO payments_payments (id, reference, amount, currency, method, status, provider, created_at, updated_at) VALUES (?, 'chk', 100, 'EUR', 'pm_card_visa', 'captured', 'test', 1, 3)", id).Error; err != nil {
 				t.Fatal(err)
@@ -45,7 +48,7 @@ func TestHistoryMovesIntoTheRow(t *testing.T) {
 			"pay_c": {},
 		}
 		for id, w := range want {
-			p, err := Get(g, id)
+			p, err := s.Get(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,14 +61,14 @@ func TestHistoryMovesIntoTheRow(t *testing.T) {
 		}
 
 		// A move appends; one from the wrong status changes nothing.
-		p, ok, err := Move(g, "pay_a", api.StatusCaptured, api.StatusRefunded, time.UnixMicro(4))
+		p, ok, err := tx.Move("pay_a", api.StatusCaptured, api.StatusRefunded, time.UnixMicro(4))
 		if err != nil || !ok || p.Status != api.StatusRefunded || !sameHistory(p.History, append(want["pay_a"], api.StatusChange{Status: "refunded", At: time.UnixMicro(4).UTC()})) {
 			t.Fatalf("move: %+v ok=%v err=%v", p, ok, err)
 		}
-		if _, ok, err := Move(g, "pay_a", api.StatusCaptured, api.StatusRefunded, time.UnixMicro(5)); err != nil || ok {
+		if _, ok, err := tx.Move("pay_a", api.StatusCaptured, api.StatusRefunded, time.UnixMicro(5)); err != nil || ok {
 			t.Fatalf("a second move from captured: ok=%v err=%v", ok, err)
 		}
-		if got, _ := Get(g, "pay_a"); len(got.History) != 4 {
+		if got, _ := s.Get(ctx, "pay_a"); len(got.History) != 4 {
 			t.Fatalf("history after a lost move: %v", got.History)
 		}
 	})
