@@ -5,6 +5,7 @@
 package cart
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -50,9 +51,16 @@ var Module = fx.Module(Name,
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
 	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
 	modkit.Routes(internalRoutes),
-	modkit.Workers(func(s *service.Service) modkit.Worker {
-		c := s.Cleaner(CleanupInterval)
-		return modkit.Worker{Name: "cart.cleanup", Start: c.Start, Stop: c.Stop}
+	modkit.Workers(func(s *service.Service, log *slog.Logger) modkit.Worker {
+		log = log.With("module", Name)
+		clean := func(ctx context.Context) error {
+			n, err := s.DeleteStale(ctx)
+			if n > 0 {
+				log.Info("stale carts deleted", "count", n)
+			}
+			return err
+		}
+		return modkit.NewPeriodic("cart.cleanup", CleanupInterval, clean, modkit.WithLogger(log)).Worker()
 	}),
 )
 

@@ -5,6 +5,8 @@
 package catalog
 
 import (
+	"log/slog"
+
 	"go.uber.org/fx"
 
 	"github.com/modshop/modshop/modules/catalog/api"
@@ -47,9 +49,9 @@ var Module = fx.Module(Name,
 	fx.Provide(func() httpapi.CacheConfig { return httpapi.DefaultCacheConfig }),
 	modkit.Routes(httpapi.Routes),
 	modkit.Routes(internalRoutes),
-	modkit.Workers(func(s *service.Service) modkit.Worker {
-		w := s.Watcher(service.WatchEvery)
-		return modkit.Worker{Name: "catalog.watcher", Start: w.Start, Stop: w.Stop}
+	modkit.Workers(func(s *service.Service, log *slog.Logger) modkit.Worker {
+		return modkit.NewPeriodic("catalog.watcher", service.WatchEvery, s.Watch(),
+			modkit.RunOnStart(), modkit.WithLogger(log.With("module", Name))).Worker()
 	}),
 	fx.Provide(
 		func(s *service.Service) api.Catalog { return s },

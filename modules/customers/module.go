@@ -80,9 +80,8 @@ func NewModule(cfg service.Config) fx.Option {
 		modkit.Routes(httpapi.Routes),
 		modkit.Routes(internalRoutes),
 		modkit.Workers(bootstrapAdmin),
-		modkit.Workers(func(s *service.Service) modkit.Worker {
-			j := service.NewJanitor(s)
-			return modkit.Worker{Name: "customers.janitor", Start: j.Start, Stop: j.Stop}
+		modkit.Workers(func(s *service.Service, log *slog.Logger) modkit.Worker {
+			return modkit.NewPeriodic("customers.janitor", service.SweepInterval, s.Sweep, modkit.WithLogger(log.With("module", Name))).Worker()
 		}),
 	)
 }

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/modshop/modshop/modules/cart/internal/store"
@@ -32,61 +31,5 @@ func (s *Service) DeleteStale(ctx context.Context) (int, error) {
 		if n < cleanupBatch {
 			return total, nil
 		}
-	}
-}
-
-// Cleaner runs DeleteStale periodically.
-type Cleaner struct {
-	svc    *Service
-	every  time.Duration
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// Cleaner makes the worker that deletes stale carts every interval.
-func (s *Service) Cleaner(every time.Duration) *Cleaner { return &Cleaner{svc: s, every: every} }
-
-// Start runs the cleaner until Stop.
-func (c *Cleaner) Start(context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
-	c.cancel, c.done = cancel, make(chan struct{})
-	go c.run(ctx)
-	return nil
-}
-
-func (c *Cleaner) run(ctx context.Context) {
-	defer close(c.done)
-	t := time.NewTicker(c.every)
-	defer t.Stop()
-	for {
-		if n, err := c.svc.DeleteStale(ctx); err != nil && ctx.Err() == nil {
-			c.svc.log.Warn("stale cart cleanup failed", "err", err)
-		} else if n > 0 {
-			c.svc.log.Info("stale carts deleted", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// Stop ends the cleaner and waits for a run in progress.
-func (c *Cleaner) Stop(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cancel == nil {
-		return nil
-	}
-	c.cancel()
-	select {
-	case <-c.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

@@ -42,7 +42,7 @@ func New(ob *events.Outbox, cat catalog.Catalog, inv inventory.Inventory, c cloc
 // redelivered event a no-op; the conditional update would too.
 func (s *Service) Consumer(ob *events.Outbox) events.Consumer {
 	return ob.Consumer("checkout", events.On(func(ctx context.Context, tx *events.Tx, e orders.OrderPlaced) error {
-		if err := s.store.In(tx).CheckOut(e.CartID, s.clock.Now()); err != nil {
+		if err := s.store.Join(tx).CheckOut(e.CartID, s.clock.Now()); err != nil {
 			return fmt.Errorf("check out cart %s: %w", e.CartID, err)
 		}
 		return nil

@@ -43,12 +43,12 @@ func (t *Tx) Publish(evts ...events.Event) error { return t.events.Publish(evts.
 // InTx runs fn in one transaction of the cart's database; the writes and
 // the events of fn commit together, or not at all when fn fails.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return s.ob.Transact(ctx, func(tx *events.Tx) error { return fn(s.In(tx)) })
+	return s.ob.Transact(ctx, func(tx *events.Tx) error { return fn(s.Join(tx)) })
 }
 
-// In is the store in a transaction the platform opened, such as an event
+// Join is the store in a transaction the platform opened, such as an event
 // consumer's (which also records the event in the inbox).
-func (s *Store) In(tx *events.Tx) *Tx {
+func (s *Store) Join(tx *events.Tx) *Tx {
 	return &Tx{queries: queries{db: tx.DB, dialect: s.h.Dialect}, events: tx}
 }
 

@@ -82,72 +82,25 @@ func (s *Service) Follow(ctx context.Context) error {
 	return nil
 }
 
-// Watcher follows the change count in the background (Follow every
-// WatchEvery).
-type Watcher struct {
-	svc    *Service
-	every  time.Duration
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// Watcher makes the worker that follows other processes' writes.
-func (s *Service) Watcher(every time.Duration) *Watcher { return &Watcher{svc: s, every: every} }
-
-// Start reads the count once, before the process serves reads, then
-// follows it until Stop.
-func (w *Watcher) Start(ctx context.Context) error {
-	if err := w.follow(ctx); err != nil {
-		w.svc.log.Warn("catalog change count unreadable; other processes' writes show within CatalogTTL until it is", "err", err)
-	}
-	ctx, w.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	w.done = make(chan struct{})
-	go w.run(ctx)
-	return nil
-}
-
-func (w *Watcher) run(ctx context.Context) {
-	defer close(w.done)
-	t := time.NewTicker(w.every)
-	defer t.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		err := w.follow(ctx)
+// Watch is the pass of the worker that follows other processes' writes
+// (every WatchEvery, the first before the process serves reads): one
+// Follow, bounded so that a hung read does not hold the worker up for long.
+// An unreadable count is logged once per outage, not four times a second,
+// so the pass itself never fails.
+func (s *Service) Watch() func(context.Context) error {
+	failing := false // passes never overlap
+	return func(ctx context.Context) error {
+		fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		err := s.Follow(fctx)
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
-			// Once per outage, not four times a second.
-			w.svc.log.Warn("catalog change count unreadable; other processes' writes show within CatalogTTL until it is", "err", err)
+			s.log.Warn("catalog change count unreadable; other processes' writes show within CatalogTTL until it is", "err", err)
 			failing = true
 		case err == nil && failing:
-			w.svc.log.Info("catalog change count readable again")
+			s.log.Info("catalog change count readable again")
 			failing = false
 		}
-	}
-}
-
-// follow is one Follow, bounded so that a hung read does not stop the
-// watcher for long.
-func (w *Watcher) follow(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	return w.svc.Follow(ctx)
-}
-
-// Stop ends the watcher and waits for it.
-func (w *Watcher) Stop(ctx context.Context) error {
-	if w.cancel == nil {
 		return nil
-	}
-	w.cancel()
-	select {
-	case <-w.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

@@ -114,7 +114,7 @@ func (s *Service) Stock(ctx context.Context, skus []string) (Stock, error) {
 // public read (products, variants, prices, categories): a write of this
 // process once its transaction has ended, a write of another process (a
 // replica, the seed command) once the watcher has seen the catalog's change
-// count move (Follow, run by the Watcher). Either way it moves after the write is visible, so
+// count move (Follow, run by the watcher worker, see Watch). Either way it moves after the write is visible, so
 // rows read after the generation was seen to be g reflect every write that
 // made it g: an answer whose rows were read at an older generation than the
 // current one may be stale.
