@@ -22,7 +22,6 @@ import (
 	"github.com/modshop/modshop/modules/search/internal/service"
 	"github.com/modshop/modshop/modules/search/internal/store"
 	"github.com/modshop/modshop/platform/config"
-	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/events"
 	"github.com/modshop/modshop/platform/httpx"
 	"github.com/modshop/modshop/platform/modkit"
@@ -48,12 +47,11 @@ var Module = fx.Module(Name,
 	fx.Provide(
 		fx.Private,
 		newEngine,
-		func(h *database.Handle, e engine.Engine, reg prometheus.Registerer, log *slog.Logger) *indexer.Indexer {
-			return indexer.New(h, e, reg, log.With("module", Name))
+		store.New,
+		func(st *store.Store, e engine.Engine, reg prometheus.Registerer, log *slog.Logger) *indexer.Indexer {
+			return indexer.New(st, e, reg, log.With("module", Name))
 		},
-		func(h *database.Handle, e engine.Engine, ix *indexer.Indexer, c catalog.Catalog, inv inventory.Inventory) *service.Service {
-			return service.New(h, e, ix, c, inv)
-		},
+		service.New,
 	),
 	fx.Provide(func(s *service.Service) api.Search { return s }),
 	// Not private, so that a test can fx.Decorate it; no other module can
@@ -64,9 +62,7 @@ var Module = fx.Module(Name,
 		return routes(s, cfg.Currency, cc, reg, log)
 	}),
 	modkit.Routes(internalRoutes),
-	modkit.Workers(func(ix *indexer.Indexer) modkit.Worker {
-		return modkit.Worker{Name: "search.indexer", Start: ix.Start, Stop: ix.Stop}
-	}),
+	modkit.Workers(func(ix *indexer.Indexer) modkit.Worker { return ix.Worker() }),
 	// A replica whose index is behind the read model (a new replica, an
 	// emptied data folder) is not ready until it has caught up.
 	modkit.Check(func(ix *indexer.Indexer) httpx.Check {

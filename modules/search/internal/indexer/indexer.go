@@ -24,7 +24,7 @@ import (
 	catalog "github.com/modshop/modshop/modules/catalog/api"
 	"github.com/modshop/modshop/modules/search/internal/engine"
 	"github.com/modshop/modshop/modules/search/internal/store"
-	"github.com/modshop/modshop/platform/database"
+	"github.com/modshop/modshop/platform/modkit"
 )
 
 const (
@@ -50,14 +50,12 @@ type checkpoint struct {
 
 // Indexer moves changed documents into one replica's engine.
 type Indexer struct {
-	db     *database.Handle
+	store  *store.Store
 	engine engine.Engine
 	log    *slog.Logger
-	wake   chan struct{}
-	mu     sync.Mutex // one Sync at a time
-	cancel context.CancelFunc
-	done   chan struct{}
-	gen    atomic.Uint64 // see Generation
+	worker *modkit.Periodic // Sync every tick, and when woken
+	mu     sync.Mutex       // one Sync at a time
+	gen    atomic.Uint64    // see Generation
 
 	// synced is the read model's change number up to which this index has
 	// applied everything; Sync skips reading changes while the head is
@@ -79,8 +77,10 @@ type progress struct {
 }
 
 // New makes an indexer; reg (may be nil) gets its metrics.
-func New(db *database.Handle, e engine.Engine, reg prometheus.Registerer, log *slog.Logger) *Indexer {
-	ix := &Indexer{db: db, engine: e, log: log, wake: make(chan struct{}, 1)}
+func New(st *store.Store, e engine.Engine, reg prometheus.Registerer, log *slog.Logger) *Indexer {
+	ix := &Indexer{store: st, engine: e, log: log}
+	pass := func(ctx context.Context) error { _, err := ix.Sync(ctx); return err }
+	ix.worker = modkit.NewPeriodic("search.indexer", tick, pass, modkit.WithLogger(log))
 	ix.state.Store(&progress{})
 	if reg != nil {
 		reg.MustRegister(
@@ -102,12 +102,7 @@ func New(db *database.Handle, e engine.Engine, reg prometheus.Registerer, log *s
 func (ix *Indexer) Generation() uint64 { return ix.gen.Load() }
 
 // Wake asks for a sync soon.
-func (ix *Indexer) Wake() {
-	select {
-	case ix.wake <- struct{}{}:
-	default:
-	}
-}
+func (ix *Indexer) Wake() { ix.worker.Wake() }
 
 // Ready is nil once the index has caught up with the read model since the
 // process started; until then it says how far it is. A replica that starts
@@ -126,39 +121,10 @@ func (ix *Indexer) Ready(context.Context) error {
 	}
 }
 
-// Start starts the loop, which catches up first; it does not wait for it.
-func (ix *Indexer) Start(context.Context) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	ix.cancel, ix.done = cancel, make(chan struct{})
-	go ix.loop(ctx)
-	return nil
-}
-
-// Stop ends the loop after the write in progress.
-func (ix *Indexer) Stop(context.Context) error {
-	if ix.cancel != nil {
-		ix.cancel()
-		<-ix.done
-	}
-	return nil
-}
-
-func (ix *Indexer) loop(ctx context.Context) {
-	defer close(ix.done)
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	for {
-		if _, err := ix.Sync(ctx); err != nil && ctx.Err() == nil {
-			ix.log.Warn("search indexing failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-ix.wake:
-		case <-t.C:
-		}
-	}
-}
+// Worker is the indexer's background worker: a Sync at once (which
+// catches up; Start does not wait for it), then one every tick and
+// whenever a consumer's commit wakes it.
+func (ix *Indexer) Worker() modkit.Worker { return ix.worker.Worker() }
 
 // Sync applies every change the index has not applied and returns how many
 // documents it wrote. Once the index has taken compactAfter documents or
@@ -194,7 +160,7 @@ func (ix *Indexer) Sync(ctx context.Context) (int, error) {
 }
 
 func (ix *Indexer) sync(ctx context.Context) (int, error) {
-	model, head, err := store.Head(ctx, ix.db.Gorm)
+	model, head, err := ix.store.Head(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -208,7 +174,7 @@ func (ix *Indexer) sync(ctx context.Context) (int, error) {
 	start, total := time.Now(), 0
 	for {
 		ix.state.Store(&progress{applied: cp.Seq, head: max(head, cp.Seq), caughtUp: ix.state.Load().caughtUp})
-		docs, err := store.Changes(ctx, ix.db.Gorm, cp.Position, batchSize)
+		docs, err := ix.store.Changes(ctx, cp.Position, batchSize)
 		if err != nil {
 			return total, fmt.Errorf("read changes after %d: %w", cp.Seq, err)
 		}
@@ -267,7 +233,7 @@ func (ix *Indexer) apply(ctx context.Context, docs []store.Doc, cp checkpoint) e
 	for i, d := range docs {
 		ids[i] = d.ProductID
 	}
-	inStock, err := store.InStock(ctx, ix.db.Gorm, ids)
+	inStock, err := ix.store.InStock(ctx, ids)
 	if err != nil {
 		return err
 	}

@@ -9,21 +9,18 @@ import (
 	"sync"
 	"time"
 
-	"gorm.io/gorm"
-
 	catalog "github.com/modshop/modshop/modules/catalog/api"
 	inventory "github.com/modshop/modshop/modules/inventory/api"
 	"github.com/modshop/modshop/modules/search/internal/engine"
 	"github.com/modshop/modshop/modules/search/internal/indexer"
 	"github.com/modshop/modshop/modules/search/internal/store"
-	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/errs"
 	"github.com/modshop/modshop/platform/events"
 )
 
 // Service is the search module.
 type Service struct {
-	db        *database.Handle
+	store     *store.Store
 	engine    engine.Engine
 	indexer   *indexer.Indexer
 	catalog   catalog.Catalog
@@ -35,19 +32,20 @@ type Service struct {
 }
 
 // New makes the service.
-func New(db *database.Handle, e engine.Engine, ix *indexer.Indexer, c catalog.Catalog, inv inventory.Inventory) *Service {
-	return &Service{db: db, engine: e, indexer: ix, catalog: c, inventory: inv}
+func New(st *store.Store, e engine.Engine, ix *indexer.Indexer, c catalog.Catalog, inv inventory.Inventory) *Service {
+	return &Service{store: st, engine: e, indexer: ix, catalog: c, inventory: inv}
 }
 
 // Consumer is the search module's event consumer: it reads catalog and
 // inventory events into the read model.
 func (s *Service) Consumer(ob *events.Outbox) events.Consumer {
-	changed := func(tx *events.Tx) {
-		tx.BeforeCommit("search.stamp", store.Stamp)
+	changed := func(tx *store.Tx) {
+		tx.StampBeforeCommit()
 		tx.AfterCommit(s.indexer.Wake)
 	}
-	snapshots := func(tx *events.Tx, snaps []catalog.ProductSnapshot) error {
-		if err := store.ApplySnapshots(tx.DB, snaps); err != nil {
+	snapshots := func(etx *events.Tx, snaps []catalog.ProductSnapshot) error {
+		tx := s.store.Join(etx)
+		if err := tx.ApplySnapshots(snaps); err != nil {
 			return err
 		}
 		changed(tx)
@@ -70,9 +68,10 @@ func (s *Service) Consumer(ob *events.Outbox) events.Consumer {
 			for i, e := range es {
 				changes[i] = store.StockChange{SKU: e.SKU, Available: e.Available, Version: e.Version}
 			}
-			marked, err := store.ApplyStock(tx.DB, changes)
+			stx := s.store.Join(tx)
+			marked, err := stx.ApplyStock(changes)
 			if marked {
-				changed(tx)
+				changed(stx)
 			}
 			return err
 		}),
@@ -196,22 +195,22 @@ func (s *Service) reindex(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("reindex: availability: %w", err)
 		}
-		err = s.db.Transact(ctx, func(tx *gorm.DB) error {
+		err = s.store.InTx(ctx, func(tx *store.Tx) error {
 			snaps := make([]catalog.ProductSnapshot, len(page))
 			for i, p := range page {
 				snaps[i] = snapshotOf(p, parent)
 			}
-			if err := store.ApplySnapshots(tx, snaps); err != nil {
+			if err := tx.ApplySnapshots(snaps); err != nil {
 				return err
 			}
 			for _, p := range page {
 				for _, v := range p.Variants {
-					if err := store.SetStock(tx, v.SKU, p.ID, levels[v.SKU].Available); err != nil {
+					if err := tx.SetStock(v.SKU, p.ID, levels[v.SKU].Available); err != nil {
 						return err
 					}
 				}
 			}
-			return store.Stamp(tx)
+			return tx.Stamp()
 		})
 		if err != nil {
 			return n, fmt.Errorf("reindex: store: %w", err)
@@ -223,7 +222,7 @@ func (s *Service) reindex(ctx context.Context) (int, error) {
 		cursor = next
 	}
 	// Every document again, stock included: SetStock changed no document.
-	if err := s.db.Transact(ctx, store.ChangeAll); err != nil {
+	if err := s.store.InTx(ctx, func(tx *store.Tx) error { return tx.ChangeAll() }); err != nil {
 		return n, fmt.Errorf("reindex: %w", err)
 	}
 	_, err = s.indexer.Sync(ctx)

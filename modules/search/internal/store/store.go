@@ -10,6 +10,11 @@
 // order, so a reader that has applied every change up to a position has
 // missed nothing below it. An index keeps the position it has applied inside
 // itself; see Changes.
+//
+// A Store is made once and held by the service and the indexer: its reads
+// take a context, and InTx (or Join, in an event consumer's transaction)
+// gives a *Tx whose methods write the read model. Only this package
+// touches gorm.
 package store
 
 import (
@@ -25,7 +30,83 @@ import (
 
 	catalog "github.com/modshop/modshop/modules/catalog/api"
 	"github.com/modshop/modshop/platform/database"
+	"github.com/modshop/modshop/platform/events"
 )
+
+// Store reads and writes the search module's read model.
+type Store struct {
+	h  *database.Handle
+	ob *events.Outbox
+}
+
+// New makes the store over the module's outbox (and its database).
+func New(ob *events.Outbox) *Store { return &Store{h: ob.Handle(), ob: ob} }
+
+// Tx is one transaction of the search module's database.
+type Tx struct {
+	db     *gorm.DB
+	events *events.Tx
+}
+
+// InTx runs fn in one transaction; its writes commit together, or not at
+// all when fn fails.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.ob.Transact(ctx, func(tx *events.Tx) error { return fn(s.Join(tx)) })
+}
+
+// Join is the store in a transaction the platform opened: an event
+// consumer's, which also records the events in the inbox.
+func (s *Store) Join(tx *events.Tx) *Tx { return &Tx{db: tx.DB, events: tx} }
+
+// ApplySnapshots stores product snapshots (see applySnapshots); run Stamp
+// before the commit, or StampBeforeCommit.
+func (t *Tx) ApplySnapshots(snaps []catalog.ProductSnapshot) error {
+	return applySnapshots(t.db, snaps)
+}
+
+// ApplyStock stores stock changes (see applyStock) and reports whether a
+// document changed; run Stamp before the commit, or StampBeforeCommit.
+func (t *Tx) ApplyStock(changes []StockChange) (bool, error) { return applyStock(t.db, changes) }
+
+// SetStock stores a SKU's quantity during a reindex, whatever its version.
+func (t *Tx) SetStock(sku, productID string, available int64) error {
+	return setStock(t.db, sku, productID, available)
+}
+
+// Stamp gives the documents this transaction changed their change number;
+// run it last (see stampChanges).
+func (t *Tx) Stamp() error { return stampChanges(t.db) }
+
+// StampBeforeCommit runs Stamp once, after everything else the transaction
+// does, however many times it is asked for (events.Tx.BeforeCommit).
+func (t *Tx) StampBeforeCommit() { t.events.BeforeCommit("search.stamp", stampChanges) }
+
+// AfterCommit runs fn once the transaction has committed.
+func (t *Tx) AfterCommit(fn func()) { t.events.AfterCommit(fn) }
+
+// ChangeAll gives every document a new change number (see changeAll).
+func (t *Tx) ChangeAll() error { return changeAll(t.db) }
+
+// Head is the read model's identity and its latest change number (see
+// readHead).
+func (s *Store) Head(ctx context.Context) (modelID string, seq int64, err error) {
+	return readHead(ctx, s.h.Gorm)
+}
+
+// Changes returns up to limit documents changed after p, in change order.
+func (s *Store) Changes(ctx context.Context, p Position, limit int) ([]Doc, error) {
+	return readChanges(ctx, s.h.Gorm, p, limit)
+}
+
+// InStock returns which of the products have a SKU with stock.
+func (s *Store) InStock(ctx context.Context, productIDs []string) (map[string]bool, error) {
+	return inStock(ctx, s.h.Gorm, productIDs)
+}
+
+// CountIndexable counts the published products, which the index should hold.
+func (s *Store) CountIndexable(ctx context.Context) (int64, error) {
+	return countIndexable(ctx, s.h.Gorm)
+}
 
 // Migrations are the search module's tables.
 var Migrations = database.MigrationSet{Module: "search", Component: "module", Migrations: []database.Migration{{
@@ -125,14 +206,14 @@ func DocFromSnapshot(s catalog.ProductSnapshot) Doc {
 // what either database takes in parameters.
 const rowsPerStatement = 500
 
-// ApplySnapshots stores product snapshots, each unless a newer one of its
+// applySnapshots stores product snapshots, each unless a newer one of its
 // product is stored, maps their SKUs to their products, and leaves the
 // documents it stored changed (change_seq NULL) for Stamp, which the
 // transaction must run before it commits. Snapshots are applied as if one
 // by one, in order: of several of one product, the newest wins. It writes a
 // statement per few hundred snapshots, not per snapshot: a bulk load of the
 // catalog sends them by the thousand.
-func ApplySnapshots(tx *gorm.DB, snaps []catalog.ProductSnapshot) error {
+func applySnapshots(tx *gorm.DB, snaps []catalog.ProductSnapshot) error {
 	// The last snapshot of the highest version of each product, and the
 	// last product of each SKU; sorted, so that concurrent writers lock rows
 	// in one order.
@@ -180,7 +261,7 @@ type StockChange struct {
 	Version   int64
 }
 
-// ApplyStock stores SKUs' available quantities, each unless a newer one is
+// applyStock stores SKUs' available quantities, each unless a newer one is
 // stored, as if one by one in order, and leaves a product changed (for
 // Stamp) when one of its SKUs ran out or came back. The index holds whether
 // a product is in stock, not how much (and no answer shows a quantity), so
@@ -188,7 +269,7 @@ type StockChange struct {
 // index as it is: indexing the product again for every unit sold was the
 // largest part of the search process's work. It reports whether it
 // changed a product.
-func ApplyStock(tx *gorm.DB, changes []StockChange) (changed bool, err error) {
+func applyStock(tx *gorm.DB, changes []StockChange) (changed bool, err error) {
 	type level struct {
 		SKU       string `gorm:"column:sku"`
 		Available int64  `gorm:"column:available"`
@@ -256,14 +337,14 @@ func ApplyStock(tx *gorm.DB, changes []StockChange) (changed bool, err error) {
 	return changed, nil
 }
 
-// Stamp gives every row this transaction changed the next change number.
+// stampChanges gives every row this transaction changed the next change number.
 // Run it last in every transaction that called ApplySnapshots or ApplyStock
 // (events.Tx.BeforeCommit): the clock row it updates stays locked until the
 // commit, so a transaction that commits later always gets a larger number,
 // and a reader never sees change n+1 without change n. Rows changed by other
 // transactions still in progress are invisible to its UPDATE and keep
 // waiting for their own Stamp.
-func Stamp(tx *gorm.DB) error {
+func stampChanges(tx *gorm.DB) error {
 	var seq int64
 	if err := tx.Raw("UPDATE search_clock SET seq = seq + 1 WHERE id = 1 RETURNING seq").Scan(&seq).Error; err != nil {
 		return fmt.Errorf("advance the change clock: %w", err)
@@ -284,11 +365,11 @@ type Position struct {
 	ProductID string
 }
 
-// Head is the read model's identity and its latest change number. ModelID
+// readHead is the read model's identity and its latest change number. ModelID
 // is drawn when the tables are made: an index built from another database's
 // read model (a data folder moved, a database restored or recreated) has
 // another, and must start over.
-func Head(ctx context.Context, db *gorm.DB) (modelID string, seq int64, err error) {
+func readHead(ctx context.Context, db *gorm.DB) (modelID string, seq int64, err error) {
 	var row struct {
 		ModelID string `gorm:"column:model_id"`
 		Seq     int64  `gorm:"column:seq"`
@@ -302,8 +383,8 @@ func Head(ctx context.Context, db *gorm.DB) (modelID string, seq int64, err erro
 	return row.ModelID, row.Seq, nil
 }
 
-// Changes returns up to limit documents changed after p, in change order.
-func Changes(ctx context.Context, db *gorm.DB, p Position, limit int) ([]Doc, error) {
+// readChanges returns up to limit documents changed after p, in change order.
+func readChanges(ctx context.Context, db *gorm.DB, p Position, limit int) ([]Doc, error) {
 	var docs []Doc
 	err := db.WithContext(ctx).Raw(`SELECT * FROM search_documents
 		WHERE change_seq > ? OR (change_seq = ? AND product_id > ?)
@@ -311,8 +392,8 @@ func Changes(ctx context.Context, db *gorm.DB, p Position, limit int) ([]Doc, er
 	return docs, err
 }
 
-// InStock returns which of the products have a SKU with stock.
-func InStock(ctx context.Context, db *gorm.DB, productIDs []string) (map[string]bool, error) {
+// inStock returns which of the products have a SKU with stock.
+func inStock(ctx context.Context, db *gorm.DB, productIDs []string) (map[string]bool, error) {
 	var ids []string
 	err := db.WithContext(ctx).Table("search_variants").Distinct("product_id").
 		Where("product_id IN ? AND available > 0", productIDs).Pluck("product_id", &ids).Error
@@ -323,24 +404,24 @@ func InStock(ctx context.Context, db *gorm.DB, productIDs []string) (map[string]
 	return out, err
 }
 
-// ChangeAll gives every document a new change number, so every replica's
+// changeAll gives every document a new change number, so every replica's
 // index applies each of them again (after a rebuild of the read model).
-func ChangeAll(tx *gorm.DB) error {
+func changeAll(tx *gorm.DB) error {
 	if err := tx.Exec("UPDATE search_documents SET change_seq = NULL").Error; err != nil {
 		return fmt.Errorf("change every document: %w", err)
 	}
-	return Stamp(tx)
+	return stampChanges(tx)
 }
 
-// CountIndexable counts the published products, which the index should hold.
-func CountIndexable(ctx context.Context, db *gorm.DB) (int64, error) {
+// countIndexable counts the published products, which the index should hold.
+func countIndexable(ctx context.Context, db *gorm.DB) (int64, error) {
 	var n int64
 	err := db.WithContext(ctx).Table("search_documents").Where("status = ?", string(catalog.StatusPublished)).Count(&n).Error
 	return n, err
 }
 
-// SetStock stores a SKU's quantity during a reindex, whatever its version.
-func SetStock(tx *gorm.DB, sku, productID string, available int64) error {
+// setStock stores a SKU's quantity during a reindex, whatever its version.
+func setStock(tx *gorm.DB, sku, productID string, available int64) error {
 	return tx.Exec(`INSERT INTO search_variants (sku, product_id, available) VALUES (?, ?, ?)
 		ON CONFLICT (sku) DO UPDATE SET product_id = excluded.product_id, available = excluded.available`, sku, productID, available).Error
 }

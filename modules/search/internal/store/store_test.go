@@ -26,7 +26,7 @@ func changeIn(t testing.TB, h *database.Handle, fn func(tx *gorm.DB) error) {
 		if err := fn(tx); err != nil {
 			return err
 		}
-		return Stamp(tx)
+		return stampChanges(tx)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -43,10 +43,10 @@ func TestStockChangesTheDocumentOnlyWhenInStockChanges(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
 		h := open(t, db)
 		g := h.Gorm
-		changeIn(t, h, func(tx *gorm.DB) error { return ApplySnapshots(tx, []catalog.ProductSnapshot{snap("p1", 1, "P1")}) })
+		changeIn(t, h, func(tx *gorm.DB) error { return applySnapshots(tx, []catalog.ProductSnapshot{snap("p1", 1, "P1")}) })
 		var pos Position
 		changed := func() bool {
-			docs, err := Changes(context.Background(), g, pos, 10)
+			docs, err := readChanges(context.Background(), g, pos, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +77,7 @@ func TestStockChangesTheDocumentOnlyWhenInStockChanges(t *testing.T) {
 			var marked bool
 			changeIn(t, h, func(tx *gorm.DB) error {
 				var err error
-				marked, err = ApplyStock(tx, []StockChange{{SKU: "SKU-p1", Available: c.available, Version: c.version}})
+				marked, err = applyStock(tx, []StockChange{{SKU: "SKU-p1", Available: c.available, Version: c.version}})
 				return err
 			})
 			if got := changed(); got != c.changed || marked != c.changed {
@@ -103,7 +103,7 @@ func TestChangeLogMissesNothingUnderConcurrentWriters(t *testing.T) {
 			var pos Position
 			return func(ctx context.Context) error {
 				for {
-					docs, err := Changes(ctx, g, pos, 7) // small pages: positions inside one change number
+					docs, err := readChanges(ctx, g, pos, 7) // small pages: positions inside one change number
 					if err != nil {
 						return err
 					}
@@ -148,12 +148,12 @@ func TestChangeLogMissesNothingUnderConcurrentWriters(t *testing.T) {
 						first := rand.IntN(products)
 						for id := first; id < min(first+1+rand.IntN(3), products); id++ {
 							title := fmt.Sprintf("w%d r%d", w, r)
-							if err := ApplySnapshots(tx, []catalog.ProductSnapshot{snap(fmt.Sprintf("p%02d", id), version.Add(1), title)}); err != nil {
+							if err := applySnapshots(tx, []catalog.ProductSnapshot{snap(fmt.Sprintf("p%02d", id), version.Add(1), title)}); err != nil {
 								return err
 							}
 							time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond) // hold the row a while
 						}
-						if err := Stamp(tx); err != nil {
+						if err := stampChanges(tx); err != nil {
 							return err
 						}
 						time.Sleep(time.Duration(rand.IntN(1000)) * time.Microsecond) // the commit takes its time
@@ -199,7 +199,7 @@ func TestBatchesApplyAsOneByOne(t *testing.T) {
 		two := snap("p2", 1, "Two")
 		two.Variants = append(two.Variants, catalog.VariantPayload{VariantID: "v-p2b", SKU: "SKU-p2b"})
 		changeIn(t, h, func(tx *gorm.DB) error {
-			return ApplySnapshots(tx, []catalog.ProductSnapshot{snap("p1", 2, "One v2"), two, snap("p1", 3, "One v3"), snap("p1", 1, "One v1")})
+			return applySnapshots(tx, []catalog.ProductSnapshot{snap("p1", 2, "One v2"), two, snap("p1", 3, "One v3"), snap("p1", 1, "One v1")})
 		})
 		var titles []string
 		g.Raw("SELECT title FROM search_documents ORDER BY product_id").Scan(&titles)
@@ -216,14 +216,14 @@ func TestBatchesApplyAsOneByOne(t *testing.T) {
 			return n
 		}
 		changeIn(t, h, func(tx *gorm.DB) error {
-			_, err := ApplyStock(tx, []StockChange{{"SKU-p1", 5, 1}, {"SKU-p2", 0, 1}, {"SKU-p2b", 3, 1}})
+			_, err := applyStock(tx, []StockChange{{"SKU-p1", 5, 1}, {"SKU-p2", 0, 1}, {"SKU-p2b", 3, 1}})
 			return err
 		})
 		p1, p2 := seqOf("p1"), seqOf("p2")
 		var marked bool
 		changeIn(t, h, func(tx *gorm.DB) error {
 			var err error
-			marked, err = ApplyStock(tx, []StockChange{
+			marked, err = applyStock(tx, []StockChange{
 				{"SKU-p1", 0, 2}, {"SKU-p1", 4, 3}, // out and back: still in stock
 				{"SKU-p2", 2, 3}, {"SKU-p2", 9, 2}, // in stock at version 3; version 2 is older
 			})
