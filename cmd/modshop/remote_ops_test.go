@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"reflect"
 	"strings"
 	"sync"
@@ -32,19 +30,13 @@ type recorder struct {
 
 func newRecorder(t *testing.T, target string) *recorder {
 	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(u)
 	r := &recorder{}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.Server = testkit.Proxy(t, target, func(_ http.ResponseWriter, req *http.Request) bool {
 		r.mu.Lock()
 		r.last = req.URL.Path
 		r.mu.Unlock()
-		proxy.ServeHTTP(w, req)
-	}))
-	t.Cleanup(r.Close)
+		return false
+	})
 	return r
 }
 

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -40,20 +38,15 @@ type paymentsProxy struct {
 
 func newPaymentsProxy(t *testing.T, target string) *paymentsProxy {
 	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fwd := httputil.NewSingleHostReverseProxy(u)
 	p := &paymentsProxy{}
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.Server = testkit.Proxy(t, target, func(w http.ResponseWriter, r *http.Request) bool {
 		switch r.URL.Path {
 		case remote.Path(payments.Name, "payment"):
 			if p.bare.Load() {
 				w.Header().Set("Content-Type", "application/problem+json")
 				w.WriteHeader(http.StatusNotFound)
 				_, _ = io.WriteString(w, `{"type":"/problems/not_found","title":"Not Found","status":404,"detail":"no such resource","code":"not_found"}`)
-				return
+				return true
 			}
 		case remote.Path(payments.Name, "authorize"):
 			body, _ := io.ReadAll(r.Body)
@@ -65,9 +58,8 @@ func newPaymentsProxy(t *testing.T, target string) *paymentsProxy {
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		fwd.ServeHTTP(w, r)
-	}))
-	t.Cleanup(p.Close)
+		return false
+	})
 	return p
 }
 
