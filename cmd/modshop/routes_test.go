@@ -92,13 +92,13 @@ var routeAccess = map[string]string{
 }
 
 // decision is a route's access class: from routeAccess, and "internal" for
-// every /internal/v1/<module>/<op> route (a module's api served to remote
+// every /internal/v2/<module>/<op> route (a module's api served to remote
 // callers), which must never be reachable without the internal token.
 func decision(key string) (string, bool) {
 	if c, ok := routeAccess[key]; ok {
 		return c, true
 	}
-	if _, path, _ := strings.Cut(key, " "); strings.HasPrefix(path, "/internal/v1/") {
+	if _, path, _ := strings.Cut(key, " "); strings.HasPrefix(path, "/internal/v2/") {
 		return "internal", true
 	}
 	return "", false

@@ -15,28 +15,19 @@ import (
 var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
 	func(c *remote.Client) api.Carts { return NewClient(c) })
 
-// The wire form of the calls.
-type (
-	idIn struct {
-		ID string `json:"id"`
-	}
-	cartForIn struct {
-		ID         string `json:"id"`
-		CustomerID string `json:"customer_id"`
-	}
+// The operations of api.Carts, one per method. Both only read, so both are
+// retried.
+var (
+	cart    = remote.Op1[string, api.Cart]{Name: "cart", Retry: remote.Retry}
+	cartFor = remote.Op2[string, string, api.Cart]{Name: "cart_for", Retry: remote.Retry}
 )
 
 // internalRoutes serve the api to remote callers.
 func internalRoutes(s *service.Service) httpx.RouteSet {
-	return remote.Routes(Name,
-		remote.Op("cart", func(ctx context.Context, in idIn) (api.Cart, error) { return s.Cart(ctx, in.ID) }),
-		remote.Op("cart_for", func(ctx context.Context, in cartForIn) (api.Cart, error) {
-			return s.CartFor(ctx, in.ID, in.CustomerID)
-		}),
-	)
+	return remote.Routes(Name, cart.Serve(s.Cart), cartFor.Serve(s.CartFor))
 }
 
-// Client is api.Carts over HTTP. Both calls only read, so both are retried.
+// Client is api.Carts over HTTP.
 type Client struct{ c *remote.Client }
 
 var _ api.Carts = (*Client)(nil)
@@ -45,11 +36,9 @@ var _ api.Carts = (*Client)(nil)
 func NewClient(c *remote.Client) *Client { return &Client{c: c} }
 
 func (c *Client) Cart(ctx context.Context, id string) (api.Cart, error) {
-	var out api.Cart
-	return out, c.c.Call(ctx, "cart", idIn{id}, &out, true)
+	return cart.Call(ctx, c.c, id)
 }
 
 func (c *Client) CartFor(ctx context.Context, id, customerID string) (api.Cart, error) {
-	var out api.Cart
-	return out, c.c.Call(ctx, "cart_for", cartForIn{id, customerID}, &out, true)
+	return cartFor.Call(ctx, c.c, id, customerID)
 }

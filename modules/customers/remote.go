@@ -16,29 +16,19 @@ import (
 var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
 	func(c *remote.Client) api.Customers { return NewClient(c) })
 
-// The wire form of the calls.
-type (
-	idIn struct {
-		ID string `json:"id"`
-	}
-	addressIn struct {
-		CustomerID string `json:"customer_id"`
-		AddressID  string `json:"address_id"`
-	}
+// The operations of api.Customers, one per method. Both are reads, retried
+// when the module cannot be reached.
+var (
+	customer = remote.Op1[string, api.Customer]{Name: "customer", Retry: remote.Retry}
+	address  = remote.Op2[string, string, api.Address]{Name: "address", Retry: remote.Retry}
 )
 
 // internalRoutes serve the api to remote callers.
 func internalRoutes(s *service.Service) httpx.RouteSet {
-	return remote.Routes(Name,
-		remote.Op("customer", func(ctx context.Context, in idIn) (api.Customer, error) { return s.Customer(ctx, in.ID) }),
-		remote.Op("address", func(ctx context.Context, in addressIn) (api.Address, error) {
-			return s.Address(ctx, in.CustomerID, in.AddressID)
-		}),
-	)
+	return remote.Routes(Name, customer.Serve(s.Customer), address.Serve(s.Address))
 }
 
-// Client is api.Customers over HTTP. Both calls are reads, retried when the
-// module cannot be reached.
+// Client is api.Customers over HTTP.
 type Client struct{ c *remote.Client }
 
 var _ api.Customers = (*Client)(nil)
@@ -47,17 +37,9 @@ var _ api.Customers = (*Client)(nil)
 func NewClient(c *remote.Client) *Client { return &Client{c: c} }
 
 func (c *Client) Customer(ctx context.Context, id string) (api.Customer, error) {
-	var out api.Customer
-	if err := c.c.Call(ctx, "customer", idIn{id}, &out, true); err != nil {
-		return api.Customer{}, err
-	}
-	return out, nil
+	return customer.Call(ctx, c.c, id)
 }
 
 func (c *Client) Address(ctx context.Context, customerID, addressID string) (api.Address, error) {
-	var out api.Address
-	if err := c.c.Call(ctx, "address", addressIn{customerID, addressID}, &out, true); err != nil {
-		return api.Address{}, err
-	}
-	return out, nil
+	return address.Call(ctx, c.c, customerID, addressID)
 }

@@ -15,19 +15,15 @@ import (
 var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
 	func(c *remote.Client) api.Orders { return NewClient(c) })
 
-// The wire form of the calls.
-type idIn struct {
-	ID string `json:"id"`
-}
+// The operation of api.Orders. Order only reads, so it is retried.
+var order = remote.Op1[string, api.Order]{Name: "order", Retry: remote.Retry}
 
 // internalRoutes serve the api to remote callers.
 func internalRoutes(s *service.Service) httpx.RouteSet {
-	return remote.Routes(Name,
-		remote.Op("order", func(ctx context.Context, in idIn) (api.Order, error) { return s.Order(ctx, in.ID) }),
-	)
+	return remote.Routes(Name, order.Serve(s.Order))
 }
 
-// Client is api.Orders over HTTP. Order only reads, so it is retried.
+// Client is api.Orders over HTTP.
 type Client struct{ c *remote.Client }
 
 var _ api.Orders = (*Client)(nil)
@@ -36,6 +32,5 @@ var _ api.Orders = (*Client)(nil)
 func NewClient(c *remote.Client) *Client { return &Client{c: c} }
 
 func (c *Client) Order(ctx context.Context, id string) (api.Order, error) {
-	var out api.Order
-	return out, c.c.Call(ctx, "order", idIn{id}, &out, true)
+	return order.Call(ctx, c.c, id)
 }

@@ -16,25 +16,24 @@ import (
 var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
 	func(c *remote.Client) api.Payments { return NewClient(c) })
 
-// The wire form of the calls that take a payment id.
-type idIn struct {
-	ID string `json:"id"`
-}
+// The operations of api.Payments, one per method. Every one is idempotent
+// by the payment id (the same id again is the same outcome, and the
+// provider is asked with the same key), so every one is retried.
+var (
+	authorize = remote.Op1[api.AuthorizeRequest, api.Payment]{Name: "authorize", Retry: remote.Retry}
+	capture   = remote.Op1[string, api.Payment]{Name: "capture", Retry: remote.Retry}
+	void      = remote.Op1[string, api.Payment]{Name: "void", Retry: remote.Retry}
+	refund    = remote.Op1[string, api.Payment]{Name: "refund", Retry: remote.Retry}
+	payment   = remote.Op1[string, api.Payment]{Name: "payment", Retry: remote.Retry}
+)
 
 // internalRoutes serve the api to remote callers.
 func internalRoutes(s *service.Service) httpx.RouteSet {
-	return remote.Routes(Name,
-		remote.Op("authorize", s.Authorize),
-		remote.Op("capture", func(ctx context.Context, in idIn) (api.Payment, error) { return s.Capture(ctx, in.ID) }),
-		remote.Op("void", func(ctx context.Context, in idIn) (api.Payment, error) { return s.Void(ctx, in.ID) }),
-		remote.Op("refund", func(ctx context.Context, in idIn) (api.Payment, error) { return s.Refund(ctx, in.ID) }),
-		remote.Op("payment", func(ctx context.Context, in idIn) (api.Payment, error) { return s.Payment(ctx, in.ID) }),
-	)
+	return remote.Routes(Name, authorize.Serve(s.Authorize), capture.Serve(s.Capture), void.Serve(s.Void),
+		refund.Serve(s.Refund), payment.Serve(s.Payment))
 }
 
-// Client is api.Payments over HTTP. Every call is idempotent by the payment
-// id (the same id again is the same outcome, and the provider is asked with
-// the same key), so every call is retried.
+// Client is api.Payments over HTTP.
 type Client struct{ c *remote.Client }
 
 var _ api.Payments = (*Client)(nil)
@@ -43,26 +42,21 @@ var _ api.Payments = (*Client)(nil)
 func NewClient(c *remote.Client) *Client { return &Client{c: c} }
 
 func (c *Client) Authorize(ctx context.Context, req api.AuthorizeRequest) (api.Payment, error) {
-	return c.call(ctx, "authorize", req)
+	return authorize.Call(ctx, c.c, req)
 }
 
 func (c *Client) Capture(ctx context.Context, id string) (api.Payment, error) {
-	return c.call(ctx, "capture", idIn{id})
+	return capture.Call(ctx, c.c, id)
 }
 
 func (c *Client) Void(ctx context.Context, id string) (api.Payment, error) {
-	return c.call(ctx, "void", idIn{id})
+	return void.Call(ctx, c.c, id)
 }
 
 func (c *Client) Refund(ctx context.Context, id string) (api.Payment, error) {
-	return c.call(ctx, "refund", idIn{id})
+	return refund.Call(ctx, c.c, id)
 }
 
 func (c *Client) Payment(ctx context.Context, id string) (api.Payment, error) {
-	return c.call(ctx, "payment", idIn{id})
-}
-
-func (c *Client) call(ctx context.Context, op string, in any) (api.Payment, error) {
-	var out api.Payment
-	return out, c.c.Call(ctx, op, in, &out, true)
+	return payment.Call(ctx, c.c, id)
 }

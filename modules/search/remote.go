@@ -15,13 +15,15 @@ import (
 var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return routes(nil, "", httpapi.CacheConfig{}, nil, nil) },
 	func(c *remote.Client) api.Search { return NewClient(c) })
 
-type none struct{}
+// The operation of api.Search. Reindex is retried when search cannot be
+// reached: a rebuild from the catalog ends in the same read model however
+// often it runs. It runs within the caller's deadline (remote.DefaultTimeout
+// when ctx has none), so give a large catalog a longer one.
+var reindex = remote.Op0[int]{Name: "reindex", Retry: remote.Retry}
 
 // internalRoutes serve the api to remote callers.
 func internalRoutes(s *service.Service) httpx.RouteSet {
-	return remote.Routes(Name,
-		remote.Op("reindex", func(ctx context.Context, _ none) (int, error) { return s.Reindex(ctx) }),
-	)
+	return remote.Routes(Name, reindex.Serve(s.Reindex))
 }
 
 // Client is api.Search over HTTP.
@@ -32,14 +34,4 @@ var _ api.Search = (*Client)(nil)
 // NewClient makes the client.
 func NewClient(c *remote.Client) *Client { return &Client{c: c} }
 
-// Reindex is retried when search cannot be reached: a rebuild from the
-// catalog ends in the same read model however often it runs. It runs within
-// the caller's deadline (remote.DefaultTimeout when ctx has none), so give a
-// large catalog a longer one.
-func (c *Client) Reindex(ctx context.Context) (int, error) {
-	var n int
-	if err := c.c.Call(ctx, "reindex", none{}, &n, true); err != nil {
-		return 0, err
-	}
-	return n, nil
-}
+func (c *Client) Reindex(ctx context.Context) (int, error) { return reindex.Call(ctx, c.c) }

@@ -1,15 +1,23 @@
 // Package errs holds the typed errors every module returns across its api.
 //
-// An Error carries a Kind (what went wrong, which decides the HTTP status) and
-// a Code (the stable machine word of the public contract). The HTTP layer maps
-// them to RFC 9457 problem documents in one place; a remote client maps them
-// back, so a typed error survives the wire. The package imports nothing but
-// the standard library, so api packages may use it.
+// An Error carries a Kind (what went wrong, which decides the HTTP status), a
+// Code (the stable machine word of the public contract, shared by many
+// errors: not_found, conflict) and an identity: the error it was made from.
+// errors.Is compares identities, never codes, so catalog.ErrProductNotFound
+// is not payments.ErrNotFound although both are not_found. An api error is
+// declared once with Define, under a module-qualified id
+// ("payments.not_found") that is registered here, so an error read back
+// from the wire or from storage is restored as the very api error it was
+// (Restore); an error without a known id stays an error of its code and
+// kind that is no api error. The HTTP layer maps errors to RFC 9457 problem
+// documents in one place. The package imports nothing but the standard
+// library, so api packages may use it.
 package errs
 
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Kind classifies an error; each kind has one HTTP status.
@@ -84,6 +92,9 @@ type Error struct {
 	Fields  []FieldError   // for KindValidation
 	Extra   map[string]any // extra problem members, e.g. "unavailable" for out_of_stock
 	cause   error
+	def     *Error // the error this one was made from (itself for New and Define); nil: none
+	id      string // set on a definition only: its registered id
+	parent  *Error // the definition a Specific one is a form of
 }
 
 func (e *Error) Error() string {
@@ -95,13 +106,84 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.cause }
 
-// Is makes errors.Is(err, errs.NotFound("")) style checks unnecessary: compare codes.
+// Is reports whether e was made from target's definition (or from a
+// Specific form of it): an error copied with With or WithCause, or restored
+// from the wire, is still its definition. Two errors of one code are not
+// each other.
 func (e *Error) Is(target error) bool {
-	var t *Error
-	if errors.As(target, &t) {
-		return t.Code == e.Code
+	t, ok := target.(*Error)
+	if !ok || t.def == nil {
+		return false
+	}
+	for d := e.def; d != nil; d = d.parent {
+		if d == t.def {
+			return true
+		}
 	}
 	return false
+}
+
+// ID is the registered id of the error's definition ("payments.not_found"),
+// or "" for an error that was not made from a Define.
+func (e *Error) ID() string {
+	if e.def == nil {
+		return ""
+	}
+	return e.def.id
+}
+
+var registry = struct {
+	sync.RWMutex
+	byID map[string]*Error
+}{byID: map[string]*Error{}}
+
+// Define declares an api error: id is its identity, module-qualified and
+// stable ("catalog.product_not_found"), which internal answers carry so the
+// error is restored as itself; code is the public contract word clients
+// see. An id defined twice panics: ids are declared once, at package init.
+func Define(id string, kind Kind, code, message string) *Error {
+	return register(&Error{Kind: kind, Code: code, Message: message, id: id})
+}
+
+// Specific declares a more specific form of e under its own id, with e's
+// kind and code: errors.Is matches it against e and against itself, but e
+// is not it (customers.ErrAddressNotFound is a customers.ErrNotFound).
+func (e *Error) Specific(id, message string) *Error {
+	return register(&Error{Kind: e.Kind, Code: e.Code, Message: message, id: id, parent: e.def})
+}
+
+func register(d *Error) *Error {
+	if d.id == "" {
+		panic("errs: a defined error needs an id")
+	}
+	d.def = d
+	registry.Lock()
+	defer registry.Unlock()
+	if _, dup := registry.byID[d.id]; dup {
+		panic("errs: error id " + d.id + " is defined twice")
+	}
+	registry.byID[d.id] = d
+	return d
+}
+
+// Restore gives e, read back from a problem answer or from storage, the
+// identity of the error defined as id, when that definition has e's kind
+// and code; otherwise (no id, an id this build does not define, or one that
+// names another kind of error) e is returned as it is, an error of its code
+// that is no api error.
+func Restore(id string, e *Error) *Error {
+	if id == "" {
+		return e
+	}
+	registry.RLock()
+	d := registry.byID[id]
+	registry.RUnlock()
+	if d == nil || d.Kind != e.Kind || d.Code != e.Code {
+		return e
+	}
+	c := *e
+	c.def = d
+	return &c
 }
 
 // WithCause keeps an underlying error for logs; it never reaches a client.
@@ -118,26 +200,56 @@ func (e *Error) With(key string, value any) *Error {
 	return &c
 }
 
-// New makes an error of a kind with a contract code.
-func New(kind Kind, code, message string) *Error {
-	return &Error{Kind: kind, Code: code, Message: message}
+// WithFields adds field errors (a copy, as With makes).
+func (e *Error) WithFields(fields ...FieldError) *Error {
+	c := *e
+	c.Fields = append(append([]FieldError(nil), e.Fields...), fields...)
+	return &c
 }
 
-func BadRequest(message string) *Error { return New(KindBadRequest, "bad_request", message) }
-func NotFound(message string) *Error   { return New(KindNotFound, "not_found", message) }
-func Conflict(code, message string) *Error {
-	return New(KindConflict, code, message)
+// New makes an error of a kind with a contract code and an identity of its
+// own that no other New shares; api errors are declared with Define.
+func New(kind Kind, code, message string) *Error {
+	e := &Error{Kind: kind, Code: code, Message: message}
+	e.def = e
+	return e
 }
-func Unauthorized(message string) *Error { return New(KindUnauthorized, "unauthorized", message) }
-func Forbidden(message string) *Error    { return New(KindForbidden, "forbidden", message) }
-func Unavailable(message string) *Error  { return New(KindUnavailable, "unavailable", message) }
+
+// The generic errors: each constructor's errors share one identity, whatever
+// their message, so errors.Is(err, errs.Unavailable("")) asks "is a
+// dependency down?". None of them is any module's api error.
+var (
+	badRequest   = Define("errs.bad_request", KindBadRequest, "bad_request", "bad request")
+	notFound     = Define("errs.not_found", KindNotFound, "not_found", "not found")
+	unauthorized = Define("errs.unauthorized", KindUnauthorized, "unauthorized", "unauthorized")
+	forbidden    = Define("errs.forbidden", KindForbidden, "forbidden", "forbidden")
+	unavailable  = Define("errs.unavailable", KindUnavailable, "unavailable", "unavailable")
+)
+
+func generic(d *Error, message string) *Error { e := *d; e.Message = message; return &e }
+
+func BadRequest(message string) *Error   { return generic(badRequest, message) }
+func NotFound(message string) *Error     { return generic(notFound, message) }
+func Unauthorized(message string) *Error { return generic(unauthorized, message) }
+func Forbidden(message string) *Error    { return generic(forbidden, message) }
+func Unavailable(message string) *Error  { return generic(unavailable, message) }
+
+// Conflict is an error of KindConflict with a code of its own.
+func Conflict(code, message string) *Error { return New(KindConflict, code, message) }
 func Internal(err error) *Error {
-	return (&Error{Kind: KindInternal, Code: "internal", Message: "internal error"}).WithCause(err)
+	return New(KindInternal, "internal", "internal error").WithCause(err)
 }
+
+// invalid is the one definition of every validation error: they differ by
+// their fields only, so errors.Is(err, errs.Invalid()) asks "was the input
+// invalid?".
+var invalid = Define("errs.validation_failed", KindValidation, "validation_failed", "the request has invalid fields")
 
 // Invalid is a 422 validation_failed with field errors.
 func Invalid(fields ...FieldError) *Error {
-	return &Error{Kind: KindValidation, Code: "validation_failed", Message: "the request has invalid fields", Fields: fields}
+	e := *invalid
+	e.Fields = fields
+	return &e
 }
 
 // As returns the *Error in err's chain, or nil.

@@ -32,15 +32,15 @@ func TestKindStatus(t *testing.T) {
 	}
 }
 
-func TestErrorsKeepTheirCodeThroughWrapping(t *testing.T) {
+func TestErrorsKeepTheirIdentityThroughWrapping(t *testing.T) {
 	t.Parallel()
 	base := errs.Conflict("sku_taken", "the SKU is taken")
-	wrapped := fmt.Errorf("create product: %w", base)
-	if !errors.Is(wrapped, errs.Conflict("sku_taken", "")) {
-		t.Error("errors.Is must match on the code")
+	wrapped := fmt.Errorf("create product: %w", base.With("sku", "X"))
+	if !errors.Is(wrapped, base) {
+		t.Error("errors.Is must match the error a wrapped copy was made from")
 	}
-	if errors.Is(wrapped, errs.Conflict("slug_taken", "")) {
-		t.Error("errors.Is must not match another code")
+	if errors.Is(wrapped, errs.Conflict("sku_taken", "")) {
+		t.Error("errors.Is must not match another error of the same code")
 	}
 	if !errs.HasCode(wrapped, "sku_taken") || errs.HasCode(errors.New("x"), "sku_taken") {
 		t.Error("HasCode is wrong")
@@ -51,6 +51,77 @@ func TestErrorsKeepTheirCodeThroughWrapping(t *testing.T) {
 	if errs.As(errors.New("plain")) != nil {
 		t.Error("As of a plain error must be nil")
 	}
+}
+
+var (
+	errA      = errs.Define("errs_test.a", errs.KindNotFound, "not_found", "no such a")
+	errB      = errs.Define("errs_test.b", errs.KindNotFound, "not_found", "no such b")
+	errFamily = errs.Define("errs_test.family", errs.KindNotFound, "not_found", "not found")
+	errMember = errFamily.Specific("errs_test.member", "no such member")
+)
+
+func TestDefinedErrorsWithOneCodeAreNotEachOther(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		err    error
+		target error
+		want   bool
+	}{
+		{"itself", errA, errA, true},
+		{"another of the same code", errA, errB, false},
+		{"a copy with an extra member", errA.With("id", "7"), errA, true},
+		{"a copy with a cause, wrapped", fmt.Errorf("x: %w", errA.WithCause(errors.New("y"))), errA, true},
+		{"a target that is a copy", errA, errA.With("id", "7"), true},
+		{"an ad hoc error of the same code", errs.NotFound("no such a"), errA, false},
+		{"a specific form is its family", errMember, errFamily, true},
+		{"a family is not its specific form", errFamily, errMember, false},
+		{"a specific form is not another definition", errMember, errA, false},
+		{"a plain error", errors.New("not_found"), errA, false},
+	}
+	for _, tt := range tests {
+		if got := errors.Is(tt.err, tt.target); got != tt.want {
+			t.Errorf("%s: errors.Is(%v, %v) = %v, want %v", tt.name, tt.err, tt.target, got, tt.want)
+		}
+	}
+	if errA.ID() != "errs_test.a" || errA.With("k", 1).ID() != "errs_test.a" || errMember.ID() != "errs_test.member" || errs.New(errs.KindNotFound, "not_found", "x").ID() != "" {
+		t.Errorf("IDs: %q %q", errA.ID(), errMember.ID())
+	}
+	if errMember.Code != "not_found" || errMember.Kind != errs.KindNotFound || errMember.Message != "no such member" {
+		t.Errorf("Specific = %+v", errMember)
+	}
+}
+
+func TestRestoreGivesBackTheDefinedError(t *testing.T) {
+	t.Parallel()
+	read := func() *errs.Error { // as a problem answer is read back
+		e := errs.New(errs.KindNotFound, "not_found", "no such member")
+		e.Extra = map[string]any{"id": "7"}
+		return e
+	}
+	got := errs.Restore("errs_test.member", read())
+	if !errors.Is(got, errMember) || !errors.Is(got, errFamily) || errors.Is(got, errA) || got.Extra["id"] != "7" || got.ID() != "errs_test.member" {
+		t.Errorf("Restore(errs_test.member) = %v (id %q, extra %v)", got, got.ID(), got.Extra)
+	}
+	for _, id := range []string{"", "errs_test.unknown"} {
+		if got := errs.Restore(id, read()); errors.Is(got, errMember) || errors.Is(got, errFamily) || got.ID() != "" || got.Code != "not_found" {
+			t.Errorf("Restore(%q) = %v (id %q): an error without a known id is no api error", id, got, got.ID())
+		}
+	}
+	conflict := errs.New(errs.KindConflict, "conflict", "x")
+	if got := errs.Restore("errs_test.a", conflict); errors.Is(got, errA) {
+		t.Error("Restore must not give an id to an error of another kind or code")
+	}
+}
+
+func TestDefiningAnIDTwicePanics(t *testing.T) {
+	t.Parallel()
+	defer func() {
+		if recover() == nil {
+			t.Error("a second Define of errs_test.a did not panic")
+		}
+	}()
+	errs.Define("errs_test.a", errs.KindConflict, "conflict", "again")
 }
 
 func TestWithCauseAndWithDoNotMutate(t *testing.T) {

@@ -3,7 +3,9 @@ package remote
 import (
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -26,6 +28,9 @@ import (
 // each route is served by a reverse proxy to the remote process).
 func Module(d modkit.Descriptor, routes func() httpx.RouteSet, constructors ...any) fx.Option {
 	module := d.Name
+	apis.Lock()
+	apis.constructors[module] = constructors
+	apis.Unlock()
 	return fx.Module(module+".remote",
 		modkit.Describe(func(cfg config.Config) modkit.Descriptor { out := d; out.Remote = cfg.Remotes[module]; return out }),
 		fx.Provide(fx.Private, func(cfg config.Config, reg prometheus.Registerer) (*Client, error) {
@@ -63,4 +68,32 @@ func Forward(c *Client, rs httpx.RouteSet) (httpx.RouteSet, error) {
 		out.Routes = append(out.Routes, r)
 	}
 	return out, nil
+}
+
+var apis = struct {
+	sync.Mutex
+	constructors map[string][]any // by module
+}{constructors: map[string][]any{}}
+
+// APIs are the api values a module's Remote option provides over c (the
+// interface results of its constructors that take only c), by interface
+// type: a test calls every method of each to check it reaches an operation
+// the module serves.
+func APIs(c *Client) map[reflect.Type]any {
+	apis.Lock()
+	ctors := apis.constructors[c.module]
+	apis.Unlock()
+	out := map[reflect.Type]any{}
+	for _, ctor := range ctors {
+		f := reflect.ValueOf(ctor)
+		if f.Kind() != reflect.Func || f.Type().NumIn() != 1 || f.Type().In(0) != reflect.TypeOf(c) {
+			continue
+		}
+		for i, v := range f.Call([]reflect.Value{reflect.ValueOf(c)}) {
+			if t := f.Type().Out(i); t.Kind() == reflect.Interface && t != reflect.TypeFor[error]() {
+				out[t] = v.Interface()
+			}
+		}
+	}
+	return out
 }

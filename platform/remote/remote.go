@@ -1,15 +1,17 @@
 // Package remote carries a module's api interface over HTTP, for a process
-// that does not run that module: one generic client (Client.Call) and one
-// generic server adapter (Op, Routes), so each module's client.go and its
-// internal routes stay a short list of operations.
+// that does not run that module: each api method is one typed operation
+// (op.go), declared once in the module's remote.go and used by both the
+// internal route that serves it (Serve) and the client that calls it (Call).
 //
-// The wire: POST /internal/v1/<module>/<op> with the operation's input as
-// JSON; 200 with its output as JSON, or an RFC 9457 problem whose code,
-// kind (from the status), message, field errors and extra members come back
-// as the same *errs.Error, so errors.Is against the api's errors works on
-// both sides. Every call carries the internal token (compared in constant
-// time by the server), a deadline, the caller's identity and a W3C trace
-// context. Only calls the client marks idempotent are retried.
+// The wire: POST /internal/v2/<module>/<op> with the operation's arguments
+// as a JSON array; 200 with its result as JSON (204 for a command), or an
+// RFC 9457 problem whose code, kind (from the status), message, field
+// errors and extra members come back as an *errs.Error, restored as the
+// very api error it was from its error_id member, so errors.Is against the
+// api's errors works on both sides. Every call carries the internal token
+// (compared in constant time by the server), a deadline, the caller's
+// identity and a W3C trace context. Only operations declared to be retried
+// are.
 package remote
 
 import (
@@ -50,8 +52,10 @@ const (
 	maxAttempts    = 3                         // for idempotent calls
 )
 
-// Path is the internal route of a module's operation.
-func Path(module, op string) string { return "/internal/v1/" + module + "/" + op }
+// Path is the internal route of a module's operation. The version changes
+// with the wire format, so a process never misreads one of another format:
+// it answers a bare 404.
+func Path(module, op string) string { return "/internal/v2/" + module + "/" + op }
 
 // Client calls one remote module.
 type Client struct {
@@ -114,11 +118,11 @@ func (c *Client) Module() string { return c.module }
 // BaseURL is where the module runs.
 func (c *Client) BaseURL() string { return c.base }
 
-// Call runs op with in and decodes its output into out (nil: ignore it).
-// A call that is idempotent is tried again, twice at most, when the module
-// cannot be reached or answers 503; any other call is tried once, so a
-// caller that needs a retry makes it itself, with the same ids.
-func (c *Client) Call(ctx context.Context, op string, in, out any, idempotent bool) (err error) {
+// call runs op with args and decodes its result into out (nil: ignore it).
+// With retry it is tried again, twice at most, when the module cannot be
+// reached or answers 503; otherwise once, so a caller that needs a retry
+// makes it itself, with the same ids.
+func (c *Client) call(ctx context.Context, op string, retry bool, args []any, out any) (err error) {
 	if c.latency != nil {
 		defer func(start time.Time) {
 			outcome := "ok"
@@ -132,7 +136,7 @@ func (c *Client) Call(ctx context.Context, op string, in, out any, idempotent bo
 			c.latency.WithLabelValues(c.module, op, outcome).Observe(time.Since(start).Seconds())
 		}(time.Now())
 	}
-	body, err := json.Marshal(in)
+	body, err := json.Marshal(args)
 	if err != nil {
 		return fmt.Errorf("%s.%s: encode: %w", c.module, op, err)
 	}
@@ -142,7 +146,7 @@ func (c *Client) Call(ctx context.Context, op string, in, out any, idempotent bo
 		defer cancel()
 	}
 	attempts := 1
-	if idempotent {
+	if retry {
 		attempts = maxAttempts
 	}
 	var last error
@@ -159,7 +163,7 @@ func (c *Client) Call(ctx context.Context, op string, in, out any, idempotent bo
 		case err != nil:
 			last = c.unavailable(op, err)
 			continue
-		case status == http.StatusOK:
+		case status == http.StatusOK || status == http.StatusNoContent:
 			if out == nil || len(resp) == 0 {
 				return nil
 			}
@@ -169,9 +173,17 @@ func (c *Client) Call(ctx context.Context, op string, in, out any, idempotent bo
 			return nil
 		}
 		e := decodeProblem(status, resp)
-		if status == http.StatusServiceUnavailable {
+		switch {
+		case status == http.StatusServiceUnavailable:
 			last = e
 			continue
+		case status == http.StatusNotFound && e.ID() == "":
+			// Every not-found of an api is a defined error that names
+			// itself: a bare 404 is a process without this operation (of
+			// another version, or no modshop at all), never the api's
+			// not_found.
+			return errs.Unavailable(fmt.Sprintf("the %s module does not serve %s", c.module, op)).
+				WithCause(fmt.Errorf("%s.%s at %s: %w", c.module, op, c.base, e))
 		}
 		return e
 	}
@@ -210,18 +222,35 @@ func (c *Client) unavailable(op string, cause error) error {
 		WithCause(fmt.Errorf("%s.%s at %s: %w", c.module, op, c.base, cause))
 }
 
-// standard members of a problem document; the rest are extra members.
-var standard = map[string]bool{"type": true, "title": true, "status": true, "detail": true, "instance": true, "code": true, "errors": true}
+// ErrorIDMember is the problem member of an internal answer that names the
+// api error it is (errs.Error.ID), so the caller restores that very error.
+// Public answers never carry it.
+const ErrorIDMember = "error_id"
 
-// decodeProblem turns a problem answer back into the *errs.Error it was.
+// withID is err as an internal answer sends it: an api error carries its id.
+func withID(err error) error {
+	if e := errs.As(err); e != nil && e.Kind != errs.KindInternal && e.ID() != "" {
+		return e.With(ErrorIDMember, e.ID())
+	}
+	return err
+}
+
+// standard members of a problem document; the rest are extra members.
+var standard = map[string]bool{"type": true, "title": true, "status": true, "detail": true, "instance": true, "code": true, "errors": true, ErrorIDMember: true}
+
+// decodeProblem turns a problem answer back into the *errs.Error it was:
+// the api error its error_id names, or, without one (a route the process
+// does not have answers a bare 404), an error of its code and kind that is
+// no api error.
 func decodeProblem(status int, body []byte) *errs.Error {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil {
 		return errs.New(errs.KindForStatus(status), "internal", http.StatusText(status)).WithCause(fmt.Errorf("answer %d is not a problem: %.200s", status, body))
 	}
-	var code, detail string
+	var code, detail, id string
 	_ = json.Unmarshal(m["code"], &code)
 	_ = json.Unmarshal(m["detail"], &detail)
+	_ = json.Unmarshal(m[ErrorIDMember], &id)
 	if code == "" {
 		code = "internal"
 	}
@@ -241,32 +270,14 @@ func decodeProblem(status int, body []byte) *errs.Error {
 			e.Extra[k] = v
 		}
 	}
-	return e
+	return errs.Restore(id, e)
 }
 
-// Endpoint is one operation a module serves to remote callers.
+// Endpoint is one operation a module serves to remote callers, made by an
+// operation's Serve.
 type Endpoint struct {
 	Op      string
 	Handler echo.HandlerFunc
-}
-
-// Op adapts an api method to an endpoint: the input is decoded strictly,
-// the call runs with the caller's deadline, identity and trace, and the
-// output is the answer.
-func Op[In, Out any](op string, fn func(ctx context.Context, in In) (Out, error)) Endpoint {
-	return Endpoint{Op: op, Handler: func(c echo.Context) error {
-		var in In
-		if err := httpx.Bind(c, &in); err != nil {
-			return err
-		}
-		ctx, cancel := callContext(c.Request())
-		defer cancel()
-		out, err := fn(ctx, in)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, out)
-	}}
 }
 
 // Routes are a module's internal routes: hidden from the OpenAPI document

@@ -47,12 +47,13 @@ type count struct {
 	N int64 `json:"n"`
 }
 
+var countOp = remote.Op1[probeIn, count]{Name: "count"}
+
 func TestCallsShareKeepAliveConnections(t *testing.T) {
 	s := newWire(t)
 	c := remote.NewClient("probe", s.URL, token)
 	for i := range 20 {
-		var out count
-		if err := c.Call(context.Background(), "count", probeIn{}, &out, false); err != nil || out.N != int64(i+1) {
+		if out, err := countOp.Call(context.Background(), c, probeIn{}); err != nil || out.N != int64(i+1) {
 			t.Fatalf("call %d: %+v, %v", i+1, out, err)
 		}
 	}
@@ -64,7 +65,7 @@ func TestCallsShareKeepAliveConnections(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 25 {
-				if err := c.Call(context.Background(), "count", probeIn{}, nil, false); err != nil {
+				if _, err := countOp.Call(context.Background(), c, probeIn{}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -85,13 +86,12 @@ func TestCallsShareKeepAliveConnections(t *testing.T) {
 func TestCallAfterTheServerClosedItsConnections(t *testing.T) {
 	s := newWire(t)
 	c := remote.NewClient("probe", s.URL, token)
-	if err := c.Call(context.Background(), "count", probeIn{}, nil, false); err != nil {
+	if _, err := countOp.Call(context.Background(), c, probeIn{}); err != nil {
 		t.Fatal(err)
 	}
 	s.CloseClientConnections()
 	time.Sleep(50 * time.Millisecond) // the close reaches the client's end
-	var out count
-	if err := c.Call(context.Background(), "count", probeIn{}, &out, false); err != nil || out.N != 2 {
+	if out, err := countOp.Call(context.Background(), c, probeIn{}); err != nil || out.N != 2 {
 		t.Fatalf("call after the close: %+v, %v; want the second call, once", out, err)
 	}
 	if n := s.conns.Load(); n != 2 {
@@ -116,13 +116,12 @@ func TestCallEndsAtItsDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := c.Call(ctx, "count", probeIn{}, nil, false)
+	_, err := countOp.Call(ctx, c, probeIn{})
 	if !remote.IsUnavailable(err) || time.Since(start) > time.Second {
 		t.Fatalf("%v after %s, want unavailable at the deadline", err, time.Since(start))
 	}
 	hang.Store(false)
-	var out count
-	if err := c.Call(context.Background(), "count", probeIn{}, &out, false); err != nil || out.N != 2 {
+	if out, err := countOp.Call(context.Background(), c, probeIn{}); err != nil || out.N != 2 {
 		t.Fatalf("next call: %+v, %v", out, err)
 	}
 	if n := s.conns.Load(); n != 2 {
@@ -137,8 +136,7 @@ func TestAnswerThatClosesItsConnection(t *testing.T) {
 	s.handle = func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Connection", "close") }
 	c := remote.NewClient("probe", s.URL, token)
 	for i := range 3 {
-		var out count
-		if err := c.Call(context.Background(), "count", probeIn{}, &out, false); err != nil || out.N != int64(i+1) {
+		if out, err := countOp.Call(context.Background(), c, probeIn{}); err != nil || out.N != int64(i+1) {
 			t.Fatalf("call %d: %+v, %v", i+1, out, err)
 		}
 	}

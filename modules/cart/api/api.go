@@ -81,8 +81,8 @@ const (
 
 // Errors of the cart.
 var (
-	ErrCartNotFound = errs.New(errs.KindNotFound, "not_found", "no such cart")
-	ErrItemNotFound = errs.New(errs.KindNotFound, "not_found", "no such item in this cart")
-	ErrUnknownSKU   = errs.New(errs.KindNotFound, "unknown_sku", "no published product has this SKU")
-	ErrNotActive    = errs.New(errs.KindConflict, "conflict", "the cart is no longer active")
+	ErrCartNotFound = errs.Define("cart.cart_not_found", errs.KindNotFound, "not_found", "no such cart")
+	ErrItemNotFound = errs.Define("cart.item_not_found", errs.KindNotFound, "not_found", "no such item in this cart")
+	ErrUnknownSKU   = errs.Define("cart.unknown_sku", errs.KindNotFound, "unknown_sku", "no published product has this SKU")
+	ErrNotActive    = errs.Define("cart.not_active", errs.KindConflict, "conflict", "the cart is no longer active")
 )

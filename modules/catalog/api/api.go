@@ -130,9 +130,9 @@ type NewVariant struct {
 
 // Errors the catalog returns.
 var (
-	ErrProductNotFound  = errs.New(errs.KindNotFound, "not_found", "no such product")
-	ErrCategoryNotFound = errs.New(errs.KindNotFound, "not_found", "no such category")
-	ErrVariantNotFound  = errs.New(errs.KindNotFound, "not_found", "no such variant")
-	ErrSlugTaken        = errs.New(errs.KindConflict, "slug_taken", "the slug is already taken")
-	ErrSKUTaken         = errs.New(errs.KindConflict, "sku_taken", "the SKU is already taken")
+	ErrProductNotFound  = errs.Define("catalog.product_not_found", errs.KindNotFound, "not_found", "no such product")
+	ErrCategoryNotFound = errs.Define("catalog.category_not_found", errs.KindNotFound, "not_found", "no such category")
+	ErrVariantNotFound  = errs.Define("catalog.variant_not_found", errs.KindNotFound, "not_found", "no such variant")
+	ErrSlugTaken        = errs.Define("catalog.slug_taken", errs.KindConflict, "slug_taken", "the slug is already taken")
+	ErrSKUTaken         = errs.Define("catalog.sku_taken", errs.KindConflict, "sku_taken", "the SKU is already taken")
 )

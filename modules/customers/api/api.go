@@ -50,25 +50,25 @@ type Address struct {
 	Phone      string `json:"phone"`
 }
 
-// Errors the customers module returns. Compare with errors.Is: an
-// *errs.Error matches another with the same code.
+// Errors the customers module returns. Compare with errors.Is: each is
+// itself, not another error of its code.
 var (
 	// ErrNotFound is what a lookup of a missing customer or address (or one
 	// that is not that customer's) returns. ErrCustomerNotFound and
-	// ErrAddressNotFound are its specific forms: errors.Is matches all
-	// three, since they share the contract code not_found.
-	ErrNotFound         = errs.New(errs.KindNotFound, "not_found", "not found")
-	ErrCustomerNotFound = errs.New(errs.KindNotFound, "not_found", "no such customer")
-	ErrAddressNotFound  = errs.New(errs.KindNotFound, "not_found", "no such address")
-	ErrEmailTaken       = errs.New(errs.KindConflict, "email_taken", "an account with this e-mail already exists")
+	// ErrAddressNotFound are its specific forms: errors.Is(err, ErrNotFound)
+	// matches all three.
+	ErrNotFound         = errs.Define("customers.not_found", errs.KindNotFound, "not_found", "not found")
+	ErrCustomerNotFound = ErrNotFound.Specific("customers.customer_not_found", "no such customer")
+	ErrAddressNotFound  = ErrNotFound.Specific("customers.address_not_found", "no such address")
+	ErrEmailTaken       = errs.Define("customers.email_taken", errs.KindConflict, "email_taken", "an account with this e-mail already exists")
 	// ErrInvalidCredentials is the one answer for an unknown e-mail and a
 	// wrong password alike.
-	ErrInvalidCredentials = errs.New(errs.KindUnauthorized, "invalid_credentials", "the e-mail or password is wrong")
+	ErrInvalidCredentials = errs.Define("customers.invalid_credentials", errs.KindUnauthorized, "invalid_credentials", "the e-mail or password is wrong")
 	// ErrInvalidRefreshToken covers unknown, expired, revoked and replayed
 	// refresh tokens.
-	ErrInvalidRefreshToken = errs.New(errs.KindUnauthorized, "unauthorized", "the refresh token is invalid, expired or revoked")
+	ErrInvalidRefreshToken = errs.Define("customers.invalid_refresh_token", errs.KindUnauthorized, "unauthorized", "the refresh token is invalid, expired or revoked")
 	// ErrTooManyAddresses: an address book holds at most MaxAddresses entries.
-	ErrTooManyAddresses = errs.New(errs.KindConflict, "conflict", "the address book is full")
+	ErrTooManyAddresses = errs.Define("customers.too_many_addresses", errs.KindConflict, "conflict", "the address book is full")
 )
 
 // MaxAddresses is the size of a customer's address book.

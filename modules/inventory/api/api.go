@@ -132,20 +132,20 @@ type Unavailable struct {
 	Available int64  `json:"available"`
 }
 
-// Errors of the inventory. Compare with errors.Is; they keep their code
-// across the wire.
+// Errors of the inventory. Compare with errors.Is; each is itself (not
+// another error of its code), across the wire too.
 var (
-	ErrOutOfStock          = errs.New(errs.KindConflict, "out_of_stock", "not enough stock")
-	ErrReservationExpired  = errs.New(errs.KindConflict, "checkout_expired", "the reservation has expired or was released")
-	ErrInvalidState        = errs.New(errs.KindConflict, "invalid_state", "the reservation's state does not allow this")
-	ErrReservationMismatch = errs.New(errs.KindConflict, "conflict", "the id was already used with other lines")
-	ErrBelowReserved       = errs.New(errs.KindConflict, "conflict", "on_hand would drop below zero or below what is reserved")
-	ErrReservationNotFound = errs.New(errs.KindNotFound, "not_found", "no such reservation")
-	ErrUnknownSKU          = errs.New(errs.KindNotFound, "not_found", "no stock level for this SKU")
+	ErrOutOfStock          = errs.Define("inventory.out_of_stock", errs.KindConflict, "out_of_stock", "not enough stock")
+	ErrReservationExpired  = errs.Define("inventory.reservation_expired", errs.KindConflict, "checkout_expired", "the reservation has expired or was released")
+	ErrInvalidState        = errs.Define("inventory.invalid_state", errs.KindConflict, "invalid_state", "the reservation's state does not allow this")
+	ErrReservationMismatch = errs.Define("inventory.reservation_mismatch", errs.KindConflict, "conflict", "the id was already used with other lines")
+	ErrBelowReserved       = errs.Define("inventory.below_reserved", errs.KindConflict, "conflict", "on_hand would drop below zero or below what is reserved")
+	ErrReservationNotFound = errs.Define("inventory.reservation_not_found", errs.KindNotFound, "not_found", "no such reservation")
+	ErrUnknownSKU          = errs.Define("inventory.unknown_sku", errs.KindNotFound, "not_found", "no stock level for this SKU")
 	// ErrIdempotencyKeyReused: the key was used for an adjustment of this
 	// SKU by this actor with another delta or reason.
-	ErrIdempotencyKeyReused = &errs.Error{Kind: errs.KindValidation, Code: "idempotency_key_reused", Message: "this Idempotency-Key was used with another request body",
-		Fields: []errs.FieldError{{Field: "Idempotency-Key", Message: "was used for this SKU with another delta or reason"}}}
+	ErrIdempotencyKeyReused = errs.Define("inventory.idempotency_key_reused", errs.KindValidation, "idempotency_key_reused", "this Idempotency-Key was used with another request body").
+				WithFields(errs.FieldError{Field: "Idempotency-Key", Message: "was used for this SKU with another delta or reason"})
 )
 
 // OutOfStock is ErrOutOfStock naming the lines that cannot be served.

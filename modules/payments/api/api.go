@@ -89,13 +89,13 @@ type StatusChange struct {
 	At     time.Time `json:"at"`
 }
 
-// Errors of payments. Compare with errors.Is; they keep their code across
-// the wire.
+// Errors of payments. Compare with errors.Is; each is itself (not
+// another error of its code), across the wire too.
 var (
-	ErrDeclined     = errs.New(errs.KindPaymentRequired, "payment_declined", "the payment was declined")
-	ErrInvalidState = errs.New(errs.KindConflict, "invalid_state", "the payment's state does not allow this")
-	ErrMismatch     = errs.New(errs.KindConflict, "conflict", "the payment id was already used for another authorization")
-	ErrNotFound     = errs.New(errs.KindNotFound, "not_found", "no such payment")
+	ErrDeclined     = errs.Define("payments.declined", errs.KindPaymentRequired, "payment_declined", "the payment was declined")
+	ErrInvalidState = errs.Define("payments.invalid_state", errs.KindConflict, "invalid_state", "the payment's state does not allow this")
+	ErrMismatch     = errs.Define("payments.mismatch", errs.KindConflict, "conflict", "the payment id was already used for another authorization")
+	ErrNotFound     = errs.Define("payments.not_found", errs.KindNotFound, "not_found", "no such payment")
 )
 
 // Event names of payments.

@@ -38,6 +38,7 @@ type Reply struct {
 
 // storedError is an error as a placement keeps it, to answer it again.
 type storedError struct {
+	ID      string            `json:"id,omitempty"` // the api error's identity (errs.Restore)
 	Kind    errs.Kind         `json:"kind"`
 	Code    string            `json:"code"`
 	Message string            `json:"message"`
@@ -408,7 +409,7 @@ func encodeError(err error) []byte {
 	if e == nil {
 		e = errs.Internal(err)
 	}
-	b, _ := json.Marshal(storedError{Kind: e.Kind, Code: e.Code, Message: e.Message, Fields: e.Fields, Extra: e.Extra})
+	b, _ := json.Marshal(storedError{ID: e.ID(), Kind: e.Kind, Code: e.Code, Message: e.Message, Fields: e.Fields, Extra: e.Extra})
 	return b
 }
 
@@ -424,8 +425,9 @@ func decodeReply(p store.Placement) (Reply, error) {
 	if err := json.Unmarshal([]byte(p.ResponseBody), &se); err != nil {
 		return Reply{}, fmt.Errorf("stored error of placement %s: %w", p.ID, err)
 	}
-	e := &errs.Error{Kind: se.Kind, Code: se.Code, Message: se.Message, Fields: se.Fields, Extra: se.Extra}
-	return Reply{Status: p.ResponseStatus, Err: e}, nil
+	e := errs.New(se.Kind, se.Code, se.Message)
+	e.Fields, e.Extra = se.Fields, se.Extra
+	return Reply{Status: p.ResponseStatus, Err: errs.Restore(se.ID, e)}, nil
 }
 
 // orderLines are an order's lines as its events carry them.
