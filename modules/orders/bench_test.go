@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/modshop/modshop/platform/testkit"
+	"github.com/modshop/modshop/platform/testkit/cputime"
 )
 
 // BenchmarkCheckoutAndOrder measures what a buyer waits for at the end of a
@@ -106,7 +107,7 @@ func purchaseRun(b *testing.B, e *env, client *http.Client, skus []string, rate 
 		tick = t.C
 	}
 	b.ResetTimer()
-	cpu0, pg0 := processCPU(), postgresCPU()
+	cpu0, pg0 := cputime.Process(), cputime.Commands("postgres")
 	db0 := dbWork(b, client, e.shop.URL)
 	begin := time.Now()
 	for range benchBuyers {
@@ -133,8 +134,8 @@ func purchaseRun(b *testing.B, e *env, client *http.Client, skus []string, rate 
 	b.StopTimer()
 	// CPU per purchase is far less distorted by other load than wall time:
 	// this process (server and buyers) and, on PostgreSQL, the database.
-	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/1000/float64(b.N), "go-cpu-ms/op")
-	if pg := postgresCPU() - pg0; strings.HasPrefix(e.shop.Config.DatabaseURL, "postgres") {
+	b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/1000/float64(b.N), "go-cpu-ms/op")
+	if pg := cputime.Commands("postgres") - pg0; strings.HasPrefix(e.shop.Config.DatabaseURL, "postgres") {
 		b.ReportMetric(float64(pg.Microseconds())/1000/float64(b.N), "pg-cpu-ms/op")
 	}
 	// Round trips to the database per purchase: what a purchase costs on
