@@ -140,13 +140,11 @@ func purchaseRun(b *testing.B, e *env, client *http.Client, skus []string, rate 
 	}
 	// Round trips to the database per purchase: what a purchase costs on
 	// any machine (the events it causes, relayed and consumed meanwhile,
-	// included). A transaction is two more, BEGIN and COMMIT; statements
-	// pipelined with a COMMIT (database.Later) cost none of their own.
+	// included). A transaction is two more, BEGIN and COMMIT.
 	db1 := dbWork(b, client, e.shop.URL)
 	statements, transactions := (db1.statements-db0.statements)/float64(b.N), (db1.transactions-db0.transactions)/float64(b.N)
 	b.ReportMetric(statements, "db-statements/op")
 	b.ReportMetric(transactions, "db-transactions/op")
-	b.ReportMetric((db1.pipelined-db0.pipelined)/float64(b.N), "db-pipelined/op")
 	b.ReportMetric(statements+2*transactions, "db-round-trips/op")
 	for _, k := range slices.Sorted(maps.Keys(db1.by)) {
 		b.Logf("%-40s %6.2f/purchase", k, (db1.by[k]-db0.by[k])/float64(b.N))
@@ -228,8 +226,8 @@ func benchPurchase(client *http.Client, base, cartID, key string) (time.Duration
 }
 
 type dbCounts struct {
-	statements, transactions, pipelined float64
-	by                                  map[string]float64 // each series, by its labels
+	statements, transactions float64
+	by                       map[string]float64 // each series, by its labels
 }
 
 // dbWork sums the shop's database counters, read from its /metrics.
@@ -253,8 +251,6 @@ func dbWork(b *testing.B, client *http.Client, base string) dbCounts {
 			c.statements += v
 		case "modshop_db_transactions_total":
 			c.transactions += v
-		case "modshop_db_pipelined_statements_total":
-			c.pipelined += v
 		default:
 			continue
 		}

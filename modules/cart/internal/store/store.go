@@ -142,10 +142,9 @@ func MarkMerged(tx *gorm.DB, guestID, into string, now time.Time) (bool, error) 
 }
 
 // CheckOut closes an active cart as checked out (a cart no longer active is
-// left as it is). On PostgreSQL the update travels with the transaction's
-// COMMIT (database.Later).
+// left as it is).
 func CheckOut(tx *gorm.DB, cartID string, now time.Time) error {
-	return database.Later(tx, "UPDATE cart_carts SET status = 'checked_out', updated_at = ? WHERE id = ? AND status = 'active'", now, cartID)
+	return tx.Exec("UPDATE cart_carts SET status = 'checked_out', updated_at = ? WHERE id = ? AND status = 'active'", now, cartID).Error
 }
 
 // DeleteStale deletes up to limit carts (of any status) untouched since

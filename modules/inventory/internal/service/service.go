@@ -138,7 +138,7 @@ func (s *Service) reserveAlone(ctx context.Context, r api.Reservation) (api.Rese
 			existing = &got
 			return err
 		}
-		if err := store.RecordLater(tx.DB, entries(r.Lines, 0, 1, domain.ReasonReserve, actorOf(ctx), r.ID, r.CreatedAt)); err != nil {
+		if err := store.RecordWithoutIDs(tx.DB, entries(r.Lines, 0, 1, domain.ReasonReserve, actorOf(ctx), r.ID, r.CreatedAt)); err != nil {
 			return err
 		}
 		levels, err := store.HoldLines(tx.DB, r.Lines, r.CreatedAt)
@@ -240,7 +240,7 @@ func (s *Service) settled(db *gorm.DB, id string, outcome func(api.ReservationSt
 // apply changes the levels of lines by sign × quantity (on_hand, reserved),
 // records the ledger and publishes each new level.
 func (s *Service) apply(tx *events.Tx, lines []api.Line, onHand, reserved int64, reason, actor, ref string, now time.Time) error {
-	if err := store.RecordLater(tx.DB, entries(lines, onHand, reserved, reason, actor, ref, now)); err != nil {
+	if err := store.RecordWithoutIDs(tx.DB, entries(lines, onHand, reserved, reason, actor, ref, now)); err != nil {
 		return err
 	}
 	levels, err := store.ApplyLines(tx.DB, lines, onHand, reserved, now)

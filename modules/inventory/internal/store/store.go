@@ -301,16 +301,16 @@ func EntryByKey(db *gorm.DB, sku, actor, key string) (Entry, error) {
 	return rows[0], nil
 }
 
-// RecordLater writes ledger entries whose ids the caller does not need with
-// database.Later: on PostgreSQL they travel with the transaction's COMMIT.
-func RecordLater(tx *gorm.DB, entries []Entry) error {
+// RecordWithoutIDs writes ledger entries whose ids the caller does not
+// need: multi-row INSERTs that return nothing.
+func RecordWithoutIDs(tx *gorm.DB, entries []Entry) error {
 	for chunk := range slices.Chunk(entries, 1000) {
 		sql, args := database.Values("INSERT INTO inventory_adjustments (sku, delta, reserved_delta, reason, actor, reference, created_at)", len(chunk), 7,
 			func(i int) []any {
 				e := chunk[i]
 				return []any{e.SKU, e.Delta, e.ReservedDelta, e.Reason, e.Actor, e.Reference, e.CreatedAt}
 			})
-		if err := database.Later(tx, sql, args...); err != nil {
+		if err := tx.Exec(sql, args...).Error; err != nil {
 			return err
 		}
 	}

@@ -347,14 +347,6 @@ func FinishPlacement(tx *gorm.DB, id string, status int, body []byte, now time.T
 	return res.RowsAffected == 1, res.Error
 }
 
-// FinishPlacementLater stores the final answer of a placement that the
-// transaction holds (so the update cannot miss): on PostgreSQL it travels
-// with the COMMIT (database.Later).
-func FinishPlacementLater(tx *gorm.DB, id string, status int, body []byte, now time.Time) error {
-	return database.Later(tx, "UPDATE orders_placements SET step = 'done', response_status = ?, response_body = ?, lease_until = ?, updated_at = ? WHERE id = ? AND step <> 'done'",
-		status, string(body), now, now, id)
-}
-
 // DuePlacements are unfinished placements whose lease ran out.
 func DuePlacements(db *gorm.DB, now time.Time, limit int) ([]Placement, error) {
 	var rows []Placement
