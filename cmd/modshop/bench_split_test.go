@@ -20,6 +20,7 @@ import (
 	inventoryapi "github.com/modshop/modshop/modules/inventory/api"
 	"github.com/modshop/modshop/platform/remote"
 	"github.com/modshop/modshop/platform/testkit"
+	"github.com/modshop/modshop/platform/testkit/cputime"
 )
 
 // BenchmarkCheckoutAndOrderMonolithVsSplit measures what extraction costs a
@@ -194,11 +195,11 @@ func (s benchShop) cpu() (time.Duration, map[string]time.Duration) {
 	by := map[string]time.Duration{}
 	var d time.Duration
 	for name, p := range s.procs {
-		by[name] = processCPU(p.cmd.Process.Pid)
+		by[name] = cputime.Of(p.cmd.Process.Pid)
 		d += by[name]
 	}
 	if s.nats {
-		by["nats"] = natsCPU()
+		by["nats"] = cputime.Commands("nats-server")
 		d += by["nats"]
 	}
 	return d, by

@@ -4,12 +4,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -28,11 +28,11 @@ import (
 
 // modules is every module the binary knows, in dependency order.
 var modules = []app.Module{
-	{Name: inventory.Name, Local: inventory.Module, Remote: inventory.Remote},
+	{Name: inventory.Name, Local: inventory.Module, Remote: inventory.Remote, Settings: app.ReadsSettings(inventory.ReadSettings)},
 	{Name: catalog.Name, Local: catalog.Module, Remote: catalog.Remote, Needs: []string{inventory.Name}},
 	{Name: search.Name, Local: search.Module, Remote: search.Remote, Needs: []string{catalog.Name, inventory.Name}},
 	{Name: cart.Name, Local: cart.Module, Remote: cart.Remote, Needs: []string{catalog.Name, inventory.Name}},
-	{Name: customers.Name, Local: customers.Module, Remote: customers.Remote},
+	{Name: customers.Name, Local: customers.Module, Remote: customers.Remote, Settings: app.ReadsSettings(customers.ReadSettings)},
 	{Name: payments.Name, Local: payments.Module, Remote: payments.Remote},
 	{Name: orders.Name, Local: orders.Module, Remote: orders.Remote, Needs: []string{cart.Name, inventory.Name, payments.Name}},
 }
@@ -90,21 +90,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "modshop %s: unexpected argument %q\n", cmd, fs.Arg(0))
 		return exitConfig
 	}
+	// Every bad variable, the platform's and the modules' own, is one line,
+	// and all are told before anything starts.
 	cfg, err := config.FromEnv(app.Names(modules))
-	bad := false
-	if err != nil {
-		bad = true
-		var ce *config.Error
-		if errors.As(err, &ce) {
-			for _, p := range ce.Problems {
-				fmt.Fprintln(stderr, "modshop: "+p)
-			}
-		} else {
-			fmt.Fprintln(stderr, "modshop:", err)
-		}
-	}
-	for _, p := range app.Topology(cfg, modules) {
-		bad = true
+	problems := append(config.Problems(err), app.Settings(cfg, modules)...)
+	slices.Sort(problems)
+	problems = append(problems, app.Topology(cfg, modules)...)
+	bad := len(problems) > 0
+	for _, p := range problems {
 		fmt.Fprintln(stderr, "modshop: "+p)
 	}
 	if *addr != "" {

@@ -44,7 +44,6 @@ import (
 	"github.com/modshop/modshop/modules/customers/internal/service"
 	"github.com/modshop/modshop/modules/customers/internal/store"
 	"github.com/modshop/modshop/platform/auth"
-	"github.com/modshop/modshop/platform/config"
 	"github.com/modshop/modshop/platform/events"
 	"github.com/modshop/modshop/platform/modkit"
 )
@@ -70,6 +69,7 @@ func NewModule(cfg service.Config) fx.Option {
 		modkit.Storage(Name),
 		modkit.Migrations(store.Migrations),
 		modkit.Describe(Descriptor),
+		modkit.Settings(ReadSettings),
 		fx.Provide(
 			fx.Private,
 			func(ob *events.Outbox, keys *auth.Keys, log *slog.Logger) (*service.Service, error) {
@@ -88,7 +88,7 @@ func NewModule(cfg service.Config) fx.Option {
 
 // bootstrapAdmin creates the admin account named by
 // MODSHOP_BOOTSTRAP_ADMIN_EMAIL/_PASSWORD once migrations have run.
-func bootstrapAdmin(s *service.Service, cfg config.Config, log *slog.Logger) modkit.Worker {
+func bootstrapAdmin(s *service.Service, cfg Settings, log *slog.Logger) modkit.Worker {
 	return modkit.Worker{Name: "customers.bootstrap_admin", Start: func(ctx context.Context) error {
 		if cfg.AdminEmail == "" {
 			return nil

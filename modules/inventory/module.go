@@ -16,7 +16,6 @@ import (
 	"github.com/modshop/modshop/modules/inventory/internal/service"
 	"github.com/modshop/modshop/modules/inventory/internal/store"
 	"github.com/modshop/modshop/platform/clock"
-	"github.com/modshop/modshop/platform/config"
 	"github.com/modshop/modshop/platform/events"
 	"github.com/modshop/modshop/platform/httpx"
 	"github.com/modshop/modshop/platform/modkit"
@@ -43,6 +42,7 @@ var Module = fx.Module(Name,
 	modkit.Storage(Name),
 	modkit.Migrations(store.Migrations),
 	modkit.Describe(Descriptor),
+	modkit.Settings(ReadSettings),
 	// The service is in the graph for the module's own tests; other modules
 	// cannot name its internal type and see only the api interfaces.
 	fx.Provide(newService),
@@ -71,12 +71,12 @@ var Module = fx.Module(Name,
 
 type serviceIn struct {
 	fx.In
-	Outbox *events.Outbox
-	Config config.Config
-	Log    *slog.Logger
-	Clock  clock.Clock `optional:"true"` // tests supply a fake one
+	Outbox   *events.Outbox
+	Settings Settings
+	Log      *slog.Logger
+	Clock    clock.Clock `optional:"true"` // tests supply a fake one
 }
 
 func newService(in serviceIn) *service.Service {
-	return service.New(in.Outbox, in.Clock, in.Config.ReservationTTL, in.Log.With("module", Name))
+	return service.New(in.Outbox, in.Clock, in.Settings.ReservationTTL, in.Log.With("module", Name))
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/modshop/modshop/platform/testkit"
+	"github.com/modshop/modshop/platform/testkit/cputime"
 )
 
 // BenchmarkCheckoutAndOrder measures what a buyer waits for at the end of a
@@ -106,7 +107,7 @@ func purchaseRun(b *testing.B, e *env, client *http.Client, skus []string, rate 
 		tick = t.C
 	}
 	b.ResetTimer()
-	cpu0, pg0 := processCPU(), postgresCPU()
+	cpu0, pg0 := cputime.Process(), cputime.Commands("postgres")
 	db0 := dbWork(b, client, e.shop.URL)
 	begin := time.Now()
 	for range benchBuyers {
@@ -133,19 +134,17 @@ func purchaseRun(b *testing.B, e *env, client *http.Client, skus []string, rate 
 	b.StopTimer()
 	// CPU per purchase is far less distorted by other load than wall time:
 	// this process (server and buyers) and, on PostgreSQL, the database.
-	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/1000/float64(b.N), "go-cpu-ms/op")
-	if pg := postgresCPU() - pg0; strings.HasPrefix(e.shop.Config.DatabaseURL, "postgres") {
+	b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/1000/float64(b.N), "go-cpu-ms/op")
+	if pg := cputime.Commands("postgres") - pg0; strings.HasPrefix(e.shop.Config.DatabaseURL, "postgres") {
 		b.ReportMetric(float64(pg.Microseconds())/1000/float64(b.N), "pg-cpu-ms/op")
 	}
 	// Round trips to the database per purchase: what a purchase costs on
 	// any machine (the events it causes, relayed and consumed meanwhile,
-	// included). A transaction is two more, BEGIN and COMMIT; statements
-	// pipelined with a COMMIT (database.Later) cost none of their own.
+	// included). A transaction is two more, BEGIN and COMMIT.
 	db1 := dbWork(b, client, e.shop.URL)
 	statements, transactions := (db1.statements-db0.statements)/float64(b.N), (db1.transactions-db0.transactions)/float64(b.N)
 	b.ReportMetric(statements, "db-statements/op")
 	b.ReportMetric(transactions, "db-transactions/op")
-	b.ReportMetric((db1.pipelined-db0.pipelined)/float64(b.N), "db-pipelined/op")
 	b.ReportMetric(statements+2*transactions, "db-round-trips/op")
 	for _, k := range slices.Sorted(maps.Keys(db1.by)) {
 		b.Logf("%-40s %6.2f/purchase", k, (db1.by[k]-db0.by[k])/float64(b.N))
@@ -227,8 +226,8 @@ func benchPurchase(client *http.Client, base, cartID, key string) (time.Duration
 }
 
 type dbCounts struct {
-	statements, transactions, pipelined float64
-	by                                  map[string]float64 // each series, by its labels
+	statements, transactions float64
+	by                       map[string]float64 // each series, by its labels
 }
 
 // dbWork sums the shop's database counters, read from its /metrics.
@@ -252,8 +251,6 @@ func dbWork(b *testing.B, client *http.Client, base string) dbCounts {
 			c.statements += v
 		case "modshop_db_transactions_total":
 			c.transactions += v
-		case "modshop_db_pipelined_statements_total":
-			c.pipelined += v
 		default:
 			continue
 		}

@@ -81,7 +81,9 @@ type serviceIn struct {
 }
 
 func newService(in serviceIn) *service.Service {
-	opt := service.Options{Currency: in.Config.Currency, ReservationTTL: in.Config.ReservationTTL}
+	// The reservation's TTL is the inventory module's setting: a checkout
+	// reserves with none.
+	opt := service.Options{Currency: in.Config.Currency}
 	if in.Tuning != nil {
 		opt.Lease, opt.AfterStep = in.Tuning.Lease, in.Tuning.AfterStep
 	}

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/fx"
 	"gorm.io/gorm"
 
+	"github.com/modshop/modshop/modules/inventory"
 	"github.com/modshop/modshop/modules/orders"
 	"github.com/modshop/modshop/modules/orders/api"
 	"github.com/modshop/modshop/modules/orders/internal/domain"
@@ -137,7 +138,7 @@ func TestRecoveryWorkersOfReplicasFinishEachPlacementOnce(t *testing.T) {
 		placed(first)
 
 		late := stuck(10, service.AfterCommit)
-		clk.Advance(a.shop.Config.ReservationTTL + time.Minute) // and the checkouts' time
+		clk.Advance(inventory.DefaultReservationTTL + time.Minute) // and the checkouts' time
 		recoverAll()
 		placed(late)
 

@@ -23,6 +23,28 @@ type Module struct {
 	// Needs are the modules whose api it cannot run without (each must run
 	// here or be remote).
 	Needs []string
+	// Settings reads the module's own MODSHOP_* variables into env, which
+	// collects what is wrong with them (ReadsSettings makes it from the
+	// module's ReadSettings); nil when the module has none.
+	Settings func(env *config.Env)
+}
+
+// ReadsSettings is a module's ReadSettings as Module.Settings.
+func ReadsSettings[T any](read func(*config.Env) T) func(*config.Env) {
+	return func(env *config.Env) { read(env) }
+}
+
+// Settings checks the settings of every module the binary knows, run here
+// or not, as config.Load checks the platform's: each problem is one line
+// naming its variable.
+func Settings(cfg config.Config, mods []Module) []string {
+	env := cfg.Env()
+	for _, m := range mods {
+		if m.Settings != nil {
+			m.Settings(env)
+		}
+	}
+	return config.Problems(env.Err())
 }
 
 // Topology checks that every module this process runs finds the modules it

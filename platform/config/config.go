@@ -17,27 +17,36 @@ import (
 	"time"
 )
 
-// Config is the whole configuration of one process.
+// Config is the platform's configuration of one process: where it
+// listens, its databases, its events, which modules run here and where the
+// others run, secrets, timeouts and logging. A module's own settings (the
+// reservation TTL, the bootstrap admin) are not here: each module reads
+// them from Env (modules/<m>/settings.go).
 type Config struct {
-	HTTPAddr       string            // MODSHOP_HTTP_ADDR, listen address
-	DatabaseURL    string            // MODSHOP_DATABASE_URL, sqlite://PATH or postgres://...
-	ModuleDBURLs   map[string]string // MODSHOP_DATABASE_URL_<MODULE>, a module's own database
-	Modules        []string          // MODSHOP_MODULES, the modules this process runs
-	Remotes        map[string]string // MODSHOP_REMOTE_<MODULE>, where a module runs
-	NATSURL        string            // MODSHOP_NATS_URL, events over JetStream when set
-	NATSStream     string            // MODSHOP_NATS_STREAM, the JetStream stream of the shop's events
-	EventsLinger   time.Duration     // MODSHOP_EVENTS_LINGER, how long a relay gathers events before it publishes
-	InternalToken  string            // MODSHOP_INTERNAL_TOKEN, module-to-module calls
-	ReservationTTL time.Duration     // MODSHOP_RESERVATION_TTL
-	JWTSecret      string            // MODSHOP_JWT_SECRET; generated in DataDir when empty (one process only)
-	DataDir        string            // MODSHOP_DATA_DIR
-	Currency       string            // MODSHOP_CURRENCY, the one store currency
-	LogLevel       string            // MODSHOP_LOG_LEVEL: debug|info|warn|error
-	LogFormat      string            // MODSHOP_LOG_FORMAT: json|text
-	ShutdownGrace  time.Duration     // MODSHOP_SHUTDOWN_TIMEOUT, how long in-flight requests may finish
-	AdminEmail     string            // MODSHOP_BOOTSTRAP_ADMIN_EMAIL
-	AdminPassword  string            // MODSHOP_BOOTSTRAP_ADMIN_PASSWORD
-	TrustedProxies []netip.Prefix    // MODSHOP_TRUSTED_PROXIES, addresses whose X-Forwarded-For is believed
+	HTTPAddr      string            // MODSHOP_HTTP_ADDR, listen address
+	DatabaseURL   string            // MODSHOP_DATABASE_URL, sqlite://PATH or postgres://...
+	ModuleDBURLs  map[string]string // MODSHOP_DATABASE_URL_<MODULE>, a module's own database
+	Modules       []string          // MODSHOP_MODULES, the modules this process runs
+	Remotes       map[string]string // MODSHOP_REMOTE_<MODULE>, where a module runs
+	NATSURL       string            // MODSHOP_NATS_URL, events over JetStream when set
+	NATSStream    string            // MODSHOP_NATS_STREAM, the JetStream stream of the shop's events
+	EventsLinger  time.Duration     // MODSHOP_EVENTS_LINGER, how long a relay gathers events before it publishes
+	InternalToken string            // MODSHOP_INTERNAL_TOKEN, module-to-module calls
+	JWTSecret     string            // MODSHOP_JWT_SECRET; generated in DataDir when empty (one process only)
+	DataDir       string            // MODSHOP_DATA_DIR
+	// Currency (MODSHOP_CURRENCY) is the shop's one currency. It stays a
+	// platform setting although no platform package uses it: it is
+	// shop-wide, not a module's. Catalog prices in it, cart and search show
+	// it, orders charge in it, and a price is only comparable, and a total
+	// only a sum, when every module, in every process of the shop, uses the
+	// same one; a setting of one module would let two of them disagree.
+	Currency       string
+	LogLevel       string         // MODSHOP_LOG_LEVEL: debug|info|warn|error
+	LogFormat      string         // MODSHOP_LOG_FORMAT: json|text
+	ShutdownGrace  time.Duration  // MODSHOP_SHUTDOWN_TIMEOUT, how long in-flight requests may finish
+	TrustedProxies []netip.Prefix // MODSHOP_TRUSTED_PROXIES, addresses whose X-Forwarded-For is believed
+
+	getenv func(string) string // where modules read their own settings (Env)
 }
 
 // DefaultEventsLinger is how long an outbox relay waits, once a commit woke
@@ -53,148 +62,163 @@ func (e *Error) Error() string { return strings.Join(e.Problems, "\n") }
 // Load reads the environment through getenv and validates it against the
 // names of the modules the binary knows.
 func Load(getenv func(string) string, environ []string, known []string) (Config, error) {
-	var p []string
-	get := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		return def
-	}
-	c := Config{
-		HTTPAddr:      get("MODSHOP_HTTP_ADDR", ":8080"),
-		DataDir:       get("MODSHOP_DATA_DIR", "./data"),
-		NATSURL:       get("MODSHOP_NATS_URL", ""),
-		NATSStream:    get("MODSHOP_NATS_STREAM", "MODSHOP_EVENTS"),
-		InternalToken: getenv("MODSHOP_INTERNAL_TOKEN"),
-		JWTSecret:     getenv("MODSHOP_JWT_SECRET"),
-		Currency:      get("MODSHOP_CURRENCY", "EUR"),
-		LogLevel:      get("MODSHOP_LOG_LEVEL", "info"),
-		LogFormat:     get("MODSHOP_LOG_FORMAT", "json"),
-		AdminEmail:    get("MODSHOP_BOOTSTRAP_ADMIN_EMAIL", ""),
-		AdminPassword: getenv("MODSHOP_BOOTSTRAP_ADMIN_PASSWORD"),
-		ModuleDBURLs:  map[string]string{},
-		Remotes:       map[string]string{},
-	}
-	c.DatabaseURL = get("MODSHOP_DATABASE_URL", "sqlite://"+filepath.ToSlash(filepath.Join(c.DataDir, "modshop.db")))
+	e := NewEnv(getenv)
+	c := Config{getenv: getenv}
+	c.readServer(e)
+	c.readStorage(e)
+	c.readEvents(e)
+	c.readModules(e, known)
+	c.readModuleVariables(e, environ, known)
+	c.readSecrets(e)
+	return c, e.Err()
+}
 
+// Env is a fresh reader of the variables Load read, for a module's own
+// settings; with a Config that Load did not make, every variable is unset.
+func (c Config) Env() *Env { return NewEnv(c.getenv) }
+
+func (c *Config) readServer(e *Env) {
+	c.HTTPAddr = e.String("MODSHOP_HTTP_ADDR", ":8080")
 	if err := ValidateAddr(c.HTTPAddr); err != nil {
-		p = append(p, "MODSHOP_HTTP_ADDR: "+err.Error())
+		e.Problem("MODSHOP_HTTP_ADDR", "%s", err)
 	}
-	if err := ValidateDatabaseURL(c.DatabaseURL); err != nil {
-		p = append(p, "MODSHOP_DATABASE_URL: "+err.Error())
+	c.ShutdownGrace = durationWithin(e, "MODSHOP_SHUTDOWN_TIMEOUT", 10*time.Second, 0, 5*time.Minute)
+	c.LogLevel = e.String("MODSHOP_LOG_LEVEL", "info")
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		e.Problem("MODSHOP_LOG_LEVEL", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	c.LogFormat = e.String("MODSHOP_LOG_FORMAT", "json")
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		e.Problem("MODSHOP_LOG_FORMAT", "%q is not json or text", c.LogFormat)
 	}
 	var err error
-	if c.ReservationTTL, err = duration(get("MODSHOP_RESERVATION_TTL", "15m"), time.Second, 24*time.Hour); err != nil {
-		p = append(p, "MODSHOP_RESERVATION_TTL: "+err.Error())
+	if c.TrustedProxies, err = prefixes(e.String("MODSHOP_TRUSTED_PROXIES", "")); err != nil {
+		e.Problem("MODSHOP_TRUSTED_PROXIES", "%s", err)
 	}
-	if c.ShutdownGrace, err = duration(get("MODSHOP_SHUTDOWN_TIMEOUT", "10s"), 0, 5*time.Minute); err != nil {
-		p = append(p, "MODSHOP_SHUTDOWN_TIMEOUT: "+err.Error())
+	c.Currency = e.String("MODSHOP_CURRENCY", "EUR")
+	if len(c.Currency) != 3 || strings.Trim(c.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+		e.Problem("MODSHOP_CURRENCY", "%q is not an ISO 4217 code such as EUR", c.Currency)
 	}
-	if c.EventsLinger, err = duration(get("MODSHOP_EVENTS_LINGER", DefaultEventsLinger.String()), 0, time.Second); err != nil {
-		p = append(p, "MODSHOP_EVENTS_LINGER: "+err.Error())
+}
+
+func (c *Config) readStorage(e *Env) {
+	c.DataDir = e.String("MODSHOP_DATA_DIR", "./data")
+	c.DatabaseURL = e.String("MODSHOP_DATABASE_URL", "sqlite://"+filepath.ToSlash(filepath.Join(c.DataDir, "modshop.db")))
+	if err := ValidateDatabaseURL(c.DatabaseURL); err != nil {
+		e.Problem("MODSHOP_DATABASE_URL", "%s", err)
 	}
-	if len(c.Currency) != 3 || strings.ToUpper(c.Currency) != c.Currency || strings.Trim(c.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
-		p = append(p, fmt.Sprintf("MODSHOP_CURRENCY: %q is not an ISO 4217 code such as EUR", c.Currency))
-	}
-	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
-		p = append(p, fmt.Sprintf("MODSHOP_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
-	}
-	if c.LogFormat != "json" && c.LogFormat != "text" {
-		p = append(p, fmt.Sprintf("MODSHOP_LOG_FORMAT: %q is not json or text", c.LogFormat))
-	}
-	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
-		p = append(p, "MODSHOP_JWT_SECRET: must be at least 32 characters")
-	}
-	if c.NATSStream == "" || strings.Trim(c.NATSStream, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != "" || len(c.NATSStream) > 64 {
-		p = append(p, fmt.Sprintf("MODSHOP_NATS_STREAM: %q: use 1..64 letters, digits, _ and -", c.NATSStream))
-	}
+}
+
+func (c *Config) readEvents(e *Env) {
+	c.NATSURL = e.String("MODSHOP_NATS_URL", "")
 	if c.NATSURL != "" {
 		if u, err := url.Parse(c.NATSURL); err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
-			p = append(p, fmt.Sprintf("MODSHOP_NATS_URL: %q is not a nats://host:port URL", c.NATSURL))
+			e.Problem("MODSHOP_NATS_URL", "%q is not a nats://host:port URL", c.NATSURL)
 		}
 	}
-	switch {
-	case (c.AdminEmail == "") != (c.AdminPassword == ""):
-		p = append(p, "MODSHOP_BOOTSTRAP_ADMIN_EMAIL and MODSHOP_BOOTSTRAP_ADMIN_PASSWORD: set both or neither")
-	case c.AdminEmail != "":
-		if at := strings.LastIndex(c.AdminEmail, "@"); at < 1 || at == len(c.AdminEmail)-1 || strings.ContainsAny(c.AdminEmail, " \t<>") {
-			p = append(p, fmt.Sprintf("MODSHOP_BOOTSTRAP_ADMIN_EMAIL: %q is not an e-mail address", c.AdminEmail))
-		}
-		if len([]rune(c.AdminPassword)) < 8 {
-			p = append(p, "MODSHOP_BOOTSTRAP_ADMIN_PASSWORD: must be at least 8 characters")
-		}
+	c.NATSStream = e.String("MODSHOP_NATS_STREAM", "MODSHOP_EVENTS")
+	if strings.Trim(c.NATSStream, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != "" || len(c.NATSStream) > 64 {
+		e.Problem("MODSHOP_NATS_STREAM", "%q: use 1..64 letters, digits, _ and -", c.NATSStream)
 	}
+	c.EventsLinger = durationWithin(e, "MODSHOP_EVENTS_LINGER", DefaultEventsLinger, 0, time.Second)
+}
 
-	mods := get("MODSHOP_MODULES", "all")
+// readModules reads MODSHOP_MODULES: "all", or names the binary knows.
+func (c *Config) readModules(e *Env, known []string) {
+	mods := e.String("MODSHOP_MODULES", "all")
 	if mods == "all" {
 		c.Modules = slices.Clone(known)
-	} else {
-		unknown := false
-		for _, m := range strings.Split(mods, ",") {
-			m = strings.TrimSpace(m)
-			switch {
-			case m == "":
-			case !slices.Contains(known, m):
-				unknown = true
-				p = append(p, fmt.Sprintf("MODSHOP_MODULES: unknown module %q (known: %s)", m, strings.Join(known, ", ")))
-			case !slices.Contains(c.Modules, m):
-				c.Modules = append(c.Modules, m)
-			}
-		}
-		if len(c.Modules) == 0 && !unknown {
-			p = append(p, "MODSHOP_MODULES: names no module")
+		return
+	}
+	unknown := false
+	for m := range strings.SplitSeq(mods, ",") {
+		m = strings.TrimSpace(m)
+		switch {
+		case m == "":
+		case !slices.Contains(known, m):
+			unknown = true
+			e.Problem("MODSHOP_MODULES", "unknown module %q (known: %s)", m, strings.Join(known, ", "))
+		case !slices.Contains(c.Modules, m):
+			c.Modules = append(c.Modules, m)
 		}
 	}
+	if len(c.Modules) == 0 && !unknown {
+		e.Problem("MODSHOP_MODULES", "names no module")
+	}
+}
 
-	// Per-module variables: MODSHOP_DATABASE_URL_<MODULE>, MODSHOP_REMOTE_<MODULE>.
+// readModuleVariables reads MODSHOP_DATABASE_URL_<MODULE> and
+// MODSHOP_REMOTE_<MODULE>.
+func (c *Config) readModuleVariables(e *Env, environ []string, known []string) {
+	c.ModuleDBURLs, c.Remotes = map[string]string{}, map[string]string{}
 	for _, kv := range environ {
 		name, value, _ := strings.Cut(kv, "=")
-		for prefix, dst := range map[string]map[string]string{"MODSHOP_DATABASE_URL_": c.ModuleDBURLs, "MODSHOP_REMOTE_": c.Remotes} {
+		value = strings.TrimSpace(value)
+		for prefix, check := range map[string]func(mod, value string) string{
+			"MODSHOP_DATABASE_URL_": c.moduleDatabase, "MODSHOP_REMOTE_": c.remote,
+		} {
 			mod, ok := strings.CutPrefix(name, prefix)
-			if !ok || strings.TrimSpace(value) == "" {
+			if !ok || value == "" {
 				continue
 			}
 			mod = strings.ToLower(mod)
 			if !slices.Contains(known, mod) {
-				p = append(p, fmt.Sprintf("%s: unknown module %q", name, mod))
-				continue
+				e.Problem(name, "unknown module %q", mod)
+			} else if problem := check(mod, value); problem != "" {
+				e.Problem(name, "%s", problem)
 			}
-			value = strings.TrimSpace(value)
-			if prefix == "MODSHOP_DATABASE_URL_" {
-				if err := ValidateDatabaseURL(value); err != nil {
-					p = append(p, name+": "+err.Error())
-					continue
-				}
-			} else if u, err := url.Parse(value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				p = append(p, fmt.Sprintf("%s: %q is not an http(s) URL", name, value))
-				continue
-			} else if slices.Contains(c.Modules, mod) {
-				p = append(p, fmt.Sprintf("%s: %s runs in this process (MODSHOP_MODULES); a module is either local or remote", name, mod))
-				continue
-			}
-			dst[mod] = value
 		}
 	}
-	if c.TrustedProxies, err = prefixes(get("MODSHOP_TRUSTED_PROXIES", "")); err != nil {
-		p = append(p, "MODSHOP_TRUSTED_PROXIES: "+err.Error())
+}
+
+// moduleDatabase takes MODSHOP_DATABASE_URL_<MODULE>, or tells what is wrong.
+func (c *Config) moduleDatabase(mod, value string) string {
+	if err := ValidateDatabaseURL(value); err != nil {
+		return err.Error()
 	}
+	c.ModuleDBURLs[mod] = value
+	return ""
+}
+
+// remote takes MODSHOP_REMOTE_<MODULE>, or tells what is wrong.
+func (c *Config) remote(mod, value string) string {
+	if u, err := url.Parse(value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Sprintf("%q is not an http(s) URL", value)
+	}
+	if slices.Contains(c.Modules, mod) {
+		return mod + " runs in this process (MODSHOP_MODULES); a module is either local or remote"
+	}
+	c.Remotes[mod] = value
+	return ""
+}
+
+// readSecrets reads the internal token and the JWT secret, which other
+// processes of the shop must share.
+func (c *Config) readSecrets(e *Env) {
+	c.InternalToken = e.Raw("MODSHOP_INTERNAL_TOKEN")
 	switch {
 	case len(c.Remotes) > 0 && c.InternalToken == "":
-		p = append(p, "MODSHOP_INTERNAL_TOKEN: required (16+ characters) when a module is remote")
+		e.Problem("MODSHOP_INTERNAL_TOKEN", "required (16+ characters) when a module is remote")
 	case c.InternalToken != "" && len(c.InternalToken) < 16:
-		p = append(p, "MODSHOP_INTERNAL_TOKEN: must be at least 16 characters")
+		e.Problem("MODSHOP_INTERNAL_TOKEN", "must be at least 16 characters")
 	}
-	// A key generated in the data folder is this process's alone: another
-	// process (a replica, a module run elsewhere) would refuse the tokens it
-	// signs.
-	if c.JWTSecret == "" && (c.NATSURL != "" || len(c.Remotes) > 0) {
-		p = append(p, "MODSHOP_JWT_SECRET: required (32+ characters) when MODSHOP_NATS_URL or a MODSHOP_REMOTE_* is set: every process must accept the tokens the others sign")
+	c.JWTSecret = e.Raw("MODSHOP_JWT_SECRET")
+	switch {
+	case c.JWTSecret != "" && len(c.JWTSecret) < 32:
+		e.Problem("MODSHOP_JWT_SECRET", "must be at least 32 characters")
+	case c.JWTSecret == "" && (c.NATSURL != "" || len(c.Remotes) > 0):
+		// A key generated in the data folder is this process's alone:
+		// another process (a replica, a module run elsewhere) would refuse
+		// the tokens it signs.
+		e.Problem("MODSHOP_JWT_SECRET", "required (32+ characters) when MODSHOP_NATS_URL or a MODSHOP_REMOTE_* is set: every process must accept the tokens the others sign")
 	}
-	if len(p) > 0 {
-		slices.Sort(p)
-		return c, &Error{Problems: p}
-	}
-	return c, nil
+}
+
+// durationWithin reads a duration variable and checks its bounds.
+func durationWithin(e *Env, name string, def, min, max time.Duration) time.Duration {
+	d := e.Duration(name, def)
+	e.Check(Within(name, d, min, max))
+	return d
 }
 
 // FromEnv loads the process environment.
@@ -253,17 +277,6 @@ func redact(raw string) string {
 		return "(unparsable URL)"
 	}
 	return u.Redacted()
-}
-
-func duration(s string, min, max time.Duration) (time.Duration, error) {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration such as 15m", s)
-	}
-	if d < min || d > max {
-		return 0, fmt.Errorf("%s is outside %s..%s", d, min, max)
-	}
-	return d, nil
 }
 
 // prefixes reads a comma-separated list of CIDR prefixes or single

@@ -34,7 +34,6 @@ func TestLoadDefaults(t *testing.T) {
 		{"HTTPAddr", c.HTTPAddr, ":8080"},
 		{"DataDir", c.DataDir, "./data"},
 		{"DatabaseURL", c.DatabaseURL, "sqlite://data/modshop.db"},
-		{"ReservationTTL", c.ReservationTTL, 15 * time.Minute},
 		{"ShutdownGrace", c.ShutdownGrace, 10 * time.Second},
 		{"Currency", c.Currency, "EUR"},
 		{"LogLevel", c.LogLevel, "info"},
@@ -96,13 +95,12 @@ func TestLoadValid(t *testing.T) {
 				t.Errorf("Remotes = %v", c.Remotes)
 			}
 		}},
-		{"durations, currency, logging, nats, admin", map[string]string{
-			"MODSHOP_RESERVATION_TTL": "90s", "MODSHOP_SHUTDOWN_TIMEOUT": "0s", "MODSHOP_CURRENCY": "USD",
+		{"durations, currency, logging, nats", map[string]string{
+			"MODSHOP_SHUTDOWN_TIMEOUT": "0s", "MODSHOP_CURRENCY": "USD",
 			"MODSHOP_LOG_LEVEL": "debug", "MODSHOP_LOG_FORMAT": "text", "MODSHOP_NATS_URL": "nats://127.0.0.1:4222",
-			"MODSHOP_BOOTSTRAP_ADMIN_EMAIL": "admin@example.com", "MODSHOP_BOOTSTRAP_ADMIN_PASSWORD": "s3cret-pass",
 			"MODSHOP_HTTP_ADDR": "127.0.0.1:0", "MODSHOP_EVENTS_LINGER": "0s", "MODSHOP_JWT_SECRET": "0123456789abcdef0123456789abcdef",
 		}, func(t *testing.T, c config.Config) {
-			if c.ReservationTTL != 90*time.Second || c.ShutdownGrace != 0 || c.Currency != "USD" || c.LogFormat != "text" || c.EventsLinger != 0 {
+			if c.ShutdownGrace != 0 || c.Currency != "USD" || c.LogFormat != "text" || c.EventsLinger != 0 {
 				t.Errorf("config = %+v", c)
 			}
 		}},
@@ -136,9 +134,6 @@ func TestLoadInvalid(t *testing.T) {
 		{"postgres without host", map[string]string{"MODSHOP_DATABASE_URL": "postgres:///db"}, []string{"MODSHOP_DATABASE_URL: "}},
 		{"postgres socket host not a path", map[string]string{"MODSHOP_DATABASE_URL": "postgres:///db?host=var/run"}, []string{"MODSHOP_DATABASE_URL: "}},
 		{"postgres bad port", map[string]string{"MODSHOP_DATABASE_URL": "postgres://u:secret@h:port/db"}, []string{"MODSHOP_DATABASE_URL: "}},
-		{"ttl not a duration", map[string]string{"MODSHOP_RESERVATION_TTL": "15"}, []string{"MODSHOP_RESERVATION_TTL: "}},
-		{"ttl too short", map[string]string{"MODSHOP_RESERVATION_TTL": "10ms"}, []string{"MODSHOP_RESERVATION_TTL: "}},
-		{"ttl too long", map[string]string{"MODSHOP_RESERVATION_TTL": "48h"}, []string{"MODSHOP_RESERVATION_TTL: "}},
 		{"negative shutdown", map[string]string{"MODSHOP_SHUTDOWN_TIMEOUT": "-1s"}, []string{"MODSHOP_SHUTDOWN_TIMEOUT: "}},
 		{"linger not a duration", map[string]string{"MODSHOP_EVENTS_LINGER": "20"}, []string{"MODSHOP_EVENTS_LINGER: "}},
 		{"linger too long", map[string]string{"MODSHOP_EVENTS_LINGER": "2s"}, []string{"MODSHOP_EVENTS_LINGER: "}},
@@ -152,9 +147,6 @@ func TestLoadInvalid(t *testing.T) {
 		{"short jwt secret", map[string]string{"MODSHOP_JWT_SECRET": "short"}, []string{"MODSHOP_JWT_SECRET: "}},
 		{"nats scheme", map[string]string{"MODSHOP_NATS_URL": "http://nats:4222", "MODSHOP_JWT_SECRET": "0123456789abcdef0123456789abcdef"}, []string{"MODSHOP_NATS_URL: "}},
 		{"nats without a jwt secret", map[string]string{"MODSHOP_NATS_URL": "nats://nats:4222"}, []string{"MODSHOP_JWT_SECRET: required"}},
-		{"admin email without password", map[string]string{"MODSHOP_BOOTSTRAP_ADMIN_EMAIL": "a@b.c"}, []string{"MODSHOP_BOOTSTRAP_ADMIN_EMAIL and MODSHOP_BOOTSTRAP_ADMIN_PASSWORD: "}},
-		{"admin email not an address", map[string]string{"MODSHOP_BOOTSTRAP_ADMIN_EMAIL": "admin", "MODSHOP_BOOTSTRAP_ADMIN_PASSWORD": "long-enough"}, []string{"MODSHOP_BOOTSTRAP_ADMIN_EMAIL: "}},
-		{"admin password too short", map[string]string{"MODSHOP_BOOTSTRAP_ADMIN_EMAIL": "a@b.c", "MODSHOP_BOOTSTRAP_ADMIN_PASSWORD": "short"}, []string{"MODSHOP_BOOTSTRAP_ADMIN_PASSWORD: "}},
 		{"unknown module", map[string]string{"MODSHOP_MODULES": "catalog,billing"}, []string{"MODSHOP_MODULES: "}},
 		{"no module", map[string]string{"MODSHOP_MODULES": " , "}, []string{"MODSHOP_MODULES: "}},
 		{"no module next to another problem", map[string]string{"MODSHOP_MODULES": ",", "MODSHOP_CURRENCY": "x"}, []string{"MODSHOP_CURRENCY: ", "MODSHOP_MODULES: "}},
@@ -233,5 +225,36 @@ func TestLoadTrustedProxies(t *testing.T) {
 	}
 	if c, _ := load(nil); len(c.TrustedProxies) != 0 {
 		t.Fatalf("trusted proxies by default: %v", c.TrustedProxies)
+	}
+}
+
+// Env gives defaults for unset variables, one problem per bad one, and
+// what a module's Validate finds, sorted and each once.
+func TestEnv(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{"MODSHOP_A": " 5m ", "MODSHOP_B": "soon", "MODSHOP_C": " x ", "MODSHOP_D": "0s"}
+	e := config.NewEnv(func(k string) string { return vars[k] })
+	if a := e.Duration("MODSHOP_A", time.Second); a != 5*time.Minute {
+		t.Errorf("MODSHOP_A = %v, want 5m", a)
+	}
+	if b := e.Duration("MODSHOP_B", time.Second); b != time.Second {
+		t.Errorf("MODSHOP_B (bad) = %v, want its default 1s", b)
+	}
+	if u := e.Duration("MODSHOP_UNSET", time.Hour); u != time.Hour {
+		t.Errorf("unset = %v, want its default", u)
+	}
+	if c, raw, def := e.String("MODSHOP_C", "d"), e.Raw("MODSHOP_C"), e.String("MODSHOP_UNSET", "d"); c != "x" || raw != " x " || def != "d" {
+		t.Errorf("String %q, Raw %q, default %q", c, raw, def)
+	}
+	d := e.Duration("MODSHOP_D", time.Minute)
+	e.Check(errors.Join(config.Within("MODSHOP_D", d, time.Second, time.Hour), nil))
+	e.Check(config.Within("MODSHOP_D", d, time.Second, time.Hour)) // a second module reading it
+	e.Check(nil)
+	want := []string{`MODSHOP_B: "soon" is not a duration such as 15m`, "MODSHOP_D: 0s is outside 1s..1h0m0s"}
+	if got := config.Problems(e.Err()); !slices.Equal(got, want) {
+		t.Fatalf("problems = %q, want %q", got, want)
+	}
+	if err := config.NewEnv(nil).Err(); err != nil {
+		t.Fatalf("an empty environment has problems: %v", err)
 	}
 }

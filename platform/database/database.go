@@ -209,17 +209,7 @@ func (h *Handle) Transact(ctx context.Context, fn func(tx *gorm.DB) error) error
 	}
 	ctx = h.withCounters(ctx)
 	for attempt := 1; ; attempt++ {
-		db := h.Gorm.WithContext(ctx)
-		if h.Dialect == Postgres {
-			// Transactions hold a connection of their own, so that the
-			// writes queued with Later go out with the COMMIT.
-			sqlDB, err := h.Gorm.DB()
-			if err != nil {
-				return err
-			}
-			db.Statement.ConnPool = pipeBeginner{db: sqlDB, counters: h.counters}
-		}
-		err := db.Transaction(fn, &sql.TxOptions{})
+		err := h.Gorm.WithContext(ctx).Transaction(fn, &sql.TxOptions{})
 		h.countTransaction(err)
 		if attempt == maxTxAttempts || !isDeadlock(err) {
 			return err

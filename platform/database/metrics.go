@@ -13,7 +13,6 @@ import (
 // numbers to watch when a change makes a path cheaper or dearer.
 type Metrics struct {
 	statements   *prometheus.CounterVec
-	pipelined    *prometheus.CounterVec
 	transactions *prometheus.CounterVec
 }
 
@@ -22,12 +21,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		statements: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "modshop_db_statements_total",
 			Help: "SQL statements a module ran (BEGIN and COMMIT not included)."}, []string{"module"}),
-		pipelined: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "modshop_db_pipelined_statements_total",
-			Help: "SQL statements a module sent with a COMMIT (database.Later on PostgreSQL): no round trip of their own; not in modshop_db_statements_total."}, []string{"module"}),
 		transactions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "modshop_db_transactions_total",
 			Help: "Transactions a module ran, by outcome (commit or rollback)."}, []string{"module", "outcome"}),
 	}
-	reg.MustRegister(m.statements, m.pipelined, m.transactions)
+	reg.MustRegister(m.statements, m.transactions)
 	return m
 }
 
@@ -35,7 +32,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // statement it runs, where the gorm callback finds them.
 type counters struct {
 	statements prometheus.Counter
-	pipelined  prometheus.Counter
 	commits    prometheus.Counter
 	rollbacks  prometheus.Counter
 }
@@ -45,7 +41,6 @@ type countersKey struct{}
 func (m *Metrics) counters(module string) *counters {
 	return &counters{
 		statements: m.statements.WithLabelValues(module),
-		pipelined:  m.pipelined.WithLabelValues(module),
 		commits:    m.transactions.WithLabelValues(module, "commit"),
 		rollbacks:  m.transactions.WithLabelValues(module, "rollback"),
 	}
@@ -55,9 +50,6 @@ func (m *Metrics) counters(module string) *counters {
 // against the counters in the statement's context.
 func countStatements(g *gorm.DB) error {
 	count := func(db *gorm.DB) {
-		if db.DryRun { // a statement built, not run (database.Later)
-			return
-		}
 		if c, ok := db.Statement.Context.Value(countersKey{}).(*counters); ok {
 			c.statements.Inc()
 		}
@@ -100,11 +92,6 @@ func (h *Handle) countTransaction(err error) {
 // Statements is a module's statement counter.
 func (m *Metrics) Statements(module string) prometheus.Counter {
 	return m.statements.WithLabelValues(module)
-}
-
-// Pipelined is a module's counter of statements sent with a COMMIT.
-func (m *Metrics) Pipelined(module string) prometheus.Counter {
-	return m.pipelined.WithLabelValues(module)
 }
 
 // Transactions is a module's counter of transactions that ended so

@@ -170,9 +170,7 @@ func (o *Outbox) Transact(ctx context.Context, fn func(tx *Tx) error) error {
 	return err
 }
 
-// insert writes the transaction's events into the outbox with
-// database.Later: on PostgreSQL they travel with the COMMIT instead of
-// costing a round trip.
+// insert writes the transaction's events into the outbox.
 func (o *Outbox) insert(db *gorm.DB, rows []outboxRow) error {
 	// At most 1,000 rows per INSERT: one statement for every row would pass
 	// SQLite's limit of 32,766 bound values at about 3,000 events.
@@ -182,7 +180,7 @@ func (o *Outbox) insert(db *gorm.DB, rows []outboxRow) error {
 				r := chunk[i]
 				return []any{r.EventID, r.Name, r.Key, r.Payload, r.CreatedAt, r.NextAttemptAt}
 			})
-		if err := database.Later(db, sql, args...); err != nil {
+		if err := db.Exec(sql, args...).Error; err != nil {
 			return fmt.Errorf("write %s outbox: %w", o.module, err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/modshop/modshop/platform/config"
 	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/events"
 	"github.com/modshop/modshop/platform/httpx"
@@ -57,6 +58,19 @@ func Storage(name string) fx.Option {
 		}),
 		Migrations(events.Migrations(name)),
 	)
+}
+
+// Settings gives the module's constructors its settings T, which read
+// takes from the process's MODSHOP_* variables (config.Config.Env): a
+// module's ReadSettings (modules/inventory/settings.go). A bad variable
+// fails the start; cmd/modshop has already reported every one of them
+// before anything started (app.Module.Settings).
+func Settings[T any](read func(*config.Env) T) fx.Option {
+	return fx.Provide(fx.Private, func(cfg config.Config) (T, error) {
+		env := cfg.Env()
+		s := read(env)
+		return s, env.Err()
+	})
 }
 
 // Migrations contributes a migration set.

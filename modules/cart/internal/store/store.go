@@ -204,10 +204,9 @@ func (qs queries) MarkMerged(guestID, into string, now time.Time) (bool, error) 
 }
 
 // CheckOut closes an active cart as checked out (a cart no longer active is
-// left as it is). On PostgreSQL the update travels with the transaction's
-// COMMIT (database.Later).
+// left as it is).
 func (qs queries) CheckOut(cartID string, now time.Time) error {
-	return database.Later(qs.db, "UPDATE cart_carts SET status = 'checked_out', updated_at = ? WHERE id = ? AND status = 'active'", now, cartID)
+	return qs.db.Exec("UPDATE cart_carts SET status = 'checked_out', updated_at = ? WHERE id = ? AND status = 'active'", now, cartID).Error
 }
 
 // DeleteStale deletes up to limit carts (of any status) untouched since

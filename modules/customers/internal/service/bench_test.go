@@ -11,6 +11,7 @@ import (
 
 	"github.com/modshop/modshop/modules/customers/api"
 	"github.com/modshop/modshop/modules/customers/internal/domain"
+	"github.com/modshop/modshop/platform/testkit/cputime"
 )
 
 // loose keeps the failure limits out of the way of benchmarks.
@@ -22,7 +23,7 @@ var loose = Limits{PerEmail: Limit{Max: 1 << 30, Window: time.Minute}, PerAddres
 func measure(b *testing.B, op func() error) {
 	b.Helper()
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -33,7 +34,7 @@ func measure(b *testing.B, op func() error) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
-	if cpu := cpuTime() - cpu0; cpu > 0 {
+	if cpu := cputime.Process() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 	}
 }

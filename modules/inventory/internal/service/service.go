@@ -135,7 +135,7 @@ func (s *Service) reserveAlone(ctx context.Context, r api.Reservation) (api.Rese
 			existing = &got
 			return err
 		}
-		if err := tx.RecordLater(entries(r.Lines, 0, 1, domain.ReasonReserve, actorOf(ctx), r.ID, r.CreatedAt)); err != nil {
+		if err := tx.RecordWithoutIDs(entries(r.Lines, 0, 1, domain.ReasonReserve, actorOf(ctx), r.ID, r.CreatedAt)); err != nil {
 			return err
 		}
 		levels, err := tx.HoldLines(r.Lines, r.CreatedAt)
@@ -237,7 +237,7 @@ func (s *Service) settled(tx *store.Tx, id string, outcome func(api.ReservationS
 // apply changes the levels of lines by sign × quantity (on_hand, reserved),
 // records the ledger and publishes each new level.
 func (s *Service) apply(tx *store.Tx, lines []api.Line, onHand, reserved int64, reason, actor, ref string, now time.Time) error {
-	if err := tx.RecordLater(entries(lines, onHand, reserved, reason, actor, ref, now)); err != nil {
+	if err := tx.RecordWithoutIDs(entries(lines, onHand, reserved, reason, actor, ref, now)); err != nil {
 		return err
 	}
 	levels, err := tx.ApplyLines(lines, onHand, reserved, now)

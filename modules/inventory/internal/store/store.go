@@ -379,9 +379,9 @@ func entryByKey(db *gorm.DB, sku, actor, key string) (Entry, error) {
 	return rows[0], nil
 }
 
-// RecordLater writes ledger entries whose ids the caller does not need with
-// database.Later: on PostgreSQL they travel with the transaction's COMMIT.
-func (t *Tx) RecordLater(entries []Entry) error {
+// RecordWithoutIDs writes ledger entries whose ids the caller does not
+// need: multi-row INSERTs that return nothing.
+func (t *Tx) RecordWithoutIDs(entries []Entry) error {
 	tx := t.db
 	for chunk := range slices.Chunk(entries, 1000) {
 		sql, args := database.Values("INSERT INTO inventory_adjustments (sku, delta, reserved_delta, reason, actor, reference, created_at)", len(chunk), 7,
@@ -389,7 +389,7 @@ func (t *Tx) RecordLater(entries []Entry) error {
 				e := chunk[i]
 				return []any{e.SKU, e.Delta, e.ReservedDelta, e.Reason, e.Actor, e.Reference, e.CreatedAt}
 			})
-		if err := database.Later(tx, sql, args...); err != nil {
+		if err := tx.Exec(sql, args...).Error; err != nil {
 			return err
 		}
 	}

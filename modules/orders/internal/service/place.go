@@ -294,7 +294,7 @@ func (s *Service) writeOrder(ctx context.Context, p store.Placement, c store.Che
 		if err != nil {
 			return err
 		}
-		if err := tx.FinishPlacementLater(p.ID, http.StatusCreated, body, now); err != nil {
+		if _, err := tx.FinishPlacement(p.ID, http.StatusCreated, body, now); err != nil {
 			return err
 		}
 		return tx.Publish(api.OrderPlaced{OrderID: o.ID, Number: out.Number, CartID: c.CartID, CustomerID: c.CustomerID, Email: c.Email,

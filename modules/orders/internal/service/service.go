@@ -36,7 +36,9 @@ type Deps struct {
 
 // Options tune the service.
 type Options struct {
-	Currency       string
+	Currency string
+	// ReservationTTL is how long a checkout holds its stock; 0 leaves it to
+	// the inventory module (MODSHOP_RESERVATION_TTL).
 	ReservationTTL time.Duration
 	// Lease is how long a placement belongs to the request running it;
 	// after that, a retry or the recovery worker may finish it. It bounds

@@ -448,15 +448,6 @@ func (t *Tx) FinishPlacement(id string, status int, body []byte, now time.Time) 
 	return res.RowsAffected == 1, res.Error
 }
 
-// FinishPlacementLater stores the final answer of a placement that the
-// transaction holds (so the update cannot miss): on PostgreSQL it travels
-// with the COMMIT (database.Later).
-func (t *Tx) FinishPlacementLater(id string, status int, body []byte, now time.Time) error {
-	tx := t.db
-	return database.Later(tx, "UPDATE orders_placements SET step = 'done', response_status = ?, response_body = ?, lease_until = ?, updated_at = ? WHERE id = ? AND step <> 'done'",
-		status, string(body), now, now, id)
-}
-
 // duePlacements is DuePlacements on db, a connection or a transaction.
 func duePlacements(db *gorm.DB, now time.Time, limit int) ([]Placement, error) {
 	var rows []Placement

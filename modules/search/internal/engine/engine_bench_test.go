@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/modshop/modshop/platform/testkit/cputime"
 )
 
 // The benchmarks share one on-disk index of benchCorpusSize products, built
@@ -346,7 +348,7 @@ func benchSearch(b *testing.B, e *Bleve, queries []Query, conc int) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	if conc == 1 {
 		// One client: wall time per op, and CPU time of this thread per op,
 		// which other load on the machine barely affects.
@@ -357,10 +359,10 @@ func benchSearch(b *testing.B, e *Bleve, queries []Query, conc int) {
 		cs := make([]time.Duration, 0, b.N)
 		for i := 0; i < b.N; i++ {
 			q := queries[i%len(queries)]
-			c, t := threadCPUTime(), time.Now()
+			c, t := cputime.Thread(), time.Now()
 			r, err := e.Search(ctx, q)
 			ds = append(ds, time.Since(t))
-			cs = append(cs, threadCPUTime()-c)
+			cs = append(cs, cputime.Thread()-c)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -390,7 +392,7 @@ func benchSearch(b *testing.B, e *Bleve, queries []Query, conc int) {
 	}
 	b.StopTimer()
 	lat.report(b)
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	b.ReportMetric(float64(hits.Load())/float64(b.N), "matches/op")
 }
 
@@ -454,22 +456,22 @@ func BenchmarkSearchTypoUncached(b *testing.B) {
 	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		e.typos.reset()
-		c, t := threadCPUTime(), time.Now()
+		c, t := cputime.Thread(), time.Now()
 		if _, err := e.Search(context.Background(), queries[i%len(queries)]); err != nil {
 			b.Fatal(err)
 		}
 		ds = append(ds, time.Since(t))
-		cs = append(cs, threadCPUTime()-c)
+		cs = append(cs, cputime.Thread()-c)
 	}
 	b.StopTimer()
 	lat.add(ds)
 	lat.report(b)
 	cpuLat.add(cs)
 	cpuLat.reportAs(b, "cpu-")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 }
 
 func (c *typoCache) reset() {

@@ -1,16 +1,14 @@
 //go:build unix
 
-package service
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime is the CPU time (user + system) this process has used: unlike
-// wall time per operation, it does not grow when other processes compete
-// for the cores.
-func cpuTime() time.Duration {
+// Process is the CPU time (user + system) this process has used so far.
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

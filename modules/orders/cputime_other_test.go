@@ -1,8 +1,0 @@
-//go:build !linux
-
-package orders_test
-
-import "time"
-
-func processCPU() time.Duration  { return 0 }
-func postgresCPU() time.Duration { return 0 }
