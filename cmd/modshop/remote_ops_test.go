@@ -133,6 +133,12 @@ func TestAPIErrorsKeepTheirIdentityAcrossTheWire(t *testing.T) {
 	if e := errs.As(err); e.Code != "not_found" || e.Kind != errs.KindNotFound || e.ID() != "catalog.product_not_found" {
 		t.Fatalf("catalog.Product over the wire: %#v", e)
 	}
+	// The id is for module-to-module answers only: clients see what they
+	// always saw.
+	public := testkit.Expect(t, shop.Get("/v1/products/no-such-product", ""), http.StatusNotFound).Map(t)
+	if _, ok := public[remote.ErrorIDMember]; ok || public["code"] != "not_found" {
+		t.Fatalf("public problem: %v, want code not_found and no %s", public, remote.ErrorIDMember)
+	}
 	pay := payments.NewClient(remote.NewClient(payments.Name, shop.URL, splitToken))
 	if _, err := pay.Payment(ctx, "no-such-payment"); !errors.Is(err, paymentsapi.ErrNotFound) || errors.Is(err, catalogapi.ErrProductNotFound) {
 		t.Fatalf("payments.Payment over the wire: %#v, want payments.ErrNotFound", err)

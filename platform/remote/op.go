@@ -29,9 +29,9 @@ import (
 // a result is its JSON (a pair: an array of two), a command answers 204.
 //
 // Retry says whether the client tries a call again when the module cannot
-// be reached or answers 503 (Once, the zero value: never), and RetryIf, when
-// set, decides it from the call's arguments instead (an adjustment is
-// retried only when it carries an idempotency key).
+// be reached or answers 503 (Once, the zero value: never); RetryIf, when
+// set, has the calls whose arguments it accepts tried again too (an
+// adjustment is retried only when it carries an idempotency key).
 
 // Policy says whether a call is tried again.
 type Policy int
@@ -51,10 +51,15 @@ type Op0[R any] struct {
 	Retry Policy
 }
 
+// Call runs the operation at c's module. (Each Call assigns err before it
+// returns r: in `return r, c.call(…, &r)` Go does not say whether r is read
+// before or after the call.)
 func (o Op0[R]) Call(ctx context.Context, c *Client) (r R, err error) {
-	return r, c.call(ctx, o.Name, o.Retry == Retry, []any{}, &r)
+	err = c.call(ctx, o.Name, o.Retry == Retry, []any{}, &r)
+	return r, err
 }
 
+// Serve is the internal route that runs fn.
 func (o Op0[R]) Serve(fn func(context.Context) (R, error)) Endpoint {
 	return Endpoint{Op: o.Name, Handler: func(ec echo.Context) error {
 		return serve(ec, func(ctx context.Context) (any, error) { return fn(ctx) })
@@ -70,7 +75,8 @@ type Op1[A, R any] struct {
 
 func (o Op1[A, R]) Call(ctx context.Context, c *Client, a A) (r R, err error) {
 	retry := o.Retry == Retry || o.RetryIf != nil && o.RetryIf(a)
-	return r, c.call(ctx, o.Name, retry, []any{a}, &r)
+	err = c.call(ctx, o.Name, retry, []any{a}, &r)
+	return r, err
 }
 
 func (o Op1[A, R]) Serve(fn func(context.Context, A) (R, error)) Endpoint {
@@ -89,7 +95,8 @@ type Op2[A, B, R any] struct {
 
 func (o Op2[A, B, R]) Call(ctx context.Context, c *Client, a A, b B) (r R, err error) {
 	retry := o.Retry == Retry || o.RetryIf != nil && o.RetryIf(a, b)
-	return r, c.call(ctx, o.Name, retry, []any{a, b}, &r)
+	err = c.call(ctx, o.Name, retry, []any{a, b}, &r)
+	return r, err
 }
 
 func (o Op2[A, B, R]) Serve(fn func(context.Context, A, B) (R, error)) Endpoint {
@@ -109,7 +116,8 @@ type Op3[A, B, C, R any] struct {
 
 func (o Op3[A, B, C, R]) Call(ctx context.Context, c *Client, a A, b B, cc C) (r R, err error) {
 	retry := o.Retry == Retry || o.RetryIf != nil && o.RetryIf(a, b, cc)
-	return r, c.call(ctx, o.Name, retry, []any{a, b, cc}, &r)
+	err = c.call(ctx, o.Name, retry, []any{a, b, cc}, &r)
+	return r, err
 }
 
 func (o Op3[A, B, C, R]) Serve(fn func(context.Context, A, B, C) (R, error)) Endpoint {
@@ -170,7 +178,8 @@ type Op2Pair[A, B, R1, R2 any] struct {
 
 func (o Op2Pair[A, B, R1, R2]) Call(ctx context.Context, c *Client, a A, b B) (r1 R1, r2 R2, err error) {
 	retry := o.Retry == Retry || o.RetryIf != nil && o.RetryIf(a, b)
-	return r1, r2, c.call(ctx, o.Name, retry, []any{a, b}, &[2]any{&r1, &r2})
+	err = c.call(ctx, o.Name, retry, []any{a, b}, &[2]any{&r1, &r2})
+	return r1, r2, err
 }
 
 func (o Op2Pair[A, B, R1, R2]) Serve(fn func(context.Context, A, B) (R1, R2, error)) Endpoint {
@@ -190,7 +199,8 @@ type Op5Pair[A, B, C, D, E, R1, R2 any] struct {
 
 func (o Op5Pair[A, B, C, D, E, R1, R2]) Call(ctx context.Context, c *Client, a A, b B, cc C, d D, e E) (r1 R1, r2 R2, err error) {
 	retry := o.Retry == Retry || o.RetryIf != nil && o.RetryIf(a, b, cc, d, e)
-	return r1, r2, c.call(ctx, o.Name, retry, []any{a, b, cc, d, e}, &[2]any{&r1, &r2})
+	err = c.call(ctx, o.Name, retry, []any{a, b, cc, d, e}, &[2]any{&r1, &r2})
+	return r1, r2, err
 }
 
 func (o Op5Pair[A, B, C, D, E, R1, R2]) Serve(fn func(context.Context, A, B, C, D, E) (R1, R2, error)) Endpoint {
