@@ -1,8 +1,11 @@
 package remote_test
 
 import (
+	"go.opentelemetry.io/otel/trace"
+
 	"context"
 	"errors"
+	"github.com/modshop/modshop/platform/tracing"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -45,7 +48,7 @@ func server(t *testing.T, flaky *atomic.Int64) *testkit.Shop {
 			remote.Op("echo", func(ctx context.Context, in probeIn) (probeOut, error) {
 				p, _ := auth.FromContext(ctx)
 				d, _ := ctx.Deadline()
-				return probeOut{Text: in.Text, Subject: p.Subject, Role: string(p.Role), TraceID: remote.TraceID(ctx), Deadline: time.Until(d)}, nil
+				return probeOut{Text: in.Text, Subject: p.Subject, Role: string(p.Role), TraceID: traceID(ctx), Deadline: time.Until(d)}, nil
 			}),
 			remote.Op("fail", func(ctx context.Context, in probeIn) (probeOut, error) {
 				if in.Text == "invalid" {
@@ -70,7 +73,7 @@ func TestCallCarriesIdentityTraceAndDeadline(t *testing.T) {
 	shop := server(t, new(atomic.Int64))
 	c := remote.NewClient("probe", shop.URL, token)
 	ctx := auth.WithPrincipal(context.Background(), auth.Principal{Subject: "cust-1", Role: auth.RoleCustomer})
-	ctx = remote.WithTrace(ctx, "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01")
+	ctx = tracing.FromTraceparent(ctx, "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01")
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	var out probeOut
@@ -214,4 +217,12 @@ func TestCallsAreMeasured(t *testing.T) {
 			t.Fatalf("series %v, want %v", got, want)
 		}
 	}
+}
+
+// traceID is the trace id of ctx's span, or "".
+func traceID(ctx context.Context) string {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		return sc.TraceID().String()
+	}
+	return ""
 }
