@@ -219,6 +219,8 @@ func TestCallsAreMeasured(t *testing.T) {
 	}
 }
 
+func init() { tracing.IDsOnly() }
+
 // traceID is the trace id of ctx's span, or "".
 func traceID(ctx context.Context) string {
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {

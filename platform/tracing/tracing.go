@@ -32,11 +32,15 @@ import (
 // logs and callees can tell one trace from another, and record nothing.
 var off = sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
 
-func init() {
-	// Every process, and every test, starts with ids and no export; Setup
-	// replaces the provider when the environment asks for export.
-	otel.SetTracerProvider(off)
+// IDsOnly installs the provider that gives spans ids and exports nothing,
+// unless one is installed already. Tracers taken before (the platform's
+// package-level ones) follow the first provider installed: OpenTelemetry's
+// global delegates to it.
+func IDsOnly() {
 	otel.SetTextMapPropagator(Propagator)
+	if _, set := otel.GetTracerProvider().(*sdktrace.TracerProvider); !set {
+		otel.SetTracerProvider(off)
+	}
 }
 
 // Propagator is the one propagator every process uses: W3C trace context.
@@ -57,10 +61,11 @@ func Enabled(getenv func(string) string) bool {
 // returned function flushes and stops the exporter; it is safe to call
 // when nothing was set up.
 func Setup(ctx context.Context, service string, log *slog.Logger) (shutdown func(context.Context) error, err error) {
-	otel.SetTextMapPropagator(Propagator)
 	if !Enabled(os.Getenv) {
+		IDsOnly()
 		return func(context.Context) error { return nil }, nil
 	}
+	otel.SetTextMapPropagator(Propagator)
 	exp, err := otlptracehttp.New(ctx)
 	if err != nil {
 		return nil, err
