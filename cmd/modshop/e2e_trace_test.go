@@ -127,7 +127,7 @@ func TestOneTraceFollowsAPurchaseAcrossProcesses(t *testing.T) {
 		"payments' side of it, in its process": func(s span) bool {
 			return s.Service == "modshop-payments" && s.Kind == tracepb.Span_SPAN_KIND_SERVER
 		},
-		"a transaction of the orders' database": func(s span) bool { return s.Name == "transaction orders" },
+		"a transaction of the orders' database":     func(s span) bool { return s.Name == "transaction orders" },
 		"a transaction of the inventory's database": func(s span) bool { return s.Name == "transaction inventory" },
 		"a consumer of the placed order": func(s span) bool {
 			return s.Kind == tracepb.Span_SPAN_KIND_CONSUMER && strings.HasPrefix(s.Name, "consume orders.")
