@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -24,6 +25,7 @@ import (
 	"github.com/modshop/modshop/platform/events"
 	"github.com/modshop/modshop/platform/httpx"
 	"github.com/modshop/modshop/platform/modkit"
+	"github.com/modshop/modshop/platform/tracing"
 )
 
 // Version is set at build time.
@@ -48,7 +50,24 @@ func Platform(cfg config.Config, logOut io.Writer) fx.Option {
 			newRuntime,
 			fx.Annotate(platformRoutes, fx.ResultTags(modkit.GroupRoutes)),
 		),
+		fx.Invoke(func(lc fx.Lifecycle, log *slog.Logger) error { return setupTracing(lc, cfg, log) }),
 	)
+}
+
+// setupTracing installs the trace propagator and, when the OTEL_*
+// variables ask for it, the OTLP exporter, flushed when the process stops.
+// The process is named after the modules it runs.
+func setupTracing(lc fx.Lifecycle, cfg config.Config, log *slog.Logger) error {
+	service := "modshop"
+	if os.Getenv("MODSHOP_MODULES") != "" {
+		service += "-" + strings.Join(cfg.Modules, "-")
+	}
+	shutdown, err := tracing.Setup(context.Background(), service, log)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	lc.Append(fx.StopHook(shutdown))
+	return nil
 }
 
 // NewLogger makes the process logger.
@@ -56,10 +75,11 @@ func NewLogger(cfg config.Config, out io.Writer) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: lvl}
+	// Records logged with a context that carries a span get its trace_id.
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(out, opts))
+		return slog.New(tracing.NewLogHandler(slog.NewTextHandler(out, opts)))
 	}
-	return slog.New(slog.NewJSONHandler(out, opts))
+	return slog.New(tracing.NewLogHandler(slog.NewJSONHandler(out, opts)))
 }
 
 func newMetricsRegistry() *prometheus.Registry {

@@ -8,11 +8,15 @@
 package database
 
 import (
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"github.com/modshop/modshop/platform/tracing"
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
@@ -194,7 +198,10 @@ type txKey struct{}
 // (tx.Statement.Context) marks it as open, so that a nested Transact on the
 // same SQLite database fails at once instead of deadlocking. On PostgreSQL a
 // transaction chosen as a deadlock victim runs again (up to 3 times).
-func (h *Handle) Transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
+func (h *Handle) Transact(ctx context.Context, fn func(tx *gorm.DB) error) (err error) {
+	ctx, span := txTracer.Start(ctx, "transaction "+h.Module, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("db.system.name", string(h.Dialect))))
+	defer func() { tracing.End(span, err) }()
 	if h.writer != nil {
 		if open, _ := ctx.Value(txKey{}).(*DB); open == h.DB {
 			return ErrNestedTransaction
@@ -220,6 +227,8 @@ func (h *Handle) Transact(ctx context.Context, fn func(tx *gorm.DB) error) error
 		time.Sleep(time.Duration(attempt*(5+mrand.IntN(10))) * time.Millisecond) //nolint:gosec // G404: jitter, not a secret
 	}
 }
+
+var txTracer = tracing.Tracer("platform/database")
 
 // maxTxAttempts bounds how often a deadlocked transaction is run again.
 const maxTxAttempts = 3

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"runtime/debug"
 	"sort"
@@ -15,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/modshop/modshop/platform/database"
+	"github.com/modshop/modshop/platform/tracing"
 )
 
 // Route handles one event name for a consumer.
@@ -227,6 +230,8 @@ func (d *delivery) done(m Message, dup bool) {
 // hold, through its route. On failure it reports where the failing run
 // starts, and nothing of the batch is kept.
 func (d *delivery) attemptBatch(ctx context.Context, ms []Message) (failed int, err error) {
+	ctx, span := d.span(ctx, ms)
+	defer func() { tracing.End(span, err) }()
 	dups := make([]bool, len(ms))
 	err = d.c.outbox.Transact(ctx, func(tx *Tx) (err error) {
 		defer recoverHandler(&err)
@@ -302,6 +307,8 @@ func (d *delivery) abort() {
 
 // attempt runs the route once in a transaction with the inbox entry.
 func (d *delivery) attempt(ctx context.Context, route Route, m Message) (dup bool, err error) {
+	ctx, span := d.span(ctx, []Message{m})
+	defer func() { tracing.End(span, err) }()
 	err = d.c.outbox.Transact(ctx, func(tx *Tx) error {
 		var err error
 		dup, err = d.handleIn(tx, route, m)
@@ -361,3 +368,22 @@ var ErrNoDeadLetter = errors.New("no such dead letter")
 // ErrReplayFailed wraps why Replay could not handle a dead letter; it stays
 // where it is.
 var ErrReplayFailed = errors.New("replay failed")
+
+var consumerTracer = tracing.Tracer("platform/events")
+
+// span starts the consumer's span for handling ms: a child of the first
+// event's publishing span, so that it joins the trace of the request that
+// caused it (across processes too), and linked to the spans of the others
+// in a batch.
+func (d *delivery) span(ctx context.Context, ms []Message) (context.Context, trace.Span) {
+	parent := tracing.FromTraceparent(ctx, ms[0].Trace)
+	var links []trace.Link
+	for _, m := range ms[1:] {
+		if sc := trace.SpanContextFromContext(tracing.FromTraceparent(ctx, m.Trace)); sc.IsValid() {
+			links = append(links, trace.Link{SpanContext: sc})
+		}
+	}
+	return consumerTracer.Start(parent, "consume "+ms[0].Name, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithLinks(links...),
+		trace.WithAttributes(attribute.String("messaging.consumer.group.name", d.c.Name), attribute.Int("messaging.batch.message_count", len(ms)),
+			attribute.String("messaging.message.id", ms[0].ID)))
+}

@@ -29,6 +29,10 @@ const batchMetadata = "batch"
 // nameMetadata names the event(s) a message carries.
 const nameMetadata = "name"
 
+// traceMetadata holds the W3C traceparent of the request that published a
+// lone event; in a batch each envelope carries its own.
+const traceMetadata = "traceparent"
+
 // maxBatchBytes bounds a batch message (NATS refuses messages over 1 MiB).
 const maxBatchBytes = 512 << 10
 
@@ -38,6 +42,7 @@ type envelope struct {
 	Key        string          `json:"key"`
 	OccurredAt time.Time       `json:"occurred_at"`
 	Payload    json.RawMessage `json:"payload"`
+	Trace      string          `json:"traceparent,omitempty"`
 }
 
 // encodeRows makes the messages for rows, in order: a message of its own
@@ -57,6 +62,9 @@ func encodeRows(rows []outboxRow) ([]*message.Message, error) {
 			msg.Metadata.Set(nameMetadata, row.Name)
 			msg.Metadata.Set("key", row.Key)
 			msg.Metadata.Set("occurred_at", row.CreatedAt.Format(time.RFC3339Nano))
+			if row.TraceParent != "" {
+				msg.Metadata.Set(traceMetadata, row.TraceParent)
+			}
 			out = append(out, msg)
 			start = end
 			continue
@@ -66,7 +74,7 @@ func encodeRows(rows []outboxRow) ([]*message.Message, error) {
 			if !json.Valid([]byte(row.Payload)) {
 				return nil, fmt.Errorf("event %s %s: the payload is not JSON", row.Name, row.EventID)
 			}
-			batch = append(batch, envelope{ID: row.EventID, Name: row.Name, Key: row.Key, OccurredAt: row.CreatedAt, Payload: json.RawMessage(row.Payload)})
+			batch = append(batch, envelope{ID: row.EventID, Name: row.Name, Key: row.Key, OccurredAt: row.CreatedAt, Payload: json.RawMessage(row.Payload), Trace: row.TraceParent})
 		}
 		payload, err := json.Marshal(batch)
 		if err != nil {
@@ -86,7 +94,7 @@ func encodeRows(rows []outboxRow) ([]*message.Message, error) {
 // decodeMessage returns the events a message carries.
 func decodeMessage(wm *message.Message) ([]Message, error) {
 	if wm.Metadata.Get(batchMetadata) == "" {
-		m := Message{ID: wm.UUID, Name: wm.Metadata.Get(nameMetadata), Key: wm.Metadata.Get("key"), Payload: wm.Payload}
+		m := Message{ID: wm.UUID, Name: wm.Metadata.Get(nameMetadata), Key: wm.Metadata.Get("key"), Payload: wm.Payload, Trace: wm.Metadata.Get(traceMetadata)}
 		m.OccurredAt, _ = time.Parse(time.RFC3339Nano, wm.Metadata.Get("occurred_at"))
 		return []Message{m}, nil
 	}
@@ -96,7 +104,7 @@ func decodeMessage(wm *message.Message) ([]Message, error) {
 	}
 	out := make([]Message, len(batch))
 	for i, e := range batch {
-		out[i] = Message{ID: e.ID, Name: e.Name, Key: e.Key, OccurredAt: e.OccurredAt, Payload: e.Payload}
+		out[i] = Message{ID: e.ID, Name: e.Name, Key: e.Key, OccurredAt: e.OccurredAt, Payload: e.Payload, Trace: e.Trace}
 	}
 	return out, nil
 }

@@ -23,6 +23,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/modshop/modshop/platform/database"
+	"github.com/modshop/modshop/platform/tracing"
 )
 
 // Event is an integration event type, declared in a module's api package.
@@ -53,6 +54,9 @@ type Message struct {
 	Key        string
 	OccurredAt time.Time
 	Payload    []byte
+	// Trace is the W3C traceparent of the span that published the event
+	// (the request that caused it), or "": a consumer's span continues it.
+	Trace string
 }
 
 // Decode unmarshals the payload into v.
@@ -108,12 +112,17 @@ func (t *Tx) settle() error {
 // transaction commits, and relayed after.
 func (t *Tx) Publish(evts ...Event) error {
 	now := time.Now().UTC()
+	trace := ""
+	if t.Statement != nil && t.Statement.Context != nil {
+		trace = tracing.Traceparent(t.Statement.Context)
+	}
 	for _, e := range evts {
 		payload, err := json.Marshal(e)
 		if err != nil {
 			return fmt.Errorf("encode %s: %w", e.EventName(), err)
 		}
 		t.pending = append(t.pending, outboxRow{
+			TraceParent:   trace,
 			EventID:       uuid.Must(uuid.NewV7()).String(),
 			Name:          e.EventName(),
 			Key:           e.EventKey(),
@@ -175,10 +184,10 @@ func (o *Outbox) insert(db *gorm.DB, rows []outboxRow) error {
 	// At most 1,000 rows per INSERT: one statement for every row would pass
 	// SQLite's limit of 32,766 bound values at about 3,000 events.
 	for chunk := range slices.Chunk(rows, 1000) {
-		sql, args := database.Values("INSERT INTO "+o.module+"_outbox (event_id, name, event_key, payload, created_at, next_attempt_at)", len(chunk), 6,
+		sql, args := database.Values("INSERT INTO "+o.module+"_outbox (event_id, name, event_key, payload, created_at, next_attempt_at, trace_parent)", len(chunk), 7,
 			func(i int) []any {
 				r := chunk[i]
-				return []any{r.EventID, r.Name, r.Key, r.Payload, r.CreatedAt, r.NextAttemptAt}
+				return []any{r.EventID, r.Name, r.Key, r.Payload, r.CreatedAt, r.NextAttemptAt, r.TraceParent}
 			})
 		if err := db.Exec(sql, args...).Error; err != nil {
 			return fmt.Errorf("write %s outbox: %w", o.module, err)
@@ -200,6 +209,7 @@ type outboxRow struct {
 	LeaseUntil    *time.Time `gorm:"column:lease_until"`
 	PublishedAt   *time.Time `gorm:"column:published_at"`
 	LastError     string     `gorm:"column:last_error"`
+	TraceParent   string     `gorm:"column:trace_parent"`
 }
 
 // Migrations are the platform's tables for one module: outbox, inbox and
@@ -244,5 +254,10 @@ CREATE TABLE {m}_dead_letters (
 	replayed_at TIMESTAMPTZ
 );
 CREATE INDEX {m}_dead_letters_open ON {m}_dead_letters (failed_at) WHERE replayed_at IS NULL;
-`)}}}
+`)}, {
+		// The trace of the request that published an event travels with
+		// it, so that the consumers' spans join that request's trace.
+		Version: 2, Name: "event_trace",
+		SQL: r.Replace(`ALTER TABLE {m}_outbox ADD COLUMN trace_parent TEXT NOT NULL DEFAULT '';`),
+	}}}
 }

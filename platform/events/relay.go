@@ -191,7 +191,7 @@ RETURNING `+outboxColumns("o."), relayBatch, now, now, now.Add(relayLease)).Rows
 
 // outboxColumns lists what scanOutbox reads, each behind prefix.
 func outboxColumns(prefix string) string {
-	cols := []string{"seq", "event_id", "name", "event_key", "payload", "created_at", "attempts", "next_attempt_at", "lease_until"}
+	cols := []string{"seq", "event_id", "name", "event_key", "payload", "created_at", "attempts", "next_attempt_at", "lease_until", "trace_parent"}
 	for i, c := range cols {
 		cols[i] = prefix + c
 	}
@@ -207,7 +207,7 @@ func scanOutbox(rs *sql.Rows) ([]outboxRow, error) {
 	for rs.Next() {
 		var r outboxRow
 		var lease sql.NullTime
-		if err := rs.Scan(&r.Seq, &r.EventID, &r.Name, &r.Key, &r.Payload, &r.CreatedAt, &r.Attempts, &r.NextAttemptAt, &lease); err != nil {
+		if err := rs.Scan(&r.Seq, &r.EventID, &r.Name, &r.Key, &r.Payload, &r.CreatedAt, &r.Attempts, &r.NextAttemptAt, &lease, &r.TraceParent); err != nil {
 			return nil, err
 		}
 		if lease.Valid {

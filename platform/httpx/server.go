@@ -4,10 +4,16 @@
 package httpx
 
 import (
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"github.com/modshop/modshop/platform/tracing"
 	"log/slog"
 	"net"
 	"net/http"
@@ -108,6 +114,7 @@ func NewServer(cfg Config, sets []RouteSet, checks []Check, keys *auth.Keys, reg
 
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
+		traceRequests(),
 		observe(log, reqs, lat),
 		recoverPanics(log),
 		middleware.SecureWithConfig(middleware.SecureConfig{
@@ -356,4 +363,48 @@ func newRequestID() string {
 	var b [12]byte
 	_, _ = randRead(b[:])
 	return strings.ToLower(base32enc.EncodeToString(b[:]))
+}
+
+var httpTracer = tracing.Tracer("platform/httpx")
+
+// knownMethods bound what a span name takes from the request line.
+var knownMethods = map[string]bool{http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true}
+
+// traceRequests gives every request a server span, named by its method and
+// route pattern. It continues the caller's trace when the request carries
+// a W3C traceparent: a remote module's call does, so the callee's spans
+// join the caller's trace. Probes and metrics scrapes get none.
+func traceRequests() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			route := c.Path()
+			switch route {
+			case "/healthz", "/readyz", "/metrics":
+				return next(c)
+			case "":
+				route = "unmatched"
+			}
+			r := c.Request()
+			method := r.Method
+			if !knownMethods[method] {
+				method = "HTTP"
+			}
+			ctx := tracing.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+			ctx, span := httpTracer.Start(ctx, method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithAttributes(attribute.String("http.request.method", method), attribute.String("http.route", route)))
+			defer span.End()
+			c.SetRequest(r.WithContext(ctx))
+			err := next(c)
+			if err != nil {
+				c.Error(err) // write the problem now, so the status below is the real one
+			}
+			status := c.Response().Status
+			span.SetAttributes(attribute.Int("http.response.status_code", status))
+			if status >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(status))
+			}
+			return nil
+		}
+	}
 }

@@ -15,13 +15,17 @@
 package remote
 
 import (
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/modshop/modshop/platform/tracing"
 	"io"
 	"net"
 	"net/http"
@@ -42,7 +46,6 @@ const (
 	SubjectHeader  = "X-Modshop-Caller-Subject"
 	RoleHeader     = "X-Modshop-Caller-Role"
 	DeadlineHeader = "X-Modshop-Deadline" // RFC 3339 with nanoseconds
-	TraceHeader    = "Traceparent"
 )
 
 // Defaults of a client.
@@ -190,7 +193,16 @@ func (c *Client) call(ctx context.Context, op string, retry bool, args []any, ou
 	return last
 }
 
-func (c *Client) do(ctx context.Context, op string, body []byte) (int, []byte, error) {
+func (c *Client) do(ctx context.Context, op string, body []byte) (status int, answer []byte, err error) {
+	ctx, span := callTracer.Start(ctx, c.module+"."+op, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("rpc.system", "modshop"), attribute.String("rpc.service", c.module), attribute.String("rpc.method", op)))
+	defer func() {
+		span.SetAttributes(attribute.Int("http.response.status_code", status))
+		if err == nil && status >= 500 {
+			span.SetStatus(codes.Error, http.StatusText(status))
+		}
+		tracing.End(span, err)
+	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+Path(c.module, op), bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
@@ -204,7 +216,8 @@ func (c *Client) do(ctx context.Context, op string, body []byte) (int, []byte, e
 		req.Header.Set(SubjectHeader, p.Subject)
 		req.Header.Set(RoleHeader, string(p.Role))
 	}
-	req.Header.Set(TraceHeader, Trace(ctx))
+	// The callee continues this call's span (platform/httpx reads it).
+	tracing.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	if c.calls != nil {
 		return c.calls.roundTrip(req)
 	}
@@ -298,9 +311,6 @@ func callContext(r *http.Request) (context.Context, context.CancelFunc) {
 	if sub := r.Header.Get(SubjectHeader); sub != "" {
 		ctx = auth.WithPrincipal(ctx, auth.Principal{Subject: sub, Role: auth.Role(r.Header.Get(RoleHeader))})
 	}
-	if tp := r.Header.Get(TraceHeader); validTrace(tp) {
-		ctx = context.WithValue(ctx, traceKey{}, tp)
-	}
 	if d, err := time.Parse(time.RFC3339Nano, r.Header.Get(DeadlineHeader)); err == nil {
 		if limit := time.Now().Add(maxTimeout); d.After(limit) {
 			d = limit
@@ -310,46 +320,7 @@ func callContext(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, DefaultTimeout)
 }
 
-type traceKey struct{}
-
-// WithTrace returns ctx carrying a W3C traceparent.
-func WithTrace(ctx context.Context, traceparent string) context.Context {
-	if !validTrace(traceparent) {
-		return ctx
-	}
-	return context.WithValue(ctx, traceKey{}, traceparent)
-}
-
-// Trace is the traceparent of ctx: the caller's trace id with a new span
-// id, or a new trace.
-func Trace(ctx context.Context) string {
-	var span [8]byte
-	_, _ = rand.Read(span[:])
-	if tp, ok := ctx.Value(traceKey{}).(string); ok {
-		return tp[:36] + hex.EncodeToString(span[:]) + "-01"
-	}
-	var id [16]byte
-	_, _ = rand.Read(id[:])
-	return "00-" + hex.EncodeToString(id[:]) + "-" + hex.EncodeToString(span[:]) + "-01"
-}
-
-// TraceID is the trace id of ctx's traceparent, or "".
-func TraceID(ctx context.Context) string {
-	if tp, ok := ctx.Value(traceKey{}).(string); ok {
-		return tp[3:35]
-	}
-	return ""
-}
-
-// validTrace accepts "00-<32 hex>-<16 hex>-<2 hex>".
-func validTrace(tp string) bool {
-	if len(tp) != 55 || !strings.HasPrefix(tp, "00-") || tp[35] != '-' || tp[52] != '-' {
-		return false
-	}
-	_, err1 := hex.DecodeString(tp[3:35])
-	_, err2 := hex.DecodeString(tp[36:52])
-	return err1 == nil && err2 == nil
-}
+var callTracer = tracing.Tracer("platform/remote")
 
 // IsUnavailable reports whether err says a remote module did not answer.
 func IsUnavailable(err error) bool {

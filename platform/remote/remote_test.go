@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/fx"
 
 	"github.com/modshop/modshop/platform/app"
@@ -20,6 +21,7 @@ import (
 	"github.com/modshop/modshop/platform/modkit"
 	"github.com/modshop/modshop/platform/remote"
 	"github.com/modshop/modshop/platform/testkit"
+	"github.com/modshop/modshop/platform/tracing"
 )
 
 const token = "remote-test-internal-token"
@@ -63,7 +65,7 @@ func server(t *testing.T, flaky *atomic.Int64) *testkit.Shop {
 			echo.Serve(func(ctx context.Context, in probeIn) (probeOut, error) {
 				p, _ := auth.FromContext(ctx)
 				d, _ := ctx.Deadline()
-				return probeOut{Text: in.Text, Subject: p.Subject, Role: string(p.Role), TraceID: remote.TraceID(ctx), Deadline: time.Until(d)}, nil
+				return probeOut{Text: in.Text, Subject: p.Subject, Role: string(p.Role), TraceID: traceID(ctx), Deadline: time.Until(d)}, nil
 			}),
 			fail.Serve(func(ctx context.Context, in probeIn) (probeOut, error) {
 				switch in.Text {
@@ -99,7 +101,7 @@ func TestCallCarriesIdentityTraceAndDeadline(t *testing.T) {
 	shop := server(t, new(atomic.Int64))
 	c := remote.NewClient("probe", shop.URL, token)
 	ctx := auth.WithPrincipal(context.Background(), auth.Principal{Subject: "cust-1", Role: auth.RoleCustomer})
-	ctx = remote.WithTrace(ctx, "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01")
+	ctx = tracing.FromTraceparent(ctx, "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01")
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	out, err := echo.Call(ctx, c, probeIn{Text: "hi"})
@@ -302,4 +304,14 @@ func TestCallsAreMeasured(t *testing.T) {
 			t.Fatalf("series %v, want %v", got, want)
 		}
 	}
+}
+
+func init() { tracing.IDsOnly() }
+
+// traceID is the trace id of ctx's span, or "".
+func traceID(ctx context.Context) string {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		return sc.TraceID().String()
+	}
+	return ""
 }
