@@ -8,15 +8,11 @@
 package database
 
 import (
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/trace"
-
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"github.com/modshop/modshop/platform/tracing"
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
@@ -31,9 +27,13 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/libtnb/sqlite"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"github.com/modshop/modshop/platform/tracing"
 )
 
 // Dialect names the database engine.

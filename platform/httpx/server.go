@@ -4,16 +4,10 @@
 package httpx
 
 import (
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
-
 	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"github.com/modshop/modshop/platform/tracing"
 	"log/slog"
 	"net"
 	"net/http"
@@ -29,8 +23,13 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/modshop/modshop/platform/auth"
+	"github.com/modshop/modshop/platform/tracing"
 )
 
 // InternalTokenHeader carries MODSHOP_INTERNAL_TOKEN on module-to-module calls.

@@ -15,17 +15,11 @@
 package remote
 
 import (
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
-
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/modshop/modshop/platform/tracing"
 	"io"
 	"net"
 	"net/http"
@@ -35,10 +29,15 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/modshop/modshop/platform/auth"
 	"github.com/modshop/modshop/platform/errs"
 	"github.com/modshop/modshop/platform/httpx"
+	"github.com/modshop/modshop/platform/tracing"
 )
 
 // Headers of an internal call.
