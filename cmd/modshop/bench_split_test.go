@@ -175,10 +175,10 @@ type benchShop struct {
 
 // startMonolithBench runs the binary as one process, on the same kind of
 // database as the split.
-func startMonolithBench(b *testing.B) benchShop {
+func startMonolithBench(b *testing.B, env ...string) benchShop {
 	db, port := splitDB(b), freePort(b)
-	p := serveQuiet(b, "127.0.0.1:"+port, "MODSHOP_MODULES=all", "MODSHOP_HTTP_ADDR=127.0.0.1:"+port, "MODSHOP_DATABASE_URL="+db.URL,
-		"MODSHOP_DATA_DIR="+b.TempDir(), "MODSHOP_JWT_SECRET="+testkit.JWTSecret)
+	p := serveQuiet(b, "127.0.0.1:"+port, append([]string{"MODSHOP_MODULES=all", "MODSHOP_HTTP_ADDR=127.0.0.1:" + port, "MODSHOP_DATABASE_URL=" + db.URL,
+		"MODSHOP_DATA_DIR=" + b.TempDir(), "MODSHOP_JWT_SECRET=" + testkit.JWTSecret}, env...)...)
 	base := "http://127.0.0.1:" + port
 	waitReadyURL(b, base, 30*time.Second)
 	return benchShop{base: base, procs: map[string]*served{"monolith": p}}

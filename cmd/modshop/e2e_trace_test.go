@@ -158,3 +158,10 @@ func (c *collector) String() string {
 	}
 	return fmt.Sprint(n)
 }
+
+// count is how many spans were collected.
+func (c *collector) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.spans)
+}
