@@ -38,7 +38,8 @@ func Platform(cfg config.Config, logOut io.Writer) fx.Option {
 			newMetricsRegistry,
 			func(r *prometheus.Registry) prometheus.Registerer { return r },
 			func(log *slog.Logger, reg prometheus.Registerer) *database.Registry {
-				return database.NewRegistry(cfg.DatabaseURLFor, log, database.NewMetrics(reg))
+				return database.NewRegistry(cfg.DatabaseURLFor, log, database.NewMetrics(reg)).
+					SetLimits(database.Limits{MaxConns: cfg.DatabaseMaxConns, SQLiteCacheKiB: cfg.SQLiteCacheKiB})
 			},
 			func() (*auth.Keys, error) { return auth.LoadKeys(cfg.JWTSecret, cfg.DataDir) },
 			newTransport,

@@ -38,7 +38,18 @@ type Config struct {
 	AdminEmail     string            // MODSHOP_BOOTSTRAP_ADMIN_EMAIL
 	AdminPassword  string            // MODSHOP_BOOTSTRAP_ADMIN_PASSWORD
 	TrustedProxies []netip.Prefix    // MODSHOP_TRUSTED_PROXIES, addresses whose X-Forwarded-For is believed
+
+	// Memory bounds (docs/architecture.md, "Memory").
+	DatabaseMaxConns int // MODSHOP_DATABASE_MAX_CONNS, connections per database pool; 0: 8 on SQLite, 32 on PostgreSQL
+	SQLiteCacheKiB   int // MODSHOP_SQLITE_CACHE_KIB, page cache of each SQLite connection
+	ReadCacheMiB     int // MODSHOP_READ_CACHE_MIB, the bytes each read cache (catalog, search) may hold
 }
+
+// Defaults of the memory bounds.
+const (
+	DefaultSQLiteCacheKiB = 2048
+	DefaultReadCacheMiB   = 16
+)
 
 // DefaultEventsLinger is how long an outbox relay waits, once a commit woke
 // it, for more events to publish with that one (docs/architecture.md,
@@ -92,6 +103,15 @@ func Load(getenv func(string) string, environ []string, known []string) (Config,
 	}
 	if c.EventsLinger, err = duration(get("MODSHOP_EVENTS_LINGER", DefaultEventsLinger.String()), 0, time.Second); err != nil {
 		p = append(p, "MODSHOP_EVENTS_LINGER: "+err.Error())
+	}
+	if c.DatabaseMaxConns, err = integer(get("MODSHOP_DATABASE_MAX_CONNS", "0"), 0, 1024); err != nil {
+		p = append(p, "MODSHOP_DATABASE_MAX_CONNS: "+err.Error())
+	}
+	if c.SQLiteCacheKiB, err = integer(get("MODSHOP_SQLITE_CACHE_KIB", strconv.Itoa(DefaultSQLiteCacheKiB)), 64, 1<<20); err != nil {
+		p = append(p, "MODSHOP_SQLITE_CACHE_KIB: "+err.Error())
+	}
+	if c.ReadCacheMiB, err = integer(get("MODSHOP_READ_CACHE_MIB", strconv.Itoa(DefaultReadCacheMiB)), 1, 1<<14); err != nil {
+		p = append(p, "MODSHOP_READ_CACHE_MIB: "+err.Error())
 	}
 	if len(c.Currency) != 3 || strings.ToUpper(c.Currency) != c.Currency || strings.Trim(c.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 		p = append(p, fmt.Sprintf("MODSHOP_CURRENCY: %q is not an ISO 4217 code such as EUR", c.Currency))
@@ -264,6 +284,17 @@ func duration(s string, min, max time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("%s is outside %s..%s", d, min, max)
 	}
 	return d, nil
+}
+
+func integer(s string, min, max int) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a whole number", s)
+	}
+	if n < min || n > max {
+		return 0, fmt.Errorf("%d is outside %d..%d", n, min, max)
+	}
+	return n, nil
 }
 
 // prefixes reads a comma-separated list of CIDR prefixes or single

@@ -42,6 +42,9 @@ func TestLoadDefaults(t *testing.T) {
 		{"Modules", strings.Join(c.Modules, ","), "catalog,inventory,search"},
 		{"NATSURL", c.NATSURL, ""},
 		{"EventsLinger", c.EventsLinger, 20 * time.Millisecond},
+		{"DatabaseMaxConns", c.DatabaseMaxConns, 0},
+		{"SQLiteCacheKiB", c.SQLiteCacheKiB, 2048},
+		{"ReadCacheMiB", c.ReadCacheMiB, 16},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -137,6 +140,10 @@ func TestLoadInvalid(t *testing.T) {
 		{"postgres socket host not a path", map[string]string{"MODSHOP_DATABASE_URL": "postgres:///db?host=var/run"}, []string{"MODSHOP_DATABASE_URL: "}},
 		{"postgres bad port", map[string]string{"MODSHOP_DATABASE_URL": "postgres://u:secret@h:port/db"}, []string{"MODSHOP_DATABASE_URL: "}},
 		{"ttl not a duration", map[string]string{"MODSHOP_RESERVATION_TTL": "15"}, []string{"MODSHOP_RESERVATION_TTL: "}},
+		{"pool size not a number", map[string]string{"MODSHOP_DATABASE_MAX_CONNS": "eight"}, []string{"MODSHOP_DATABASE_MAX_CONNS: "}},
+		{"pool size negative", map[string]string{"MODSHOP_DATABASE_MAX_CONNS": "-1"}, []string{"MODSHOP_DATABASE_MAX_CONNS: "}},
+		{"sqlite cache too small", map[string]string{"MODSHOP_SQLITE_CACHE_KIB": "10"}, []string{"MODSHOP_SQLITE_CACHE_KIB: "}},
+		{"read cache zero", map[string]string{"MODSHOP_READ_CACHE_MIB": "0"}, []string{"MODSHOP_READ_CACHE_MIB: "}},
 		{"ttl too short", map[string]string{"MODSHOP_RESERVATION_TTL": "10ms"}, []string{"MODSHOP_RESERVATION_TTL: "}},
 		{"ttl too long", map[string]string{"MODSHOP_RESERVATION_TTL": "48h"}, []string{"MODSHOP_RESERVATION_TTL: "}},
 		{"negative shutdown", map[string]string{"MODSHOP_SHUTDOWN_TIMEOUT": "-1s"}, []string{"MODSHOP_SHUTDOWN_TIMEOUT: "}},
