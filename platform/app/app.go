@@ -210,6 +210,7 @@ func Serve(lc fx.Lifecycle, r *Runtime) {
 }
 
 func (r *Runtime) start(context.Context) error {
+	setMemoryLimit(r.cfg, r.log)
 	if err := r.server.Listen(); err != nil {
 		return err
 	}
@@ -274,6 +275,20 @@ func (r *Runtime) boot(ctx context.Context) {
 	// peak, would free much later: free it now and give the pages back, so
 	// an idle process is as small as it can be.
 	debug.FreeOSMemory()
+}
+
+// setMemoryLimit gives the Go runtime MODSHOP_MEMORY_LIMIT_MIB as its soft
+// memory limit, unless GOMEMLIMIT set one: near it the GC runs more often and
+// returns freed pages to the OS sooner, instead of letting the heap grow to
+// twice what is live (GOGC=100). It bounds only what Go allocates: SQLite's
+// page caches are bounded by MODSHOP_SQLITE_CACHE_KIB. A live heap above the
+// limit is not refused; the GC then spends more CPU (at most about half).
+func setMemoryLimit(cfg config.Config, log *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" || cfg.MemoryLimitMiB <= 0 {
+		return
+	}
+	debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
+	log.Debug("go memory limit set", "mib", cfg.MemoryLimitMiB)
 }
 
 func (r *Runtime) stop(ctx context.Context) error {

@@ -43,12 +43,14 @@ type Config struct {
 	DatabaseMaxConns int // MODSHOP_DATABASE_MAX_CONNS, connections per database pool; 0: 8 on SQLite, 32 on PostgreSQL
 	SQLiteCacheKiB   int // MODSHOP_SQLITE_CACHE_KIB, page cache of each SQLite connection
 	ReadCacheMiB     int // MODSHOP_READ_CACHE_MIB, the bytes each read cache (catalog, search) may hold
+	MemoryLimitMiB   int // MODSHOP_MEMORY_LIMIT_MIB, the Go runtime's soft memory limit (GOMEMLIMIT wins); 0: none
 }
 
 // Defaults of the memory bounds.
 const (
 	DefaultSQLiteCacheKiB = 2048
 	DefaultReadCacheMiB   = 16
+	DefaultMemoryLimitMiB = 128
 )
 
 // DefaultEventsLinger is how long an outbox relay waits, once a commit woke
@@ -112,6 +114,11 @@ func Load(getenv func(string) string, environ []string, known []string) (Config,
 	}
 	if c.ReadCacheMiB, err = integer(get("MODSHOP_READ_CACHE_MIB", strconv.Itoa(DefaultReadCacheMiB)), 1, 1<<14); err != nil {
 		p = append(p, "MODSHOP_READ_CACHE_MIB: "+err.Error())
+	}
+	if c.MemoryLimitMiB, err = integer(get("MODSHOP_MEMORY_LIMIT_MIB", strconv.Itoa(DefaultMemoryLimitMiB)), 0, 1<<20); err != nil {
+		p = append(p, "MODSHOP_MEMORY_LIMIT_MIB: "+err.Error())
+	} else if c.MemoryLimitMiB > 0 && c.MemoryLimitMiB < 32 {
+		p = append(p, fmt.Sprintf("MODSHOP_MEMORY_LIMIT_MIB: %d is below 32 (0 turns the limit off)", c.MemoryLimitMiB))
 	}
 	if len(c.Currency) != 3 || strings.ToUpper(c.Currency) != c.Currency || strings.Trim(c.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 		p = append(p, fmt.Sprintf("MODSHOP_CURRENCY: %q is not an ISO 4217 code such as EUR", c.Currency))

@@ -45,6 +45,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"DatabaseMaxConns", c.DatabaseMaxConns, 0},
 		{"SQLiteCacheKiB", c.SQLiteCacheKiB, 2048},
 		{"ReadCacheMiB", c.ReadCacheMiB, 16},
+		{"MemoryLimitMiB", c.MemoryLimitMiB, 128},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -144,6 +145,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"pool size negative", map[string]string{"MODSHOP_DATABASE_MAX_CONNS": "-1"}, []string{"MODSHOP_DATABASE_MAX_CONNS: "}},
 		{"sqlite cache too small", map[string]string{"MODSHOP_SQLITE_CACHE_KIB": "10"}, []string{"MODSHOP_SQLITE_CACHE_KIB: "}},
 		{"read cache zero", map[string]string{"MODSHOP_READ_CACHE_MIB": "0"}, []string{"MODSHOP_READ_CACHE_MIB: "}},
+		{"memory limit too small", map[string]string{"MODSHOP_MEMORY_LIMIT_MIB": "8"}, []string{"MODSHOP_MEMORY_LIMIT_MIB: "}},
 		{"ttl too short", map[string]string{"MODSHOP_RESERVATION_TTL": "10ms"}, []string{"MODSHOP_RESERVATION_TTL: "}},
 		{"ttl too long", map[string]string{"MODSHOP_RESERVATION_TTL": "48h"}, []string{"MODSHOP_RESERVATION_TTL: "}},
 		{"negative shutdown", map[string]string{"MODSHOP_SHUTDOWN_TIMEOUT": "-1s"}, []string{"MODSHOP_SHUTDOWN_TIMEOUT: "}},

@@ -8,7 +8,11 @@
 // (words drawn from the seeded titles) and random list pages (random
 // category, sort and cursor). After start, after each phase and 20 s after
 // the last it samples the process's VmRSS and VmHWM (/proc/PID/status), its
-// anonymous memory (/proc/PID/smaps_rollup) and the Go heap (/metrics).
+// anonymous memory (/proc/PID/smaps_rollup), the Go heap and the read
+// caches' estimated bytes (/metrics). HeapSys is the heap the Go runtime has
+// not returned to the OS; GoSys all the Go runtime holds. Anon above GoSys
+// is memory the pure-Go SQLite driver allocates outside the Go heap (its page
+// caches).
 //
 //	make build && cd docs/bench/varied && go run . -bin ../../../bin/modshop -n 10000
 //
@@ -98,12 +102,12 @@ func run(bin string, n int, dur time.Duration, productRate, searchRate, listRate
 	pid := serve.Process.Pid
 
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}}
-	if err := waitReady(c, base, n); err != nil {
+	if err := waitReady(c, base); err != nil {
 		return err
 	}
 	fmt.Printf("ready and indexed after %s\n", time.Since(start).Round(time.Millisecond))
 	time.Sleep(3 * time.Second)
-	fmt.Printf("\n%-34s %8s %8s %8s %9s %9s %9s\n", "moment", "VmRSS", "VmHWM", "Anon", "HeapInuse", "HeapSys", "GoSys")
+	fmt.Printf("\n%-34s %8s %8s %8s %9s %9s %9s %9s\n", "moment", "VmRSS", "VmHWM", "Anon", "HeapInuse", "HeapSys", "GoSys", "Caches")
 	sample(c, base, pid, "after indexing (idle)")
 
 	cat, err := readCatalog(c, base)
@@ -173,9 +177,10 @@ func getJSON(c *http.Client, u string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-// waitReady waits for /readyz, then until search lists every product and
-// the outboxes are empty.
-func waitReady(c *http.Client, base string, n int) error {
+// waitReady waits for /readyz, then until the outboxes are empty and the
+// number of products search lists (the published ones: fewer than n) has
+// stayed the same for three seconds.
+func waitReady(c *http.Client, base string) error {
 	deadline := time.Now().Add(15 * time.Minute)
 	for time.Now().Before(deadline) {
 		resp, err := c.Get(base + "/readyz")
@@ -187,10 +192,20 @@ func waitReady(c *http.Client, base string, n int) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	last, same := -1, 0
 	for time.Now().Before(deadline) {
 		var s struct{ Total int }
-		if err := getJSON(c, base+"/v1/search?limit=1", &s); err == nil && s.Total >= n && outboxDepth(c, base) == 0 {
-			return nil
+		if err := getJSON(c, base+"/v1/search?limit=1", &s); err == nil && s.Total > 0 && outboxDepth(c, base) == 0 {
+			if s.Total == last {
+				same++
+			} else {
+				same = 0
+			}
+			if same == 3 {
+				fmt.Printf("search lists %d products\n", s.Total)
+				return nil
+			}
+			last = s.Total
 		}
 		time.Sleep(time.Second)
 	}
@@ -386,8 +401,9 @@ func sample(c *http.Client, base string, pid int, moment string) {
 	m := metrics(c, base)
 	mb := func(kb int64) string { return fmt.Sprintf("%.1f", float64(kb)/1024) }
 	bmb := func(b float64) string { return fmt.Sprintf("%.1f", b/(1<<20)) }
-	fmt.Printf("%-34s %8s %8s %8s %9s %9s %9s  (MB)\n", moment, mb(status["VmRSS"]), mb(status["VmHWM"]), mb(rollup["Anonymous"]),
-		bmb(m["go_memstats_heap_inuse_bytes"]), bmb(m["go_memstats_heap_sys_bytes"]-m["go_memstats_heap_released_bytes"]), bmb(m["go_memstats_sys_bytes"]))
+	fmt.Printf("%-34s %8s %8s %8s %9s %9s %9s %9s  (MB)\n", moment, mb(status["VmRSS"]), mb(status["VmHWM"]), mb(rollup["Anonymous"]),
+		bmb(m["go_memstats_heap_inuse_bytes"]), bmb(m["go_memstats_heap_sys_bytes"]-m["go_memstats_heap_released_bytes"]), bmb(m["go_memstats_sys_bytes"]),
+		bmb(m["modshop_catalog_cache_bytes"]+m["modshop_search_cache_bytes"]))
 }
 
 // procKB reads the "Name: N kB" lines of a /proc file.
