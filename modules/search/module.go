@@ -60,7 +60,9 @@ var Module = fx.Module(Name,
 	// name the type.
 	fx.Provide(func(cfg config.Config) httpapi.CacheConfig {
 		cc := httpapi.DefaultCacheConfig
-		cc.MaxBytes = int64(cfg.ReadCacheMiB) << 20 // MODSHOP_READ_CACHE_MIB
+		if cfg.ReadCacheMiB > 0 { // MODSHOP_READ_CACHE_MIB
+			cc.MaxBytes = int64(cfg.ReadCacheMiB) << 20
+		}
 		return cc
 	}),
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),

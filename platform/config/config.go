@@ -48,8 +48,8 @@ type Config struct {
 
 // Defaults of the memory bounds.
 const (
-	DefaultSQLiteCacheKiB = 2048
-	DefaultReadCacheMiB   = 16
+	DefaultSQLiteCacheKiB = 1024
+	DefaultReadCacheMiB   = 8
 	DefaultMemoryLimitMiB = 128
 )
 

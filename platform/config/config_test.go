@@ -43,8 +43,8 @@ func TestLoadDefaults(t *testing.T) {
 		{"NATSURL", c.NATSURL, ""},
 		{"EventsLinger", c.EventsLinger, 20 * time.Millisecond},
 		{"DatabaseMaxConns", c.DatabaseMaxConns, 0},
-		{"SQLiteCacheKiB", c.SQLiteCacheKiB, 2048},
-		{"ReadCacheMiB", c.ReadCacheMiB, 16},
+		{"SQLiteCacheKiB", c.SQLiteCacheKiB, 1024},
+		{"ReadCacheMiB", c.ReadCacheMiB, 8},
 		{"MemoryLimitMiB", c.MemoryLimitMiB, 128},
 	}
 	for _, ch := range checks {

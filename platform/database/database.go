@@ -74,7 +74,7 @@ type Limits struct {
 const (
 	DefaultSQLiteMaxConns   = 8
 	DefaultPostgresMaxConns = 32
-	DefaultSQLiteCacheKiB   = 2048
+	DefaultSQLiteCacheKiB   = 1024
 )
 
 // Open opens a database URL with the default Limits; see OpenLimited.

@@ -43,7 +43,7 @@ var DefaultCacheConfig = CacheConfig{
 	StockTTL:   time.Second,
 	CatalogTTL: 5 * time.Second,
 	MaxEntries: 10_000,
-	MaxBytes:   16 << 20,
+	MaxBytes:   8 << 20,
 }
 
 // The answers the cache holds, as metric labels.
