@@ -179,7 +179,8 @@ func getJSON(c *http.Client, u string, v any) error {
 
 // waitReady waits for /readyz, then until the outboxes are empty and the
 // number of products search lists (the published ones: fewer than n) has
-// stayed the same for three seconds.
+// stayed the same for ten seconds (the outboxes empty out before search has
+// indexed what it received).
 func waitReady(c *http.Client, base string) error {
 	deadline := time.Now().Add(15 * time.Minute)
 	for time.Now().Before(deadline) {
@@ -201,7 +202,7 @@ func waitReady(c *http.Client, base string) error {
 			} else {
 				same = 0
 			}
-			if same == 3 {
+			if same == 10 {
 				fmt.Printf("search lists %d products\n", s.Total)
 				return nil
 			}
