@@ -14,6 +14,7 @@ import (
 	"github.com/modshop/modshop/modules/catalog/internal/service"
 	"github.com/modshop/modshop/modules/catalog/internal/store"
 	inventory "github.com/modshop/modshop/modules/inventory/api"
+	"github.com/modshop/modshop/platform/config"
 	"github.com/modshop/modshop/platform/modkit"
 )
 
@@ -46,7 +47,13 @@ var Module = fx.Module(Name,
 	),
 	// Not private, so that a test can fx.Decorate it; no other module can
 	// name the type.
-	fx.Provide(func() httpapi.CacheConfig { return httpapi.DefaultCacheConfig }),
+	fx.Provide(func(cfg config.Config) httpapi.CacheConfig {
+		cc := httpapi.DefaultCacheConfig
+		if cfg.ReadCacheMiB > 0 { // MODSHOP_READ_CACHE_MIB
+			cc.MaxBytes = int64(cfg.ReadCacheMiB) << 20
+		}
+		return cc
+	}),
 	modkit.Routes(httpapi.Routes),
 	modkit.Routes(internalRoutes),
 	modkit.Workers(func(s *service.Service, log *slog.Logger) modkit.Worker {

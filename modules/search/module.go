@@ -56,7 +56,13 @@ var Module = fx.Module(Name,
 	fx.Provide(func(s *service.Service) api.Search { return s }),
 	// Not private, so that a test can fx.Decorate it; no other module can
 	// name the type.
-	fx.Provide(func() httpapi.CacheConfig { return httpapi.DefaultCacheConfig }),
+	fx.Provide(func(cfg config.Config) httpapi.CacheConfig {
+		cc := httpapi.DefaultCacheConfig
+		if cfg.ReadCacheMiB > 0 { // MODSHOP_READ_CACHE_MIB
+			cc.MaxBytes = int64(cfg.ReadCacheMiB) << 20
+		}
+		return cc
+	}),
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
 	modkit.Routes(func(s *service.Service, cfg config.Config, cc httpapi.CacheConfig, reg prometheus.Registerer, log *slog.Logger) httpx.RouteSet {
 		return routes(s, cfg.Currency, cc, reg, log)

@@ -40,7 +40,8 @@ func Platform(cfg config.Config, logOut io.Writer) fx.Option {
 			newMetricsRegistry,
 			func(r *prometheus.Registry) prometheus.Registerer { return r },
 			func(log *slog.Logger, reg prometheus.Registerer) *database.Registry {
-				return database.NewRegistry(cfg.DatabaseURLFor, log, database.NewMetrics(reg))
+				return database.NewRegistry(cfg.DatabaseURLFor, log, database.NewMetrics(reg)).
+					SetLimits(database.Limits{MaxConns: cfg.DatabaseMaxConns, SQLiteCacheKiB: cfg.SQLiteCacheKiB})
 			},
 			func() (*auth.Keys, error) { return auth.LoadKeys(cfg.JWTSecret, cfg.DataDir) },
 			newTransport,
@@ -229,6 +230,7 @@ func Serve(lc fx.Lifecycle, r *Runtime) {
 }
 
 func (r *Runtime) start(context.Context) error {
+	setMemoryLimit(r.cfg, r.log)
 	if err := r.server.Listen(); err != nil {
 		return err
 	}
@@ -293,6 +295,20 @@ func (r *Runtime) boot(ctx context.Context) {
 	// peak, would free much later: free it now and give the pages back, so
 	// an idle process is as small as it can be.
 	debug.FreeOSMemory()
+}
+
+// setMemoryLimit gives the Go runtime MODSHOP_MEMORY_LIMIT_MIB as its soft
+// memory limit, unless GOMEMLIMIT set one: near it the GC runs more often and
+// returns freed pages to the OS sooner, instead of letting the heap grow to
+// twice what is live (GOGC=100). It bounds only what Go allocates: SQLite's
+// page caches are bounded by MODSHOP_SQLITE_CACHE_KIB. A live heap above the
+// limit is not refused; the GC then spends more CPU (at most about half).
+func setMemoryLimit(cfg config.Config, log *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" || cfg.MemoryLimitMiB <= 0 {
+		return
+	}
+	debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
+	log.Debug("go memory limit set", "mib", cfg.MemoryLimitMiB)
 }
 
 func (r *Runtime) stop(ctx context.Context) error {

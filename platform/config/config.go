@@ -46,8 +46,21 @@ type Config struct {
 	ShutdownGrace  time.Duration  // MODSHOP_SHUTDOWN_TIMEOUT, how long in-flight requests may finish
 	TrustedProxies []netip.Prefix // MODSHOP_TRUSTED_PROXIES, addresses whose X-Forwarded-For is believed
 
+	// Memory bounds (docs/architecture.md, "Memory").
+	DatabaseMaxConns int // MODSHOP_DATABASE_MAX_CONNS, connections per database pool; 0: 8 on SQLite, 32 on PostgreSQL
+	SQLiteCacheKiB   int // MODSHOP_SQLITE_CACHE_KIB, page cache of each SQLite connection
+	ReadCacheMiB     int // MODSHOP_READ_CACHE_MIB, the bytes each read cache (catalog, search) may hold
+	MemoryLimitMiB   int // MODSHOP_MEMORY_LIMIT_MIB, the Go runtime's soft memory limit (GOMEMLIMIT wins); 0: none
+
 	getenv func(string) string // where modules read their own settings (Env)
 }
+
+// Defaults of the memory bounds.
+const (
+	DefaultSQLiteCacheKiB = 1024
+	DefaultReadCacheMiB   = 8
+	DefaultMemoryLimitMiB = 128
+)
 
 // DefaultEventsLinger is how long an outbox relay waits, once a commit woke
 // it, for more events to publish with that one (docs/architecture.md,
@@ -70,6 +83,7 @@ func Load(getenv func(string) string, environ []string, known []string) (Config,
 	c.readModules(e, known)
 	c.readModuleVariables(e, environ, known)
 	c.readSecrets(e)
+	c.readMemory(e)
 	return c, e.Err()
 }
 
@@ -299,4 +313,15 @@ func prefixes(list string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(addr, addr.BitLen()))
 	}
 	return out, nil
+}
+
+// readMemory reads the bounds on what the process may hold in memory.
+func (c *Config) readMemory(e *Env) {
+	c.DatabaseMaxConns = e.Int("MODSHOP_DATABASE_MAX_CONNS", 0, 0, 1024)
+	c.SQLiteCacheKiB = e.Int("MODSHOP_SQLITE_CACHE_KIB", DefaultSQLiteCacheKiB, 64, 1<<20)
+	c.ReadCacheMiB = e.Int("MODSHOP_READ_CACHE_MIB", DefaultReadCacheMiB, 1, 1<<14)
+	c.MemoryLimitMiB = e.Int("MODSHOP_MEMORY_LIMIT_MIB", DefaultMemoryLimitMiB, 0, 1<<20)
+	if c.MemoryLimitMiB > 0 && c.MemoryLimitMiB < 32 {
+		e.Problem("MODSHOP_MEMORY_LIMIT_MIB", "%d is below 32 (0 turns the limit off)", c.MemoryLimitMiB)
+	}
 }

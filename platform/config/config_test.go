@@ -41,6 +41,10 @@ func TestLoadDefaults(t *testing.T) {
 		{"Modules", strings.Join(c.Modules, ","), "catalog,inventory,search"},
 		{"NATSURL", c.NATSURL, ""},
 		{"EventsLinger", c.EventsLinger, 20 * time.Millisecond},
+		{"DatabaseMaxConns", c.DatabaseMaxConns, 0},
+		{"SQLiteCacheKiB", c.SQLiteCacheKiB, 1024},
+		{"ReadCacheMiB", c.ReadCacheMiB, 8},
+		{"MemoryLimitMiB", c.MemoryLimitMiB, 128},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -134,6 +138,11 @@ func TestLoadInvalid(t *testing.T) {
 		{"postgres without host", map[string]string{"MODSHOP_DATABASE_URL": "postgres:///db"}, []string{"MODSHOP_DATABASE_URL: "}},
 		{"postgres socket host not a path", map[string]string{"MODSHOP_DATABASE_URL": "postgres:///db?host=var/run"}, []string{"MODSHOP_DATABASE_URL: "}},
 		{"postgres bad port", map[string]string{"MODSHOP_DATABASE_URL": "postgres://u:secret@h:port/db"}, []string{"MODSHOP_DATABASE_URL: "}},
+		{"pool size not a number", map[string]string{"MODSHOP_DATABASE_MAX_CONNS": "eight"}, []string{"MODSHOP_DATABASE_MAX_CONNS: "}},
+		{"pool size negative", map[string]string{"MODSHOP_DATABASE_MAX_CONNS": "-1"}, []string{"MODSHOP_DATABASE_MAX_CONNS: "}},
+		{"sqlite cache too small", map[string]string{"MODSHOP_SQLITE_CACHE_KIB": "10"}, []string{"MODSHOP_SQLITE_CACHE_KIB: "}},
+		{"read cache zero", map[string]string{"MODSHOP_READ_CACHE_MIB": "0"}, []string{"MODSHOP_READ_CACHE_MIB: "}},
+		{"memory limit too small", map[string]string{"MODSHOP_MEMORY_LIMIT_MIB": "8"}, []string{"MODSHOP_MEMORY_LIMIT_MIB: "}},
 		{"negative shutdown", map[string]string{"MODSHOP_SHUTDOWN_TIMEOUT": "-1s"}, []string{"MODSHOP_SHUTDOWN_TIMEOUT: "}},
 		{"linger not a duration", map[string]string{"MODSHOP_EVENTS_LINGER": "20"}, []string{"MODSHOP_EVENTS_LINGER: "}},
 		{"linger too long", map[string]string{"MODSHOP_EVENTS_LINGER": "2s"}, []string{"MODSHOP_EVENTS_LINGER: "}},

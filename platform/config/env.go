@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -56,6 +57,25 @@ func (e *Env) Duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// Int is the variable's value as a whole number in min..max, or def when
+// it is unset; any other value is a problem, and gives def.
+func (e *Env) Int(name string, def, min, max int) int {
+	v := e.String(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		e.Problem(name, "%q is not a whole number", v)
+		return def
+	case n < min || n > max:
+		e.Problem(name, "%d is outside %d..%d", n, min, max)
+		return def
+	}
+	return n
 }
 
 // Problem records that the variable name is bad.

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -58,10 +59,38 @@ type DB struct {
 	writer chan struct{}
 }
 
-// Open opens a database URL without requiring the server to be up yet:
+// Limits bound the memory an opened database holds: its connections, and on
+// SQLite each connection's page cache (SQLite allocates it outside the Go
+// heap, through the pure-Go driver's own allocator, so neither GOGC nor
+// GOMEMLIMIT bounds it). Zero fields take the defaults below.
+type Limits struct {
+	// MaxConns caps the pool's connections, open and idle
+	// (MODSHOP_DATABASE_MAX_CONNS).
+	MaxConns int
+	// SQLiteCacheKiB is each SQLite connection's page cache in KiB
+	// (MODSHOP_SQLITE_CACHE_KIB): the SQLite memory of a pool is at most
+	// about MaxConns times this, plus SQLite's own few hundred KiB per
+	// connection.
+	SQLiteCacheKiB int
+}
+
+// Defaults of Limits.
+const (
+	DefaultSQLiteMaxConns   = 8
+	DefaultPostgresMaxConns = 32
+	DefaultSQLiteCacheKiB   = 1024
+)
+
+// Open opens a database URL with the default Limits; see OpenLimited.
+func Open(rawURL string) (*DB, error) { return OpenLimited(rawURL, Limits{}) }
+
+// OpenLimited opens a database URL without requiring the server to be up yet:
 // PostgreSQL connects lazily, so a database that is down at start makes
 // readiness fail instead of crashing the process.
-func Open(rawURL string) (*DB, error) {
+func OpenLimited(rawURL string, lim Limits) (*DB, error) {
+	if lim.SQLiteCacheKiB <= 0 {
+		lim.SQLiteCacheKiB = DefaultSQLiteCacheKiB
+	}
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
 		TranslateError:         true,
@@ -84,19 +113,22 @@ func Open(rawURL string) (*DB, error) {
 				return nil, fmt.Errorf("create database folder: %w", err)
 			}
 		}
-		g, err := gorm.Open(sqlite.Open(sqliteDSN(file, rawQuery)), cfg)
+		g, err := gorm.Open(sqlite.Open(sqliteDSN(file, rawQuery, lim.SQLiteCacheKiB)), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", file, err)
 		}
 		sqlDB, _ := g.DB()
+		conns := lim.MaxConns
+		if conns <= 0 {
+			// Readers run in parallel under WAL; writers are serialised by DB.writer.
+			conns = DefaultSQLiteMaxConns
+		}
 		if memory {
 			// Every connection to :memory: is a database of its own: keep one.
-			sqlDB.SetMaxOpenConns(1)
-		} else {
-			// Readers run in parallel under WAL; writers are serialised by DB.writer.
-			sqlDB.SetMaxOpenConns(8)
+			conns = 1
 		}
-		sqlDB.SetMaxIdleConns(8)
+		sqlDB.SetMaxOpenConns(conns)
+		sqlDB.SetMaxIdleConns(conns)
 		sqlDB.SetConnMaxLifetime(0)
 		return &DB{URL: rawURL, Dialect: SQLite, Gorm: g, writer: make(chan struct{}, 1)}, nil
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
@@ -105,8 +137,12 @@ func Open(rawURL string) (*DB, error) {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
 		sqlDB, _ := g.DB()
-		sqlDB.SetMaxOpenConns(32)
-		sqlDB.SetMaxIdleConns(32)
+		conns := lim.MaxConns
+		if conns <= 0 {
+			conns = DefaultPostgresMaxConns
+		}
+		sqlDB.SetMaxOpenConns(conns)
+		sqlDB.SetMaxIdleConns(conns)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 		return &DB{URL: rawURL, Dialect: Postgres, Gorm: g}, nil
 	default:
@@ -117,15 +153,15 @@ func Open(rawURL string) (*DB, error) {
 // sqliteDSN is the modernc DSN of a database file. Every connection of the
 // pool runs the pragmas: WAL (readers never block the writer), a busy timeout
 // and BEGIN IMMEDIATE (a writer in another process makes this one wait
-// instead of failing with SQLITE_BUSY), foreign keys, and a bounded page
-// cache. Parameters in the URL's own query are kept; they win over these.
-func sqliteDSN(file, rawQuery string) string {
+// instead of failing with SQLITE_BUSY), foreign keys, and a page cache of
+// cacheKiB. Parameters in the URL's own query are kept; they win over these.
+func sqliteDSN(file, rawQuery string, cacheKiB int) string {
 	pragmas := map[string]string{
 		"busy_timeout": "10000",
 		"synchronous":  "NORMAL",
 		"foreign_keys": "1",
 		"temp_store":   "MEMORY",
-		"cache_size":   "-16000",
+		"cache_size":   strconv.Itoa(-cacheKiB), // negative: KiB, not pages
 	}
 	if file != ":memory:" {
 		pragmas["journal_mode"] = "WAL"
@@ -278,6 +314,7 @@ type Registry struct {
 	handles map[string]*Handle
 	log     *slog.Logger
 	metrics *Metrics
+	limits  Limits
 }
 
 // NewRegistry makes a registry; urlFor gives a module's database URL.
@@ -285,6 +322,15 @@ type Registry struct {
 // counted.
 func NewRegistry(urlFor func(module string) string, log *slog.Logger, metrics *Metrics) *Registry {
 	return &Registry{urlFor: urlFor, dbs: map[string]*DB{}, handles: map[string]*Handle{}, log: log, metrics: metrics}
+}
+
+// SetLimits sets the Limits of the databases the registry opens from now on;
+// call it before the first For.
+func (r *Registry) SetLimits(l Limits) *Registry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.limits = l
+	return r
 }
 
 // For returns the module's handle, opening its database on first use.
@@ -298,7 +344,7 @@ func (r *Registry) For(module string) (*Handle, error) {
 	db, ok := r.dbs[u]
 	if !ok {
 		var err error
-		if db, err = Open(u); err != nil {
+		if db, err = OpenLimited(u, r.limits); err != nil {
 			return nil, fmt.Errorf("module %s: %w", module, err)
 		}
 		if r.metrics != nil {

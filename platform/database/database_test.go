@@ -51,7 +51,8 @@ func TestSQLitePragmasOnEveryConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	want := map[string]string{"journal_mode": "wal", "busy_timeout": "10000", "foreign_keys": "1", "synchronous": "1"}
+	want := map[string]string{"journal_mode": "wal", "busy_timeout": "10000", "foreign_keys": "1", "synchronous": "1",
+		"cache_size": fmt.Sprint(-database.DefaultSQLiteCacheKiB)}
 	// Hold 8 connections at once so that the pool has to open 8.
 	for i := range 8 {
 		conn, err := sqlDB.Conn(ctx)
@@ -71,6 +72,50 @@ func TestSQLitePragmasOnEveryConnection(t *testing.T) {
 	}
 	if n := sqlDB.Stats().OpenConnections; n != 8 {
 		t.Fatalf("%d connections open, want 8", n)
+	}
+}
+
+// The memory limits a registry is given reach every connection of the pools
+// it opens: the pool never opens more than MaxConns, and each SQLite
+// connection's page cache is SQLiteCacheKiB.
+func TestRegistryLimitsAreApplied(t *testing.T) {
+	t.Parallel()
+	url := testkit.SQLite(t).URL
+	r := database.NewRegistry(func(string) string { return url }, discard, nil).
+		SetLimits(database.Limits{MaxConns: 3, SQLiteCacheKiB: 512})
+	t.Cleanup(func() { r.Close() })
+	h, err := r.For("limits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, err := h.Gorm.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := sqlDB.Stats().MaxOpenConnections; n != 3 {
+		t.Fatalf("MaxOpenConnections = %d, want 3", n)
+	}
+	ctx := t.Context()
+	for i := range 3 {
+		conn, err := sqlDB.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var got int
+		if err := conn.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != -512 {
+			t.Errorf("conn %d: PRAGMA cache_size = %d, want -512 (KiB)", i, got)
+		}
+	}
+	// A fourth connection waits for one of the three.
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if conn, err := sqlDB.Conn(short); err == nil {
+		conn.Close()
+		t.Fatal("a fourth connection was opened beyond MaxConns 3")
 	}
 }
 

@@ -37,12 +37,13 @@ type CacheConfig struct {
 	MaxBytes   int64
 }
 
-// DefaultCacheConfig is what the module runs with.
+// DefaultCacheConfig is what the module runs with; module.go sets MaxBytes
+// from MODSHOP_READ_CACHE_MIB.
 var DefaultCacheConfig = CacheConfig{
 	StockTTL:   time.Second,
 	CatalogTTL: 5 * time.Second,
 	MaxEntries: 10_000,
-	MaxBytes:   64 << 20,
+	MaxBytes:   8 << 20,
 }
 
 // The answers the cache holds, as metric labels.

@@ -28,8 +28,9 @@ type CacheConfig struct {
 	MaxBytes   int64
 }
 
-// DefaultCacheConfig is what the module runs with.
-var DefaultCacheConfig = CacheConfig{TTL: time.Second, MaxEntries: 10_000, MaxBytes: 32 << 20}
+// DefaultCacheConfig is what the module runs with; module.go sets MaxBytes
+// from MODSHOP_READ_CACHE_MIB.
+var DefaultCacheConfig = CacheConfig{TTL: time.Second, MaxEntries: 10_000, MaxBytes: 8 << 20}
 
 // cache holds search answers as the bytes sent, valid while the index
 // generation they were computed at is current and for at most TTL.

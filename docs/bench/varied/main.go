@@ -1,0 +1,454 @@
+// Command varied measures modshop's memory (and, on a quiet machine, its
+// latency) under a varied read load: no two requests alike.
+//
+// It seeds N products into a fresh data directory, starts `modshop serve`,
+// waits until search has indexed the catalog, reads the catalog back (slugs,
+// title words, categories, list cursors), then drives three open-loop phases
+// at constant arrival rates: random product pages, random two-word searches
+// (words drawn from the seeded titles) and random list pages (random
+// category, sort and cursor). After start, after each phase and 20 s after
+// the last it samples the process's VmRSS and VmHWM (/proc/PID/status), its
+// anonymous memory (/proc/PID/smaps_rollup), the Go heap and the read
+// caches' estimated bytes (/metrics). HeapSys is the heap the Go runtime has
+// not returned to the OS; GoSys all the Go runtime holds. Anon above GoSys
+// is memory the pure-Go SQLite driver allocates outside the Go heap (its page
+// caches).
+//
+//	make build && cd docs/bench/varied && go run . -bin ../../../bin/modshop -n 10000
+//
+// Every MODSHOP_* variable in the environment reaches the server, so
+// MODSHOP_DATABASE_URL=postgres://... measures on PostgreSQL (use an empty
+// database or schema: the program seeds it).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	bin := flag.String("bin", "bin/modshop", "the modshop binary")
+	n := flag.Int("n", 10_000, "products to seed")
+	dur := flag.Duration("d", 20*time.Second, "length of each load phase")
+	productRate := flag.Int("product-rate", 1000, "random product pages per second")
+	searchRate := flag.Int("search-rate", 500, "random two-word searches per second")
+	listRate := flag.Int("list-rate", 500, "random list pages per second")
+	after := flag.Duration("after", 20*time.Second, "wait after the last phase before the last sample")
+	keep := flag.Bool("keep", false, "keep the data directory")
+	flag.Parse()
+	if err := run(*bin, *n, *dur, *productRate, *searchRate, *listRate, *after, *keep); err != nil {
+		fmt.Fprintln(os.Stderr, "varied:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bin string, n int, dur time.Duration, productRate, searchRate, listRate int, after time.Duration, keep bool) error {
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "modshop-varied-")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer os.RemoveAll(dir)
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	env := append(os.Environ(), "MODSHOP_DATA_DIR="+filepath.Join(dir, "data"),
+		"MODSHOP_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port), "MODSHOP_LOG_LEVEL=warn")
+
+	fmt.Printf("machine: %d cores, %s; load average %s\n", numCPU(), cpuModel(), loadavg())
+	start := time.Now()
+	seed := exec.Command(bin, "seed", "--products", strconv.Itoa(n))
+	seed.Env, seed.Stdout, seed.Stderr = env, io.Discard, os.Stderr
+	if err := seed.Run(); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	fmt.Printf("seeded %d products in %s\n", n, time.Since(start).Round(time.Millisecond))
+
+	logf, err := os.Create(filepath.Join(dir, "serve.log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	serve := exec.Command(bin, "serve")
+	serve.Env, serve.Stdout, serve.Stderr = env, logf, logf
+	if err := serve.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = serve.Process.Signal(os.Interrupt); _ = serve.Wait() }()
+	pid := serve.Process.Pid
+
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}}
+	if err := waitReady(c, base); err != nil {
+		return err
+	}
+	fmt.Printf("ready and indexed after %s\n", time.Since(start).Round(time.Millisecond))
+	time.Sleep(3 * time.Second)
+	fmt.Printf("\n%-34s %8s %8s %8s %9s %9s %9s %9s\n", "moment", "VmRSS", "VmHWM", "Anon", "HeapInuse", "HeapSys", "GoSys", "Caches")
+	sample(c, base, pid, "after indexing (idle)")
+
+	cat, err := readCatalog(c, base)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("catalog: %d slugs, %d title words, %d categories, %d list cursors (reading it: %s)\n",
+		len(cat.slugs), len(cat.words), len(cat.categories), len(cat.cursors), loadavg())
+	sample(c, base, pid, "after reading the catalog")
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	var mu sync.Mutex
+	pick := func(f func(r *rand.Rand) string) func() string {
+		return func() string { mu.Lock(); defer mu.Unlock(); return f(rng) }
+	}
+	phases := []struct {
+		name string
+		rate int
+		path func() string
+	}{
+		{"random product pages", productRate, pick(func(r *rand.Rand) string {
+			return "/v1/products/" + cat.slugs[r.IntN(len(cat.slugs))]
+		})},
+		{"random two-word searches", searchRate, pick(func(r *rand.Rand) string {
+			q := cat.words[r.IntN(len(cat.words))] + " " + cat.words[r.IntN(len(cat.words))]
+			return "/v1/search?q=" + url.QueryEscape(q)
+		})},
+		{"random list pages", listRate, pick(func(r *rand.Rand) string {
+			return cat.cursors[r.IntN(len(cat.cursors))]
+		})},
+	}
+	var results []string
+	for _, ph := range phases {
+		res := load(c, base, ph.rate, dur, ph.path)
+		results = append(results, fmt.Sprintf("%-26s %5d/s for %s: sent %d, ok %d, failed %d, dropped %d (in flight > 256); p50 %s p99 %s max %s; load average %s",
+			ph.name, ph.rate, dur, res.sent, res.ok, res.failed, res.dropped, res.q(0.5), res.q(0.99), res.q(1), loadavg()))
+		sample(c, base, pid, "after "+ph.name)
+	}
+	time.Sleep(after)
+	sample(c, base, pid, fmt.Sprintf("%s after the last phase", after))
+	fmt.Println("\nload (latency taken on a shared machine: read it as such):")
+	for _, r := range results {
+		fmt.Println("  " + r)
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func getJSON(c *http.Client, u string, v any) error {
+	resp, err := c.Get(u)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("GET %s: %d %s", u, resp.StatusCode, b)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// waitReady waits for /readyz, then until the outboxes are empty and the
+// number of products search lists (the published ones: fewer than n) has
+// stayed the same for ten seconds (the outboxes empty out before search has
+// indexed what it received).
+func waitReady(c *http.Client, base string) error {
+	deadline := time.Now().Add(15 * time.Minute)
+	for time.Now().Before(deadline) {
+		resp, err := c.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	last, same := -1, 0
+	for time.Now().Before(deadline) {
+		var s struct{ Total int }
+		if err := getJSON(c, base+"/v1/search?limit=1", &s); err == nil && s.Total > 0 && outboxDepth(c, base) == 0 {
+			if s.Total == last {
+				same++
+			} else {
+				same = 0
+			}
+			if same == 10 {
+				fmt.Printf("search lists %d products\n", s.Total)
+				return nil
+			}
+			last = s.Total
+		}
+		time.Sleep(time.Second)
+	}
+	return errors.New("search did not index the catalog in 15 minutes")
+}
+
+func metrics(c *http.Client, base string) map[string]float64 {
+	m := map[string]float64{}
+	resp, err := c.Get(base + "/metrics")
+	if err != nil {
+		return m
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, val, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		if i := strings.IndexByte(name, '{'); i >= 0 {
+			name = name[:i]
+		}
+		f, _ := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		m[name] += f
+	}
+	return m
+}
+
+func outboxDepth(c *http.Client, base string) float64 {
+	m := metrics(c, base)
+	if _, ok := m["modshop_outbox_depth"]; !ok {
+		return -1
+	}
+	return m["modshop_outbox_depth"]
+}
+
+type catalog struct {
+	slugs, words, categories []string
+	cursors                  []string // list page paths: first pages and pages behind cursors
+}
+
+// readCatalog walks the product list to the end (slugs and title words), and
+// for every category (and none) and sort the first up to 25 pages of 20.
+func readCatalog(c *http.Client, base string) (*catalog, error) {
+	cat := &catalog{}
+	words := map[string]bool{}
+	type page struct {
+		Items []struct {
+			Slug, Title string
+		}
+		NextCursor *string `json:"next_cursor"`
+	}
+	next := ""
+	for {
+		var p page
+		u := base + "/v1/products?limit=100&sort=title"
+		if next != "" {
+			u += "&cursor=" + url.QueryEscape(next)
+		}
+		if err := getJSON(c, u, &p); err != nil {
+			return nil, err
+		}
+		for _, it := range p.Items {
+			cat.slugs = append(cat.slugs, it.Slug)
+			for w := range strings.FieldsSeq(strings.ToLower(it.Title)) {
+				w = strings.Trim(w, ".,;:!?()\"'")
+				if len(w) >= 3 {
+					words[w] = true
+				}
+			}
+		}
+		if p.NextCursor == nil || *p.NextCursor == "" {
+			break
+		}
+		next = *p.NextCursor
+	}
+	for w := range words {
+		cat.words = append(cat.words, w)
+	}
+	slices.Sort(cat.words)
+	var cs struct {
+		Items []struct{ Slug string }
+	}
+	if err := getJSON(c, base+"/v1/categories", &cs); err != nil {
+		return nil, err
+	}
+	cat.categories = append(cat.categories, "")
+	for _, it := range cs.Items {
+		cat.categories = append(cat.categories, it.Slug)
+	}
+	for _, category := range cat.categories {
+		for _, sort := range []string{"newest", "price_asc", "price_desc", "title"} {
+			path := "/v1/products?limit=20&sort=" + sort
+			if category != "" {
+				path += "&category=" + url.QueryEscape(category)
+			}
+			cur := path
+			for range 25 {
+				cat.cursors = append(cat.cursors, cur)
+				var p page
+				if err := getJSON(c, base+cur, &p); err != nil {
+					return nil, err
+				}
+				if p.NextCursor == nil || *p.NextCursor == "" {
+					break
+				}
+				cur = path + "&cursor=" + url.QueryEscape(*p.NextCursor)
+			}
+		}
+	}
+	if len(cat.slugs) == 0 || len(cat.words) == 0 {
+		return nil, errors.New("the catalog is empty")
+	}
+	return cat, nil
+}
+
+type result struct {
+	sent, ok, failed, dropped int64
+	lat                       []time.Duration
+}
+
+func (r *result) q(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	i := int(p * float64(len(r.lat)-1))
+	return r.lat[i].Round(10 * time.Microsecond)
+}
+
+// load sends rate requests per second for d, each at its scheduled moment
+// whatever the answers before it (open loop). Latency is measured from the
+// scheduled moment, so a late send counts against the server. At most 256
+// requests are in flight: beyond that a request is dropped and counted.
+func load(c *http.Client, base string, rate int, d time.Duration, path func() string) *result {
+	res := &result{}
+	var mu sync.Mutex
+	var inflight atomic.Int64
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	interval := time.Second / time.Duration(rate)
+	start := time.Now()
+	for i := 0; ; i++ {
+		at := start.Add(time.Duration(i) * interval)
+		if wait := time.Until(at); wait > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		res.sent++
+		if inflight.Load() >= 256 {
+			res.dropped++
+			continue
+		}
+		inflight.Add(1)
+		wg.Add(1)
+		p := path()
+		go func() {
+			defer wg.Done()
+			defer inflight.Add(-1)
+			resp, err := c.Get(base + p)
+			ok := err == nil && resp.StatusCode == 200
+			if err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			lat := time.Since(at)
+			mu.Lock()
+			defer mu.Unlock()
+			if ok {
+				res.ok++
+				res.lat = append(res.lat, lat)
+			} else {
+				res.failed++
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(res.lat)
+	return res
+}
+
+func sample(c *http.Client, base string, pid int, moment string) {
+	status := procKB(fmt.Sprintf("/proc/%d/status", pid))
+	rollup := procKB(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	m := metrics(c, base)
+	mb := func(kb int64) string { return fmt.Sprintf("%.1f", float64(kb)/1024) }
+	bmb := func(b float64) string { return fmt.Sprintf("%.1f", b/(1<<20)) }
+	fmt.Printf("%-34s %8s %8s %8s %9s %9s %9s %9s  (MB)\n", moment, mb(status["VmRSS"]), mb(status["VmHWM"]), mb(rollup["Anonymous"]),
+		bmb(m["go_memstats_heap_inuse_bytes"]), bmb(m["go_memstats_heap_sys_bytes"]-m["go_memstats_heap_released_bytes"]), bmb(m["go_memstats_sys_bytes"]),
+		bmb(m["modshop_catalog_cache_bytes"]+m["modshop_search_cache_bytes"]))
+}
+
+// procKB reads the "Name: N kB" lines of a /proc file.
+func procKB(path string) map[string]int64 {
+	out := map[string]int64{}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return out
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		name, rest, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) == 2 && f[1] == "kB" {
+			v, _ := strconv.ParseInt(f[0], 10, 64)
+			out[name] = v
+		}
+	}
+	return out
+}
+
+func numCPU() int {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	return strings.Count(string(b), "processor\t:")
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if strings.HasPrefix(line, "model name") {
+			_, v, _ := strings.Cut(line, ":")
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
