@@ -40,6 +40,31 @@ type Config struct {
 	TrustedProxies []netip.Prefix    // MODSHOP_TRUSTED_PROXIES, addresses whose X-Forwarded-For is believed
 }
 
+// Variables are the names of the MODSHOP_* variables Load reads, but for
+// the per-module ones (PerModule).
+var Variables = []string{
+	"MODSHOP_HTTP_ADDR", "MODSHOP_DATA_DIR", "MODSHOP_DATABASE_URL", "MODSHOP_MODULES",
+	"MODSHOP_NATS_URL", "MODSHOP_NATS_STREAM", "MODSHOP_EVENTS_LINGER", "MODSHOP_INTERNAL_TOKEN",
+	"MODSHOP_JWT_SECRET", "MODSHOP_CURRENCY", "MODSHOP_RESERVATION_TTL", "MODSHOP_TRUSTED_PROXIES",
+	"MODSHOP_SHUTDOWN_TIMEOUT", "MODSHOP_LOG_LEVEL", "MODSHOP_LOG_FORMAT",
+	"MODSHOP_BOOTSTRAP_ADMIN_EMAIL", "MODSHOP_BOOTSTRAP_ADMIN_PASSWORD",
+}
+
+// PerModule are the prefixes of the variables Load reads per module: the
+// prefix, then the module's name in capitals.
+var PerModule = []string{"MODSHOP_DATABASE_URL_", "MODSHOP_REMOTE_"}
+
+// Names lists every MODSHOP_* variable Load reads for the given modules.
+func Names(modules []string) []string {
+	out := slices.Clone(Variables)
+	for _, p := range PerModule {
+		for _, m := range modules {
+			out = append(out, p+strings.ToUpper(m))
+		}
+	}
+	return out
+}
+
 // DefaultEventsLinger is how long an outbox relay waits, once a commit woke
 // it, for more events to publish with that one (docs/architecture.md,
 // "Events").

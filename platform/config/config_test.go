@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -233,5 +234,23 @@ func TestLoadTrustedProxies(t *testing.T) {
 	}
 	if c, _ := load(nil); len(c.TrustedProxies) != 0 {
 		t.Fatalf("trusted proxies by default: %v", c.TrustedProxies)
+	}
+}
+
+// Every name of Names is read by Load: set to a value of its own, it
+// changes the configuration or makes a problem that names it.
+func TestNamesAreRead(t *testing.T) {
+	known := []string{"inventory", "search"} // a list of its own
+	base, _ := config.Load(func(string) string { return "" }, nil, known)
+	for _, name := range config.Names(known) {
+		env := map[string]string{name: "x-" + strings.ToLower(name)}
+		environ := []string{name + "=" + env[name]}
+		c, err := config.Load(func(k string) string { return env[k] }, environ, known)
+		if reflect.DeepEqual(c, base) && (err == nil || !strings.Contains(err.Error(), name)) {
+			t.Errorf("%s: Load does not read it", name)
+		}
+	}
+	if slices.Contains(config.Names(known), "MODSHOP_REMOTE_CART") || !slices.Contains(config.Names(known), "MODSHOP_REMOTE_SEARCH") {
+		t.Error("the per-module names are not those of the modules given")
 	}
 }
