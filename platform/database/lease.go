@@ -191,13 +191,18 @@ func (l *Lease) take(ctx context.Context) error {
 // process was paused longer than LeaseTTL), it is taken again, which fails
 // while a move holds the module.
 func (l *Lease) renew(ctx context.Context) error {
-	now := time.Now().UTC()
-	res := l.h.Conn(ctx).Exec("UPDATE "+LeaseTable(l.h.Module)+" SET renewed_at = ?, expires_at = ? WHERE holder = ?",
-		now, now.Add(LeaseTTL), l.holder)
-	if res.Error != nil {
+	var renewed int64
+	err := l.h.Transact(ctx, func(tx *gorm.DB) error {
+		now := time.Now().UTC()
+		res := tx.Exec("UPDATE "+LeaseTable(l.h.Module)+" SET renewed_at = ?, expires_at = ? WHERE holder = ?",
+			now, now.Add(LeaseTTL), l.holder)
+		renewed = res.RowsAffected
 		return res.Error
+	})
+	if err != nil {
+		return err
 	}
-	if res.RowsAffected == 0 {
+	if renewed == 0 {
 		return l.take(ctx)
 	}
 	return nil
@@ -238,7 +243,9 @@ func (l *Lease) Release(ctx context.Context) error {
 	l.once.Do(func() {
 		close(l.stop)
 		<-l.done
-		err = l.h.Conn(ctx).Exec("DELETE FROM "+LeaseTable(l.h.Module)+" WHERE holder = ?", l.holder).Error
+		err = l.h.Transact(ctx, func(tx *gorm.DB) error {
+			return tx.Exec("DELETE FROM "+LeaseTable(l.h.Module)+" WHERE holder = ?", l.holder).Error
+		})
 	})
 	return err
 }
