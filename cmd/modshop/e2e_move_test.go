@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -74,7 +75,8 @@ func TestMoveInventoryOutOfTheMonolith(t *testing.T) {
 				cmd.Stdout, cmd.Stderr = &out, &errOut
 				err := cmd.Run()
 				code := 0
-				if ee, ok := err.(*exec.ExitError); ok {
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
 					code = ee.ExitCode()
 				} else if err != nil {
 					t.Fatal(err)

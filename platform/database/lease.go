@@ -118,7 +118,9 @@ func AcquireLease(ctx context.Context, h *Handle, kind string, log *slog.Logger)
 	if err := l.take(ctx); err != nil {
 		return nil, err
 	}
-	go l.renewLoop(log)
+	// The lease outlives ctx, the context of taking it: renewed until Release.
+	go l.renewLoop(log) //nolint:gosec // G118: see above
+
 	return l, nil
 }
 
