@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -48,6 +49,8 @@ usage:
   modshop search reindex           rebuild the search index from the catalog (serve stopped)
   modshop probe [--addr :8080]     ask the serve on this machine whether it is ready (/readyz):
                                    exit 0 if it is, 1 if not (a container's health check)
+  modshop move MODULE --to URL     copy a module's tables from its database to the one at URL,
+                                   verified (the module stopped; see docs/extraction.md)
   modshop version                  print the version
 
 Configuration comes from MODSHOP_* variables (see README.md).
@@ -71,6 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "", "listen address (overrides MODSHOP_HTTP_ADDR)")
 	products := fs.Int("products", 200, "how many demo products seed creates")
 	withStock := fs.Bool("stock", true, "seed also books demo stock for the new SKUs through the inventory")
+	to := fs.String("to", "", "move: the database URL to move the module to")
 	switch cmd {
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "modshop", app.Version)
@@ -78,15 +82,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return 0
-	case "serve", "migrate", "seed", "modules", "search", "probe":
+	case "serve", "migrate", "seed", "modules", "search", "probe", "move":
 	default:
 		fmt.Fprintf(stderr, "modshop: unknown command %q\n\n%s", cmd, usage)
 		return exitConfig
 	}
+	var module string // move's MODULE, before or after its flags
+	if cmd == "move" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		module, rest = rest[0], rest[1:]
+	}
 	if err := fs.Parse(rest); err != nil {
 		return exitConfig
 	}
-	if cmd != "search" && fs.NArg() > 0 {
+	if cmd == "move" && module == "" && fs.NArg() == 1 {
+		module = fs.Arg(0)
+	} else if cmd == "move" && module == "" {
+		fmt.Fprintln(stderr, "modshop move: usage: modshop move MODULE --to URL")
+		return exitConfig
+	} else if cmd == "move" && fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "modshop move: unexpected argument %q\n", fs.Arg(0))
+		return exitConfig
+	}
+	if cmd != "search" && cmd != "move" && fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "modshop %s: unexpected argument %q\n", cmd, fs.Arg(0))
 		return exitConfig
 	}
@@ -127,6 +144,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return searchCommand(cfg, fs.Args(), stdout, stderr)
 	case "probe":
 		return probe(cfg.HTTPAddr, stdout, stderr)
+	case "move":
+		return move(cfg, module, *to, stdout, stderr)
 	}
 	return exitConfig
 }

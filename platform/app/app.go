@@ -177,6 +177,18 @@ func (m *Migrator) Run(ctx context.Context) ([]database.Applied, error) {
 	return all, nil
 }
 
+// Leased lists the local modules whose tables carry a lease
+// (database.LeaseMigrations, which modkit.Storage registers).
+func (m *Migrator) Leased() []string {
+	var out []string
+	for _, s := range m.sets {
+		if s.Component == database.LeaseComponent {
+			out = append(out, s.Module)
+		}
+	}
+	return out
+}
+
 // Runtime is a serving process's life.
 type Runtime struct {
 	cfg      config.Config
@@ -191,6 +203,7 @@ type Runtime struct {
 	cancel   context.CancelFunc
 	booted   chan struct{}
 	started  []modkit.Worker
+	leases   []*database.Lease
 }
 
 type runtimeIn struct {
@@ -268,6 +281,24 @@ func (r *Runtime) boot(ctx context.Context) {
 		}
 		wait = min(wait*2, 5*time.Second)
 	}
+	// Before anything writes (the relays start with the bus): a run lease
+	// on each local module's tables, which `modshop move` waits for the end
+	// of, and which is not granted while a move holds the module.
+	for _, m := range r.migrator.Leased() {
+		for {
+			err := r.takeLease(ctx, m)
+			if err == nil {
+				break
+			}
+			r.log.Error("start-up: module lease not granted; retrying", "module", m, "err", err, "retry_in", wait.String())
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			wait = min(wait*2, 5*time.Second)
+		}
+	}
 	for {
 		err := r.bus.Start(ctx)
 		if err == nil {
@@ -334,11 +365,29 @@ func (r *Runtime) stop(ctx context.Context) error {
 	if berr := r.bus.Stop(ctx); berr != nil {
 		r.log.Warn("event bus stop", "err", berr)
 	}
+	for _, l := range r.leases {
+		if lerr := l.Release(ctx); lerr != nil {
+			r.log.Warn("module lease release", "err", lerr)
+		}
+	}
 	if derr := r.dbs.Close(); derr != nil {
 		r.log.Warn("database close", "err", derr)
 	}
 	r.log.Info("stopped")
 	return err
+}
+
+func (r *Runtime) takeLease(ctx context.Context, module string) error {
+	h, err := r.dbs.For(module)
+	if err != nil {
+		return err
+	}
+	l, err := database.AcquireLease(ctx, h, database.LeaseRun, r.log)
+	if err != nil {
+		return err
+	}
+	r.leases = append(r.leases, l)
+	return nil
 }
 
 // Stderr is where logs go by default.

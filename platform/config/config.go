@@ -62,6 +62,33 @@ const (
 	DefaultMemoryLimitMiB = 128
 )
 
+// Variables are the names of the MODSHOP_* variables Load reads, but for
+// the per-module ones (PerModule). A module's own settings
+// (modules/<m>/settings.go) are read through an Env, which lists what it
+// read (Env.Read).
+var Variables = []string{
+	"MODSHOP_HTTP_ADDR", "MODSHOP_DATA_DIR", "MODSHOP_DATABASE_URL", "MODSHOP_MODULES",
+	"MODSHOP_NATS_URL", "MODSHOP_NATS_STREAM", "MODSHOP_EVENTS_LINGER", "MODSHOP_INTERNAL_TOKEN",
+	"MODSHOP_JWT_SECRET", "MODSHOP_CURRENCY", "MODSHOP_TRUSTED_PROXIES",
+	"MODSHOP_SHUTDOWN_TIMEOUT", "MODSHOP_LOG_LEVEL", "MODSHOP_LOG_FORMAT",
+	"MODSHOP_DATABASE_MAX_CONNS", "MODSHOP_SQLITE_CACHE_KIB", "MODSHOP_READ_CACHE_MIB", "MODSHOP_MEMORY_LIMIT_MIB",
+}
+
+// PerModule are the prefixes of the variables Load reads per module: the
+// prefix, then the module's name in capitals.
+var PerModule = []string{"MODSHOP_DATABASE_URL_", "MODSHOP_REMOTE_"}
+
+// Names lists every MODSHOP_* variable Load reads for the given modules.
+func Names(modules []string) []string {
+	out := slices.Clone(Variables)
+	for _, p := range PerModule {
+		for _, m := range modules {
+			out = append(out, p+strings.ToUpper(m))
+		}
+	}
+	return out
+}
+
 // DefaultEventsLinger is how long an outbox relay waits, once a commit woke
 // it, for more events to publish with that one (docs/architecture.md,
 // "Events").

@@ -267,3 +267,33 @@ func TestEnv(t *testing.T) {
 		t.Fatalf("an empty environment has problems: %v", err)
 	}
 }
+
+// Names are exactly the variables Load reads: each name of Names is asked
+// for (or, per module, found in the environment), and Load asks for no
+// MODSHOP_* variable Names leaves out.
+func TestNamesAreRead(t *testing.T) {
+	known := []string{"inventory", "search"} // a list of its own
+	asked := map[string]bool{}
+	var environ []string
+	for _, p := range config.PerModule {
+		for _, m := range known {
+			environ = append(environ, p+strings.ToUpper(m)+"=http://x")
+		}
+	}
+	_, _ = config.Load(func(k string) string { asked[k] = true; return "" }, environ, known)
+	names := config.Names(known)
+	for _, name := range names {
+		perModule := slices.ContainsFunc(config.PerModule, func(p string) bool { return strings.HasPrefix(name, p) })
+		if !asked[name] && !perModule {
+			t.Errorf("%s: Load does not read it", name)
+		}
+	}
+	for name := range asked {
+		if strings.HasPrefix(name, "MODSHOP_") && !slices.Contains(names, name) {
+			t.Errorf("Load reads %s, which Names leaves out", name)
+		}
+	}
+	if slices.Contains(config.Names(known), "MODSHOP_REMOTE_CART") || !slices.Contains(config.Names(known), "MODSHOP_REMOTE_SEARCH") {
+		t.Error("the per-module names are not those of the modules given")
+	}
+}

@@ -249,15 +249,7 @@ func Migrate(ctx context.Context, h *Handle, set MigrationSet) ([]Applied, error
 			return nil, fmt.Errorf("migrate %s/%s: version %d is not positive or not unique", h.Module, set.Component, m.Version)
 		}
 	}
-	ddl := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
-		component TEXT NOT NULL,
-		version INTEGER NOT NULL,
-		name TEXT NOT NULL,
-		applied_at TIMESTAMPTZ NOT NULL,
-		PRIMARY KEY (component, version))`, table)
-	if h.Dialect == SQLite {
-		ddl = sqliteTypes.Replace(ddl)
-	}
+	ddl := schemaMigrationsDDL(h.Dialect, table)
 	// On PostgreSQL every step holds the module's advisory lock, even
 	// creating the table: two concurrent CREATE TABLE IF NOT EXISTS can both
 	// pass the check and one then fails on the catalog's unique index.
@@ -284,21 +276,9 @@ func Migrate(ctx context.Context, h *Handle, set MigrationSet) ([]Applied, error
 			if err := lock(tx); err != nil {
 				return err
 			}
-			var n int64
-			if err := tx.Table(table).Where("component = ? AND version = ?", set.Component, m.Version).Count(&n).Error; err != nil {
-				return err
-			}
-			if n > 0 {
-				done = true
-				return nil
-			}
-			for _, stmt := range splitStatements(m.sqlFor(h.Dialect)) {
-				if err := tx.Exec(stmt).Error; err != nil {
-					return fmt.Errorf("%s: %w", firstLine(stmt), err)
-				}
-			}
-			return tx.Exec("INSERT INTO "+table+" (component, version, name, applied_at) VALUES (?, ?, ?, ?)",
-				set.Component, m.Version, m.Name, time.Now().UTC()).Error
+			var err error
+			done, err = applyOne(tx, h.Dialect, table, set.Component, m)
+			return err
 		})
 		if err != nil {
 			return applied, fmt.Errorf("migrate %s/%s %04d_%s: %w", h.Module, set.Component, m.Version, m.Name, err)
@@ -308,6 +288,39 @@ func Migrate(ctx context.Context, h *Handle, set MigrationSet) ([]Applied, error
 		}
 	}
 	return applied, nil
+}
+
+// applyOne applies one migration in tx unless table records it already
+// (done).
+func applyOne(tx *gorm.DB, d Dialect, table, component string, m Migration) (done bool, err error) {
+	var n int64
+	if err := tx.Table(table).Where("component = ? AND version = ?", component, m.Version).Count(&n).Error; err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return true, nil
+	}
+	for _, stmt := range splitStatements(m.sqlFor(d)) {
+		if err := tx.Exec(stmt).Error; err != nil {
+			return false, fmt.Errorf("%s: %w", firstLine(stmt), err)
+		}
+	}
+	return false, tx.Exec("INSERT INTO "+table+" (component, version, name, applied_at) VALUES (?, ?, ?, ?)",
+		component, m.Version, m.Name, time.Now().UTC()).Error
+}
+
+// schemaMigrationsDDL creates a module's record of applied migrations.
+func schemaMigrationsDDL(d Dialect, table string) string {
+	ddl := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+		component TEXT NOT NULL,
+		version INTEGER NOT NULL,
+		name TEXT NOT NULL,
+		applied_at TIMESTAMPTZ NOT NULL,
+		PRIMARY KEY (component, version))`, table)
+	if d == SQLite {
+		ddl = sqliteTypes.Replace(ddl)
+	}
+	return ddl
 }
 
 func firstLine(s string) string {

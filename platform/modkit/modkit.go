@@ -45,8 +45,9 @@ const (
 )
 
 // Storage gives the module named name its database handle and outbox,
-// privately, and registers the platform tables (outbox, inbox, dead letters)
-// in the module's migrations.
+// privately, and registers the platform tables (outbox, inbox, dead letters,
+// and the lease a running process holds on the module's tables) in the
+// module's migrations.
 func Storage(name string) fx.Option {
 	return fx.Options(
 		fx.Provide(fx.Private, func(r *database.Registry, b *events.Bus) (*database.Handle, *events.Outbox, error) {
@@ -57,6 +58,7 @@ func Storage(name string) fx.Option {
 			return h, b.Outbox(h), nil
 		}),
 		Migrations(events.Migrations(name)),
+		Migrations(database.LeaseMigrations(name)),
 	)
 }
 
