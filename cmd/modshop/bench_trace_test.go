@@ -12,8 +12,9 @@ import (
 
 // BenchmarkTracingOverhead measures what tracing costs the shop: the same
 // monolith (SQLite, or PostgreSQL with MODSHOP_TEST_POSTGRES_URL) started
-// twice, once exporting nothing (no OTEL_EXPORTER_OTLP_ENDPOINT: spans get
-// ids, record nothing) and once exporting every span over OTLP/HTTP to a
+// three times: with tracing disabled (OTEL_SDK_DISABLED=true: no spans, no
+// ids), as it runs by default (no OTEL_EXPORTER_OTLP_ENDPOINT: spans get
+// ids and record nothing) and exporting every span over OTLP/HTTP to a
 // receiver in the test. Each round sends both shops the same block of
 // product-list pages, each with a random min_price so that no two are one
 // cached answer, and of purchases (checkout + order), alternating so that
@@ -24,6 +25,7 @@ import (
 func BenchmarkTracingOverhead(b *testing.B) {
 	col := newCollector(b)
 	shops := []*traced{
+		{name: "disabled", shop: startMonolithBench(b, "OTEL_SDK_DISABLED=true")},
 		{name: "off", shop: startMonolithBench(b)},
 		{name: "on", shop: startMonolithBench(b, "OTEL_EXPORTER_OTLP_ENDPOINT="+col.URL)},
 	}

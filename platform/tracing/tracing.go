@@ -4,10 +4,10 @@
 // client, database and event bus use to make spans.
 //
 // With neither OTEL_EXPORTER_OTLP_ENDPOINT nor
-// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set, or with OTEL_SDK_DISABLED=true
-// or OTEL_TRACES_EXPORTER=none, nothing is exported: the provider samples
-// no span, so a span records nothing and costs little more than making its
-// ids. The ids still travel (traceparent headers and event metadata), so
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set, or with OTEL_TRACES_EXPORTER=none,
+// nothing is exported: the provider samples no span, so a span records
+// nothing and costs little more than making its ids. OTEL_SDK_DISABLED=true
+// turns tracing off altogether: no ids either. The ids still travel (traceparent headers and event metadata), so
 // the log lines of one purchase share a trace_id across processes even
 // then.
 package tracing
@@ -61,6 +61,11 @@ func Enabled(getenv func(string) string) bool {
 // returned function flushes and stops the exporter; it is safe to call
 // when nothing was set up.
 func Setup(ctx context.Context, service string, log *slog.Logger) (shutdown func(context.Context) error, err error) {
+	if strings.EqualFold(os.Getenv("OTEL_SDK_DISABLED"), "true") {
+		// OpenTelemetry's no-op: no span, no id, no traceparent sent on.
+		otel.SetTextMapPropagator(Propagator)
+		return func(context.Context) error { return nil }, nil
+	}
 	if !Enabled(os.Getenv) {
 		IDsOnly()
 		return func(context.Context) error { return nil }, nil
