@@ -393,7 +393,7 @@ func TestMigratorAppliesPlatformTablesFirst(t *testing.T) {
 	for _, a := range applied {
 		got = append(got, a.Module+"/"+a.Component+"/"+a.Name)
 	}
-	if !slices.Equal(got, []string{"ping/platform/event_bus", "ping/module/hits", "ping/lease/module_lease"}) {
+	if !slices.Equal(got, []string{"ping/platform/event_bus", "ping/platform/event_trace", "ping/module/hits", "ping/lease/module_lease"}) {
 		t.Fatalf("applied %q", got)
 	}
 	if again, err := m.Run(t.Context()); err != nil || len(again) != 0 {
