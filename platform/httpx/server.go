@@ -298,16 +298,21 @@ func observe(log *slog.Logger, reqs *prometheus.CounterVec, lat *prometheus.Hist
 			}
 			status := c.Response().Status
 			d := time.Since(start)
-			reqs.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Inc()
-			lat.WithLabelValues(c.Request().Method, route).Observe(d.Seconds())
+			method := methodLabel(c.Request().Method)
+			reqs.WithLabelValues(method, route, statusClass(status)).Inc()
+			lat.WithLabelValues(method, route).Observe(d.Seconds())
 			if route != "/healthz" && route != "/metrics" {
 				mod, _ := c.Get("module").(string)
+				m := c.Request().Method
+				if method == "other" && len(m) > 32 {
+					m = m[:32] + "…" // a stranger's method is not logged whole either
+				}
 				lvl := slog.LevelInfo
 				if status >= 500 {
 					lvl = slog.LevelError
 				}
 				log.LogAttrs(c.Request().Context(), lvl, "http",
-					slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
+					slog.String("method", m), slog.String("path", c.Request().URL.Path),
 					slog.String("route", route), slog.Int("status", status), slog.Duration("duration", d),
 					slog.Int64("bytes", c.Response().Size), slog.String("module", mod),
 					slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
@@ -316,6 +321,26 @@ func observe(log *slog.Logger, reqs *prometheus.CounterVec, lat *prometheus.Hist
 			return nil
 		}
 	}
+}
+
+// methodLabel is the request method as a metric label, from a bounded set:
+// a client chooses its method, and a label taken as sent would grow the
+// metrics without limit.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
+// statusClass is a status as a metric label: "2xx", "4xx", ...
+func statusClass(status int) string {
+	if status < 100 || status > 599 {
+		return "other"
+	}
+	return strconv.Itoa(status/100) + "xx"
 }
 
 func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
