@@ -349,6 +349,42 @@ func TestRequestIDAndSecurityHeaders(t *testing.T) {
 	}
 }
 
+// TestPersonalAnswersAreNotStored enumerates every demo route: an answer
+// that may depend on who asks (any route but a public read) says
+// Cache-Control: no-store, errors included; a public read may be cached.
+func TestPersonalAnswersAreNotStored(t *testing.T) {
+	t.Parallel()
+	set := demoRoutes()
+	set.Routes = append(set.Routes, httpx.Route{Method: "GET", Path: "/v1/demo/cached", Access: httpx.Public, Handler: func(c echo.Context) error {
+		return httpx.CachedJSON(c, []byte(`{}`), `"abc"`)
+	}})
+	s := newServer(t, nil, set)
+	tok, _, err := auth.NewKeys(secret).Sign(auth.Principal{Subject: "sub-admin", Role: auth.RoleAdmin}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range set.Routes {
+		if r.Access == httpx.Internal || r.Path == "/v1/demo/slow" {
+			continue
+		}
+		path := strings.ReplaceAll(strings.ReplaceAll(r.Path, ":kind", "not_found"), ":id", "1")
+		for _, h := range []map[string]string{{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}, {"Content-Type": "application/json"}} {
+			res := s.request(t, r.Method, path, strings.NewReader(`{"name":"a","quantity":1}`), h)
+			got := res.header.Get("Cache-Control")
+			publicRead := r.Access == httpx.Public && r.Method == "GET"
+			switch {
+			case !publicRead && got != "no-store":
+				t.Errorf("%s %s (%s, %d): Cache-Control %q, want no-store", r.Method, r.Path, r.Access, res.status, got)
+			case publicRead && got == "no-store":
+				t.Errorf("%s %s: a public read says no-store", r.Method, r.Path)
+			}
+		}
+	}
+	if r := s.request(t, "GET", "/v1/demo/cached", nil, nil); r.header.Get("ETag") != `"abc"` || r.header.Get("Cache-Control") != "no-cache" {
+		t.Errorf("a cached public read lost its ETag or Cache-Control: %v", r.header)
+	}
+}
+
 func TestAccessLog(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, nil)
