@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -36,6 +37,9 @@ func Bind(c echo.Context, dst any) error {
 
 // decodeStrict is Bind's decoding of a body already read.
 func decodeStrict(data []byte, dst any) error {
+	if !utf8.Valid(data) {
+		return errs.BadRequest("the body is not valid UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {

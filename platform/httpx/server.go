@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -25,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/modshop/modshop/platform/auth"
+	"github.com/modshop/modshop/platform/errs"
 )
 
 // InternalTokenHeader carries MODSHOP_INTERNAL_TOKEN on module-to-module calls.
@@ -110,6 +112,7 @@ func NewServer(cfg Config, sets []RouteSet, checks []Check, keys *auth.Keys, reg
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
 		observe(log, reqs, lat),
 		recoverPanics(log),
+		refuseBadText,
 		middleware.SecureWithConfig(middleware.SecureConfig{
 			XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
 			ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'", ReferrerPolicy: "no-referrer",
@@ -321,6 +324,36 @@ func observe(log *slog.Logger, reqs *prometheus.CounterVec, lat *prometheus.Hist
 			return nil
 		}
 	}
+}
+
+// refuseBadText answers 400 to a path or query that holds a NUL byte or
+// invalid UTF-8, before any handler passes it to a database: PostgreSQL
+// refuses NUL in text (a 500), and neither is ever part of a valid id,
+// slug, search or cursor. Bodies are checked by Bind.
+func refuseBadText(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		if badText(u.Path) {
+			return errs.BadRequest("the path holds a NUL byte or invalid UTF-8")
+		}
+		if u.RawQuery != "" {
+			for k, vs := range c.QueryParams() {
+				bad := badText(k)
+				for _, v := range vs {
+					bad = bad || badText(v)
+				}
+				if bad {
+					return errs.BadRequest("the query holds a NUL byte or invalid UTF-8")
+				}
+			}
+		}
+		return next(c)
+	}
+}
+
+// badText: s holds a NUL byte or is not valid UTF-8.
+func badText(s string) bool {
+	return strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s)
 }
 
 // methodLabel is the request method as a metric label, from a bounded set:

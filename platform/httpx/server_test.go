@@ -242,6 +242,15 @@ func TestErrorMapping(t *testing.T) {
 		{"key in another case", "POST", "/v1/demo/items", strings.NewReader(`{"Name":"a","Quantity":1}`), jsonCT, 400, "bad_request"},
 		{"duplicate key", "POST", "/v1/demo/items", strings.NewReader(`{"name":"a","quantity":1,"quantity":9}`), jsonCT, 400, "bad_request"},
 		{"duplicate key in another case", "POST", "/v1/demo/items", strings.NewReader(`{"name":"a","name":"b"}`), jsonCT, 400, "bad_request"},
+		{"NUL in a path", "GET", "/v1/demo/err/%00", nil, nil, 400, "bad_request"},
+		{"invalid UTF-8 in a path", "GET", "/v1/demo/err/%FF", nil, nil, 400, "bad_request"},
+		{"NUL in an unknown path", "GET", "/v1/nothing/%00", nil, nil, 400, "bad_request"},
+		{"NUL in a query", "GET", "/v1/demo/ok?q=a%00b", nil, nil, 400, "bad_request"},
+		{"invalid UTF-8 in a query", "GET", "/v1/demo/ok?q=%C3%28", nil, nil, 400, "bad_request"},
+		{"NUL in a query name", "GET", "/v1/demo/ok?a%00=1", nil, nil, 400, "bad_request"},
+		{"NUL escaped in a body", "POST", "/v1/demo/items", strings.NewReader(`{"name":"a\u0000b"}`), jsonCT, 400, "bad_request"},
+		{"NUL raw in a body", "POST", "/v1/demo/items", strings.NewReader("{\"name\":\"a\x00b\"}"), jsonCT, 400, "bad_request"},
+		{"invalid UTF-8 in a body", "POST", "/v1/demo/items", strings.NewReader("{\"name\":\"a\xffb\"}"), jsonCT, 400, "bad_request"},
 		{"wrong type", "POST", "/v1/demo/items", strings.NewReader(`{"name":"a","quantity":"3"}`), jsonCT, 400, "bad_request"},
 		{"number overflow", "POST", "/v1/demo/items", strings.NewReader(`{"quantity":1e40}`), jsonCT, 400, "bad_request"},
 		{"trailing data", "POST", "/v1/demo/items", strings.NewReader(`{"name":"a"}{"name":"b"}`), jsonCT, 400, "bad_request"},
@@ -261,8 +270,9 @@ func TestErrorMapping(t *testing.T) {
 				t.Fatalf("Content-Type %q", ct)
 			}
 			p := r.problem(t)
+			path, _, _ := strings.Cut(tt.path, "?")
 			if p["code"] != tt.code || p["status"] != float64(tt.status) || p["title"] != http.StatusText(tt.status) ||
-				p["type"] != "/problems/"+tt.code || p["instance"] != tt.path {
+				p["type"] != "/problems/"+tt.code || p["instance"] != path {
 				t.Fatalf("problem = %v, want code %q status %d", p, tt.code, tt.status)
 			}
 			for _, leak := range []string{"secret", "SELECT", "goroutine", "customers_", ".go:", "10.0.0.7", "deadline"} {

@@ -11,7 +11,8 @@ import (
 	"sync"
 )
 
-// checkKeys walks a JSON value that encoding/json has already accepted
+// checkKeys refuses a text holding a NUL byte (PostgreSQL cannot store
+// one), and walks a JSON value that encoding/json has already accepted
 // into a value of type t, and refuses what encoding/json lets through: a
 // key that names a struct field in another case ({"SKU":…} for "sku"), and
 // a key named twice in one object (where the last one would win). Values
@@ -47,6 +48,9 @@ func walkJSON(dec *json.Decoder, t reflect.Type, depth int) error {
 	}
 	d, ok := tok.(json.Delim)
 	if !ok {
+		if s, ok := tok.(string); ok && strings.IndexByte(s, 0) >= 0 {
+			return errors.New("a text holds a NUL byte")
+		}
 		return nil
 	}
 	switch d {
@@ -78,6 +82,9 @@ func walkJSON(dec *json.Decoder, t reflect.Type, depth int) error {
 				return errors.New("the body is not valid JSON")
 			}
 			key, _ := kt.(string)
+			if strings.IndexByte(key, 0) >= 0 {
+				return errors.New("a key holds a NUL byte")
+			}
 			if seen[key] {
 				return fmt.Errorf("duplicate key %q", key)
 			}
