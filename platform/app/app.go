@@ -22,6 +22,7 @@ import (
 	"github.com/modshop/modshop/platform/config"
 	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/events"
+	"github.com/modshop/modshop/platform/fsmode"
 	"github.com/modshop/modshop/platform/httpx"
 	"github.com/modshop/modshop/platform/modkit"
 )
@@ -40,7 +41,14 @@ func Platform(cfg config.Config, logOut io.Writer) fx.Option {
 			func(log *slog.Logger, reg prometheus.Registerer) *database.Registry {
 				return database.NewRegistry(cfg.DatabaseURLFor, log, database.NewMetrics(reg))
 			},
-			func() (*auth.Keys, error) { return auth.LoadKeys(cfg.JWTSecret, cfg.DataDir) },
+			func() (*auth.Keys, error) {
+				// A data folder made earlier with a looser mode is made
+				// private (fsmode); one that does not exist is not created here.
+				if err := fsmode.Tighten(cfg.DataDir); err != nil {
+					return nil, err
+				}
+				return auth.LoadKeys(cfg.JWTSecret, cfg.DataDir)
+			},
 			newTransport,
 			newBus,
 			newMigrator,

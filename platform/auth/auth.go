@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/modshop/modshop/platform/fsmode"
 )
 
 // Role is what a principal may do.
@@ -85,8 +87,8 @@ func LoadKeys(secret, dataDir string) (*Keys, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", dataDir, err)
+	if err := fsmode.Dir(dataDir); err != nil {
+		return nil, err
 	}
 	// Write a temporary file, then link it into place: the key file appears
 	// whole or not at all, so a process starting at the same moment never
