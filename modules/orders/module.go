@@ -19,6 +19,7 @@ import (
 	"github.com/modshop/modshop/modules/orders/internal/service"
 	"github.com/modshop/modshop/modules/orders/internal/store"
 	payments "github.com/modshop/modshop/modules/payments/api"
+	"github.com/modshop/modshop/platform/auth"
 	"github.com/modshop/modshop/platform/clock"
 	"github.com/modshop/modshop/platform/config"
 	"github.com/modshop/modshop/platform/events"
@@ -79,10 +80,12 @@ type serviceIn struct {
 	Log       *slog.Logger
 	Clock     clock.Clock `optional:"true"` // tests supply a fake one
 	Tuning    *Tuning     `optional:"true"`
+	Keys      *auth.Keys
 }
 
 func newService(in serviceIn) *service.Service {
-	opt := service.Options{Currency: in.Config.Currency, ReservationTTL: in.Config.ReservationTTL}
+	opt := service.Options{Currency: in.Config.Currency, ReservationTTL: in.Config.ReservationTTL,
+		GuestTokenKey: in.Keys.Derive("orders.guest-token")}
 	if in.Tuning != nil {
 		opt.Lease, opt.AfterStep = in.Tuning.Lease, in.Tuning.AfterStep
 	}

@@ -11,7 +11,9 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -114,6 +116,15 @@ func LoadKeys(secret, dataDir string) (*Keys, error) {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
 	return NewKeys(key), nil
+}
+
+// Derive is a key for another purpose (e.g. "orders.guest-token"), derived
+// from the signing secret with HMAC-SHA256: every process of a shop shares
+// it, and it reveals nothing of the secret.
+func (k *Keys) Derive(purpose string) []byte {
+	m := hmac.New(sha256.New, k.secret)
+	m.Write([]byte("modshop derived key\x00" + purpose))
+	return m.Sum(nil)
 }
 
 // NewKeys uses a raw secret.

@@ -37,6 +37,9 @@ type Deps struct {
 
 // Options tune the service.
 type Options struct {
+	// GuestTokenKey derives guest tokens (domain.GuestToken); every
+	// process of a shop has the same one.
+	GuestTokenKey  []byte
 	Currency       string
 	ReservationTTL time.Duration
 	// Lease is how long a placement belongs to the request running it;
