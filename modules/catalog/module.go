@@ -8,8 +8,8 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/modshop/modshop/modules/catalog/api"
-	"github.com/modshop/modshop/modules/catalog/internal/app"
 	"github.com/modshop/modshop/modules/catalog/internal/httpapi"
+	"github.com/modshop/modshop/modules/catalog/internal/service"
 	"github.com/modshop/modshop/modules/catalog/internal/store"
 	inventory "github.com/modshop/modshop/modules/inventory/api"
 	"github.com/modshop/modshop/platform/modkit"
@@ -39,20 +39,20 @@ var Module = fx.Module(Name,
 	modkit.Migrations(store.Migrations()),
 	fx.Provide(fx.Private,
 		store.New,
-		app.New,
-		func(inv inventory.Inventory) app.Availability { return inv },
+		service.New,
+		func(inv inventory.Inventory) service.Availability { return inv },
 	),
 	// Not private, so that a test can fx.Decorate it; no other module can
 	// name the type.
 	fx.Provide(func() httpapi.CacheConfig { return httpapi.DefaultCacheConfig }),
 	modkit.Routes(httpapi.Routes),
 	modkit.Routes(internalRoutes),
-	modkit.Workers(func(s *app.Service) modkit.Worker {
-		w := s.Watcher(app.WatchEvery)
+	modkit.Workers(func(s *service.Service) modkit.Worker {
+		w := s.Watcher(service.WatchEvery)
 		return modkit.Worker{Name: "catalog.watcher", Start: w.Start, Stop: w.Stop}
 	}),
 	fx.Provide(
-		func(s *app.Service) api.Catalog { return s },
-		func(s *app.Service) api.Admin { return s },
+		func(s *service.Service) api.Catalog { return s },
+		func(s *service.Service) api.Admin { return s },
 	),
 )

@@ -4,8 +4,8 @@ import (
 	"context"
 
 	"github.com/modshop/modshop/modules/catalog/api"
-	"github.com/modshop/modshop/modules/catalog/internal/app"
 	"github.com/modshop/modshop/modules/catalog/internal/httpapi"
+	"github.com/modshop/modshop/modules/catalog/internal/service"
 	"github.com/modshop/modshop/platform/httpx"
 	"github.com/modshop/modshop/platform/remote"
 )
@@ -32,7 +32,7 @@ type (
 )
 
 // internalRoutes serve the api to remote callers.
-func internalRoutes(s *app.Service) httpx.RouteSet {
+func internalRoutes(s *service.Service) httpx.RouteSet {
 	return remote.Routes(Name,
 		remote.Op("variants_by_sku", func(ctx context.Context, skus []string) (map[string]api.VariantInfo, error) {
 			return s.VariantsBySKU(ctx, skus)

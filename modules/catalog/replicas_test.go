@@ -12,7 +12,7 @@ import (
 
 	"github.com/modshop/modshop/modules/catalog"
 	"github.com/modshop/modshop/modules/catalog/api"
-	catalogapp "github.com/modshop/modshop/modules/catalog/internal/app"
+	catalogservice "github.com/modshop/modshop/modules/catalog/internal/service"
 	"github.com/modshop/modshop/platform/app"
 	"github.com/modshop/modshop/platform/config"
 	"github.com/modshop/modshop/platform/database"
@@ -130,7 +130,7 @@ func TestOtherProcessesWritesShowInTheCache(t *testing.T) {
 		if !slices.Contains(slugs(), "epsilon") {
 			t.Fatal("b's own write does not show at once")
 		}
-		time.Sleep(4 * catalogapp.WatchEvery)
+		time.Sleep(4 * catalogservice.WatchEvery)
 		b.cached(inv, list)
 		if m := metric(t, b.Shop, lookups("products", "miss")); m != misses+1 {
 			t.Errorf("b's own write cost %v misses, want 1: its watcher took it for another process's", m-misses)

@@ -2,10 +2,12 @@ package catalog_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"testing"
 
 	"github.com/modshop/modshop/modules/catalog/internal/store"
+	"github.com/modshop/modshop/platform/events"
 	"github.com/modshop/modshop/platform/testkit"
 )
 
@@ -40,7 +42,7 @@ func BenchmarkAdminWrite(b *testing.B) {
 }
 
 // BenchmarkChangeCountRead is what each catalog process's watcher does
-// every app.WatchEvery: one primary-key read of the change count.
+// every service.WatchEvery: one primary-key read of the change count.
 //
 //	go test -run '^$' -bench ChangeCountRead ./modules/catalog/
 func BenchmarkChangeCountRead(b *testing.B) {
@@ -50,7 +52,9 @@ func BenchmarkChangeCountRead(b *testing.B) {
 			if name == "postgres" {
 				db = testkit.Postgres(b)
 			}
-			st := store.New(testkit.Migrated(b, db, store.Migrations()))
+			h := testkit.Migrated(b, db, store.Migrations())
+			log := slog.New(slog.DiscardHandler)
+			st := store.New(events.NewBus(events.NewGoChannel(log), nil, log).Outbox(h))
 			ctx := context.Background()
 			b.ResetTimer()
 			for range b.N {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modshop/modshop/modules/customers/internal/app"
+	"github.com/modshop/modshop/modules/customers/internal/service"
 	"github.com/modshop/modshop/platform/auth"
 	"github.com/modshop/modshop/platform/testkit"
 )
@@ -155,8 +155,8 @@ func TestLoginTakesAboutAsLongForUnknownEmailAndWrongPassword(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing test")
 	}
-	loose := app.Limits{PerEmail: app.Limit{Max: 100, Window: time.Minute}, PerAddress: app.Limit{Max: 100, Window: time.Minute}}
-	shop := start(t, testkit.SQLite(t), opts{cfg: app.Config{Hashing: defaultParams(), Limits: loose}})
+	loose := service.Limits{PerEmail: service.Limit{Max: 100, Window: time.Minute}, PerAddress: service.Limit{Max: 100, Window: time.Minute}}
+	shop := start(t, testkit.SQLite(t), opts{cfg: service.Config{Hashing: defaultParams(), Limits: loose}})
 	register(t, shop, "eve@example.com", "right password", "Eve")
 	timeIt := func(email string) time.Duration {
 		t0 := time.Now()

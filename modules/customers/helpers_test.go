@@ -10,8 +10,8 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/modshop/modshop/modules/customers"
-	"github.com/modshop/modshop/modules/customers/internal/app"
 	"github.com/modshop/modshop/modules/customers/internal/domain"
+	"github.com/modshop/modshop/modules/customers/internal/service"
 	platformapp "github.com/modshop/modshop/platform/app"
 	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/testkit"
@@ -29,7 +29,7 @@ func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // opts are what a test may change about the process it starts.
 type opts struct {
-	cfg   app.Config
+	cfg   service.Config
 	env   map[string]string
 	extra []platformapp.Module
 	fx    []fx.Option

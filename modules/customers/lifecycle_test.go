@@ -10,8 +10,8 @@ import (
 
 	"github.com/modshop/modshop/modules/customers"
 	"github.com/modshop/modshop/modules/customers/api"
-	"github.com/modshop/modshop/modules/customers/internal/app"
 	"github.com/modshop/modshop/modules/customers/internal/domain"
+	"github.com/modshop/modshop/modules/customers/internal/service"
 	platformapp "github.com/modshop/modshop/platform/app"
 	"github.com/modshop/modshop/platform/events"
 	"github.com/modshop/modshop/platform/modkit"
@@ -58,13 +58,13 @@ func TestNoBootstrapAdminWithoutConfiguration(t *testing.T) {
 // successful sign-in stores a hash at the new cost.
 func TestSignInRehashesWhenTheCostWasRaised(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
-		old := start(t, db, opts{cfg: app.Config{Hashing: cheap}})
+		old := start(t, db, opts{cfg: service.Config{Hashing: cheap}})
 		register(t, old, "val@example.com", "password1", "Val")
 		old.Stop()
 
 		raised := cheap
 		raised.Memory, raised.Time = 256, 2
-		shop := start(t, db, opts{cfg: app.Config{Hashing: raised}})
+		shop := start(t, db, opts{cfg: service.Config{Hashing: raised}})
 		d := rawDB(t, db)
 		hashOf := func() string {
 			var h string

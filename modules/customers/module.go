@@ -40,8 +40,8 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/modshop/modshop/modules/customers/api"
-	"github.com/modshop/modshop/modules/customers/internal/app"
 	"github.com/modshop/modshop/modules/customers/internal/httpapi"
+	"github.com/modshop/modshop/modules/customers/internal/service"
 	"github.com/modshop/modshop/modules/customers/internal/store"
 	"github.com/modshop/modshop/platform/auth"
 	"github.com/modshop/modshop/platform/config"
@@ -60,28 +60,28 @@ var Descriptor = modkit.Descriptor{
 }
 
 // Module wires the customers module with production settings.
-var Module = NewModule(app.Config{})
+var Module = NewModule(service.Config{})
 
 // NewModule wires the module with cfg; tests use it to lower the hashing
 // cost, change the failure limits or set the clock. Zero fields keep the
 // production defaults.
-func NewModule(cfg app.Config) fx.Option {
+func NewModule(cfg service.Config) fx.Option {
 	return fx.Module(Name,
 		modkit.Storage(Name),
 		modkit.Migrations(store.Migrations),
 		modkit.Describe(Descriptor),
 		fx.Provide(
 			fx.Private,
-			func(ob *events.Outbox, keys *auth.Keys, log *slog.Logger) (*app.Service, error) {
-				return app.New(ob, keys, cfg, log.With("module", Name))
+			func(ob *events.Outbox, keys *auth.Keys, log *slog.Logger) (*service.Service, error) {
+				return service.New(ob, keys, cfg, log.With("module", Name))
 			},
 		),
-		fx.Provide(func(s *app.Service) api.Customers { return s }),
+		fx.Provide(func(s *service.Service) api.Customers { return s }),
 		modkit.Routes(httpapi.Routes),
 		modkit.Routes(internalRoutes),
 		modkit.Workers(bootstrapAdmin),
-		modkit.Workers(func(s *app.Service) modkit.Worker {
-			j := app.NewJanitor(s)
+		modkit.Workers(func(s *service.Service) modkit.Worker {
+			j := service.NewJanitor(s)
 			return modkit.Worker{Name: "customers.janitor", Start: j.Start, Stop: j.Stop}
 		}),
 	)
@@ -89,7 +89,7 @@ func NewModule(cfg app.Config) fx.Option {
 
 // bootstrapAdmin creates the admin account named by
 // MODSHOP_BOOTSTRAP_ADMIN_EMAIL/_PASSWORD once migrations have run.
-func bootstrapAdmin(s *app.Service, cfg config.Config, log *slog.Logger) modkit.Worker {
+func bootstrapAdmin(s *service.Service, cfg config.Config, log *slog.Logger) modkit.Worker {
 	return modkit.Worker{Name: "customers.bootstrap_admin", Start: func(ctx context.Context) error {
 		if cfg.AdminEmail == "" {
 			return nil

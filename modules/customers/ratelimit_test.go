@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modshop/modshop/modules/customers/internal/app"
+	"github.com/modshop/modshop/modules/customers/internal/service"
 	"github.com/modshop/modshop/platform/testkit"
 )
 
@@ -28,13 +28,13 @@ func expectLimited(t *testing.T, res testkit.Response, window time.Duration) int
 func TestFailedSignInsPerEmailAreLimitedAcrossProcesses(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
 		clk := &clock{}
-		cfg := app.Config{Now: clk.Now}
+		cfg := service.Config{Now: clk.Now}
 		a := start(t, db, opts{cfg: cfg})
 		b := start(t, db, opts{cfg: cfg})
 		register(t, a, "kim@example.com", "password1", "Kim")
-		window := app.DefaultLimits.PerEmail.Window
+		window := service.DefaultLimits.PerEmail.Window
 
-		for i := range app.DefaultLimits.PerEmail.Max { // 5 failures, alternating processes
+		for i := range service.DefaultLimits.PerEmail.Max { // 5 failures, alternating processes
 			shop := []*testkit.Shop{a, b}[i%2]
 			testkit.ExpectProblem(t, login(shop, "KIM@example.com", "wrong"), 401, "invalid_credentials")
 		}
@@ -57,7 +57,7 @@ func TestFailedSignInsPerEmailAreLimitedAcrossProcesses(t *testing.T) {
 func TestSuccessfulSignInClearsTheEmailCounter(t *testing.T) {
 	shop := start(t, testkit.SQLite(t), opts{})
 	register(t, shop, "max@example.com", "password1", "Max")
-	max := app.DefaultLimits.PerEmail.Max
+	max := service.DefaultLimits.PerEmail.Max
 	for range max - 1 {
 		testkit.ExpectProblem(t, login(shop, "max@example.com", "wrong"), 401, "invalid_credentials")
 	}
@@ -65,7 +65,7 @@ func TestSuccessfulSignInClearsTheEmailCounter(t *testing.T) {
 	for range max { // a full allowance again
 		testkit.ExpectProblem(t, login(shop, "max@example.com", "wrong"), 401, "invalid_credentials")
 	}
-	expectLimited(t, login(shop, "max@example.com", "wrong"), app.DefaultLimits.PerEmail.Window)
+	expectLimited(t, login(shop, "max@example.com", "wrong"), service.DefaultLimits.PerEmail.Window)
 }
 
 // One client trying many accounts is stopped by the per-address limit, and a
@@ -73,7 +73,7 @@ func TestSuccessfulSignInClearsTheEmailCounter(t *testing.T) {
 func TestFailedSignInsPerAddressAreLimited(t *testing.T) {
 	shop := start(t, testkit.SQLite(t), opts{})
 	register(t, shop, "ned@example.com", "password1", "Ned")
-	lim := app.DefaultLimits.PerAddress
+	lim := service.DefaultLimits.PerAddress
 	for i := range lim.Max {
 		testkit.ExpectProblem(t, login(shop, testkit.Fmt("victim%d@example.com", i), "guess"), 401, "invalid_credentials")
 	}
@@ -106,7 +106,7 @@ func TestParallelGuessesGetExactlyTheAllowance(t *testing.T) {
 		for s := range statuses {
 			got[s]++
 		}
-		if want := app.DefaultLimits.PerEmail.Max; got[401] != want || got[429] != n-want {
+		if want := service.DefaultLimits.PerEmail.Max; got[401] != want || got[429] != n-want {
 			t.Fatalf("statuses %v, want %d × 401 and %d × 429", got, want, n-want)
 		}
 	})
@@ -117,7 +117,7 @@ func TestParallelGuessesGetExactlyTheAllowance(t *testing.T) {
 func TestSuccessfulSignInDoesNotCountAgainstTheAddress(t *testing.T) {
 	shop := start(t, testkit.SQLite(t), opts{})
 	register(t, shop, "pat@example.com", "password1", "Pat")
-	lim := app.DefaultLimits.PerAddress
+	lim := service.DefaultLimits.PerAddress
 	for i := range lim.Max - 1 {
 		testkit.ExpectProblem(t, login(shop, testkit.Fmt("nobody%d@example.com", i), "guess"), 401, "invalid_credentials")
 	}

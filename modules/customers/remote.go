@@ -4,8 +4,8 @@ import (
 	"context"
 
 	"github.com/modshop/modshop/modules/customers/api"
-	"github.com/modshop/modshop/modules/customers/internal/app"
 	"github.com/modshop/modshop/modules/customers/internal/httpapi"
+	"github.com/modshop/modshop/modules/customers/internal/service"
 	"github.com/modshop/modshop/platform/httpx"
 	"github.com/modshop/modshop/platform/remote"
 )
@@ -28,7 +28,7 @@ type (
 )
 
 // internalRoutes serve the api to remote callers.
-func internalRoutes(s *app.Service) httpx.RouteSet {
+func internalRoutes(s *service.Service) httpx.RouteSet {
 	return remote.Routes(Name,
 		remote.Op("customer", func(ctx context.Context, in idIn) (api.Customer, error) { return s.Customer(ctx, in.ID) }),
 		remote.Op("address", func(ctx context.Context, in addressIn) (api.Address, error) {

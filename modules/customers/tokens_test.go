@@ -10,7 +10,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/modshop/modshop/modules/customers/internal/app"
+	"github.com/modshop/modshop/modules/customers/internal/service"
 	"github.com/modshop/modshop/platform/auth"
 	"github.com/modshop/modshop/platform/testkit"
 )
@@ -94,7 +94,7 @@ func TestConcurrentUseOfOneRefreshTokenIsAReplay(t *testing.T) {
 
 func TestRefreshRefusesBadTokens(t *testing.T) {
 	clk := &clock{}
-	shop := start(t, testkit.SQLite(t), opts{cfg: app.Config{Now: clk.Now}})
+	shop := start(t, testkit.SQLite(t), opts{cfg: service.Config{Now: clk.Now}})
 	s := register(t, shop, "hal@example.com", "password1", "Hal")
 	for name, token := range map[string]string{
 		"malformed":           "not-a-token",
@@ -108,7 +108,7 @@ func TestRefreshRefusesBadTokens(t *testing.T) {
 	testkit.ExpectProblem(t, shop.Post("/v1/auth/refresh", "", map[string]any{"refresh_token": 42}), 400, "bad_request")
 
 	// Refresh tokens expire after 30 days.
-	clk.Advance(app.RefreshTokenTTL + time.Minute)
+	clk.Advance(service.RefreshTokenTTL + time.Minute)
 	testkit.ExpectProblem(t, refresh(shop, s.RefreshToken), 401, "unauthorized")
 }
 

@@ -67,6 +67,20 @@ var leaks = []leak{
 		want:    "ShouldNotDependsOn.External rule contains imported package 'github.com/labstack/echo/v4'",
 	},
 	{
+		name:    "service imports gorm",
+		file:    "modules/customers/internal/service/leak.go",
+		pkg:     "service",
+		imports: "gorm.io/gorm",
+		want:    "ShouldNotDependsOn.External rule contains imported package 'gorm.io/gorm'",
+	},
+	{
+		name:    "httpapi imports gorm",
+		file:    "modules/customers/internal/httpapi/leak.go",
+		pkg:     "httpapi",
+		imports: "gorm.io/gorm",
+		want:    "ShouldNotDependsOn.External rule contains imported package 'gorm.io/gorm'",
+	},
+	{
 		name:    "search imports catalog internals",
 		file:    "modules/search/internal/leak/leak.go",
 		pkg:     "leak",

@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/modshop/modshop/modules/cart/internal/store"
 )
 
@@ -23,8 +21,8 @@ func (s *Service) DeleteStale(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		var n int
-		err := s.db.Transact(ctx, func(tx *gorm.DB) (err error) {
-			n, err = store.DeleteStale(tx, s.db.Dialect, before, cleanupBatch)
+		err := s.store.InTx(ctx, func(tx *store.Tx) (err error) {
+			n, err = tx.DeleteStale(before, cleanupBatch)
 			return err
 		})
 		total += n

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/modshop/modshop/modules/cart/api"
 	"github.com/modshop/modshop/modules/cart/internal/domain"
 	"github.com/modshop/modshop/modules/cart/internal/store"
@@ -44,7 +42,7 @@ func (s *Service) Merge(ctx context.Context, customerID, guestID string) (api.Ca
 		return api.Cart{}, err
 	}
 	now := s.clock.Now()
-	err = s.db.Transact(ctx, func(tx *gorm.DB) error {
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		return mergeLines(tx, target.ID, guestID, avail, now)
 	})
 	if err != nil {
@@ -59,7 +57,7 @@ func (s *Service) Merge(ctx context.Context, customerID, guestID string) (api.Ca
 func (s *Service) availabilityOf(ctx context.Context, cartIDs ...string) (map[string]int64, error) {
 	var skus []string
 	for _, id := range cartIDs {
-		lines, err := store.Lines(s.db.Conn(ctx), id)
+		lines, err := s.store.Lines(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("read lines: %w", err)
 		}
@@ -81,12 +79,12 @@ func (s *Service) availabilityOf(ctx context.Context, cartIDs ...string) (map[st
 // mergeLines does the merge in one transaction, reading both carts' lines
 // after taking both rows, so a concurrent change is neither lost nor merged
 // twice.
-func mergeLines(tx *gorm.DB, targetID, guestID string, avail map[string]int64, now time.Time) error {
+func mergeLines(tx *store.Tx, targetID, guestID string, avail map[string]int64, now time.Time) error {
 	// Either cart may have stopped being active since it was read (checked
 	// out, merged by a concurrent request).
 	for _, step := range []func() (bool, error){
-		func() (bool, error) { return store.Touch(tx, targetID, now) },
-		func() (bool, error) { return store.MarkMerged(tx, guestID, targetID, now) },
+		func() (bool, error) { return tx.Touch(targetID, now) },
+		func() (bool, error) { return tx.MarkMerged(guestID, targetID, now) },
 	} {
 		ok, err := step()
 		if err != nil {
@@ -96,11 +94,11 @@ func mergeLines(tx *gorm.DB, targetID, guestID string, avail map[string]int64, n
 			return api.ErrNotActive
 		}
 	}
-	mine, err := store.Lines(tx, targetID)
+	mine, err := tx.Lines(targetID)
 	if err != nil {
 		return err
 	}
-	theirs, err := store.Lines(tx, guestID)
+	theirs, err := tx.Lines(guestID)
 	if err != nil {
 		return err
 	}
@@ -111,7 +109,7 @@ func mergeLines(tx *gorm.DB, targetID, guestID string, avail map[string]int64, n
 		if q == have {
 			continue
 		}
-		if err := store.SetQuantity(tx, targetID, l.SKU, q, now); err != nil {
+		if err := tx.SetQuantity(targetID, l.SKU, q, now); err != nil {
 			return err
 		}
 	}

@@ -10,8 +10,6 @@ import (
 	"log/slog"
 	"slices"
 
-	"gorm.io/gorm"
-
 	"github.com/modshop/modshop/modules/cart/api"
 	"github.com/modshop/modshop/modules/cart/internal/domain"
 	"github.com/modshop/modshop/modules/cart/internal/store"
@@ -19,15 +17,13 @@ import (
 	inventory "github.com/modshop/modshop/modules/inventory/api"
 	orders "github.com/modshop/modshop/modules/orders/api"
 	"github.com/modshop/modshop/platform/clock"
-	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/errs"
 	"github.com/modshop/modshop/platform/events"
 )
 
 // Service is the cart module.
 type Service struct {
-	db        *database.Handle
-	ob        *events.Outbox
+	store     *store.Store
 	catalog   catalog.Catalog
 	inventory inventory.Inventory
 	clock     clock.Clock
@@ -39,14 +35,14 @@ var _ api.Carts = (*Service)(nil)
 
 // New makes the service.
 func New(ob *events.Outbox, cat catalog.Catalog, inv inventory.Inventory, c clock.Clock, currency string, log *slog.Logger) *Service {
-	return &Service{db: ob.Handle(), ob: ob, catalog: cat, inventory: inv, clock: clock.Or(c), currency: currency, log: log}
+	return &Service{store: store.New(ob), catalog: cat, inventory: inv, clock: clock.Or(c), currency: currency, log: log}
 }
 
 // Consumer closes a cart when its order is placed. The inbox makes a
 // redelivered event a no-op; the conditional update would too.
 func (s *Service) Consumer(ob *events.Outbox) events.Consumer {
 	return ob.Consumer("checkout", events.On(func(ctx context.Context, tx *events.Tx, e orders.OrderPlaced) error {
-		if err := store.CheckOut(tx.DB, e.CartID, s.clock.Now()); err != nil {
+		if err := s.store.In(tx).CheckOut(e.CartID, s.clock.Now()); err != nil {
 			return fmt.Errorf("check out cart %s: %w", e.CartID, err)
 		}
 		return nil
@@ -78,8 +74,8 @@ func (s *Service) Create(ctx context.Context, customerID string) (api.Cart, erro
 		return s.MyCart(ctx, customerID)
 	}
 	id := domain.NewCartID()
-	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
-		_, err := store.CreateCart(tx, id, nil, s.clock.Now())
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.CreateCart(id, nil, s.clock.Now())
 		return err
 	})
 	if err != nil {
@@ -100,18 +96,18 @@ func (s *Service) MyCart(ctx context.Context, customerID string) (api.Cart, erro
 }
 
 func (s *Service) activeCart(ctx context.Context, customerID string) (store.Cart, error) {
-	row, err := store.ActiveCartOf(s.db.Conn(ctx), customerID)
+	row, err := s.store.ActiveCartOf(ctx, customerID)
 	if !errors.Is(err, store.ErrNotFound) {
 		return row, wrap("read cart", err)
 	}
-	err = s.db.Transact(ctx, func(tx *gorm.DB) error {
-		_, err := store.CreateCart(tx, domain.NewCartID(), &customerID, s.clock.Now())
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.CreateCart(domain.NewCartID(), &customerID, s.clock.Now())
 		return err
 	})
 	if err != nil {
 		return store.Cart{}, fmt.Errorf("create cart: %w", err)
 	}
-	row, err = store.ActiveCartOf(s.db.Conn(ctx), customerID)
+	row, err = s.store.ActiveCartOf(ctx, customerID)
 	return row, wrap("read cart", err)
 }
 
@@ -141,8 +137,8 @@ func (s *Service) AddItem(ctx context.Context, cartID, customerID, sku string, q
 	if err := s.checkStock(ctx, sku, want); err != nil {
 		return api.Cart{}, err
 	}
-	row, err = s.change(ctx, row, func(tx *gorm.DB) error {
-		ok, err := store.AddQuantity(tx, cartID, sku, *quantity, s.clock.Now())
+	row, err = s.change(ctx, row, func(tx *store.Tx) error {
+		ok, err := tx.AddQuantity(cartID, sku, *quantity, s.clock.Now())
 		if err == nil && !ok {
 			return domain.ErrLineTooLarge // another request added to the line meanwhile
 		}
@@ -184,8 +180,8 @@ func (s *Service) UpdateItem(ctx context.Context, cartID, customerID, itemID str
 			return api.Cart{}, err
 		}
 	}
-	row, err = s.change(ctx, row, func(tx *gorm.DB) error {
-		ok, err := store.UpdateItem(tx, cartID, itemID, *quantity)
+	row, err = s.change(ctx, row, func(tx *store.Tx) error {
+		ok, err := tx.UpdateItem(cartID, itemID, *quantity)
 		if err == nil && !ok {
 			return api.ErrItemNotFound
 		}
@@ -203,8 +199,8 @@ func (s *Service) RemoveItem(ctx context.Context, cartID, customerID, itemID str
 	if err != nil {
 		return api.Cart{}, err
 	}
-	row, err = s.change(ctx, row, func(tx *gorm.DB) error {
-		ok, err := store.DeleteItem(tx, cartID, itemID)
+	row, err = s.change(ctx, row, func(tx *store.Tx) error {
+		ok, err := tx.DeleteItem(cartID, itemID)
 		if err == nil && !ok {
 			return api.ErrItemNotFound
 		}
@@ -218,7 +214,7 @@ func (s *Service) RemoveItem(ctx context.Context, cartID, customerID, itemID str
 
 // load reads a cart; with check, a cart the caller may not see is not found.
 func (s *Service) load(ctx context.Context, id, customerID string, check bool) (store.Cart, error) {
-	row, err := store.GetCart(s.db.Conn(ctx), id)
+	row, err := s.store.GetCart(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound), err == nil && check && !row.AccessibleBy(customerID):
 		return store.Cart{}, api.ErrCartNotFound
@@ -237,17 +233,17 @@ func (s *Service) writable(ctx context.Context, id, customerID string) (store.Ca
 	if api.Status(row.Status) != api.StatusActive {
 		return row, nil, api.ErrNotActive
 	}
-	lines, err := store.Lines(s.db.Conn(ctx), id)
+	lines, err := s.store.Lines(ctx, id)
 	return row, lines, wrap("read lines", err)
 }
 
 // change runs fn in a transaction that first marks the cart as changed; a
 // cart that stopped being active meanwhile (checked out, merged) refuses it.
 // It returns the row as it is after the change.
-func (s *Service) change(ctx context.Context, row store.Cart, fn func(tx *gorm.DB) error) (store.Cart, error) {
+func (s *Service) change(ctx context.Context, row store.Cart, fn func(tx *store.Tx) error) (store.Cart, error) {
 	now := s.clock.Now()
-	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
-		ok, err := store.Touch(tx, row.ID, now)
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		ok, err := tx.Touch(row.ID, now)
 		if err != nil {
 			return err
 		}
@@ -302,7 +298,7 @@ func (s *Service) checkStock(ctx context.Context, sku string, want int64) error 
 // request has them already and they cover every line, save even that one.
 // row is the cart as read, or as just changed by this request.
 func (s *Service) show(ctx context.Context, row store.Cart, variants map[string]catalog.VariantInfo) (api.Cart, error) {
-	lines, err := store.Lines(s.db.Conn(ctx), row.ID)
+	lines, err := s.store.Lines(ctx, row.ID)
 	if err != nil {
 		return api.Cart{}, fmt.Errorf("read lines: %w", err)
 	}

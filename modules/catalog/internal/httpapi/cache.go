@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modshop/modshop/modules/catalog/api"
-	"github.com/modshop/modshop/modules/catalog/internal/app"
+	"github.com/modshop/modshop/modules/catalog/internal/service"
 	"github.com/modshop/modshop/platform/httpx"
 	"github.com/modshop/modshop/platform/readcache"
 )
@@ -27,7 +27,7 @@ type CacheConfig struct {
 	// CatalogTTL is how old the catalog rows of a cached answer may get.
 	// Writes make them stale sooner: this process's at once, other
 	// processes' (replicas, `modshop seed`) once the watcher has read the
-	// change count (app.WatchEvery). It is the safety net for what the count
+	// change count (service.WatchEvery). It is the safety net for what the count
 	// cannot tell: a write that does not count itself (SQL by hand, a
 	// process of a version before the count) or a count that cannot be read.
 	CatalogTTL time.Duration
@@ -54,12 +54,12 @@ const (
 
 // cache holds public answers as the bytes sent. An answer is served from it
 // while (1) the catalog has not been written since it was read
-// (app.Service.Generation: this process's writes at once, other processes'
-// within app.WatchEvery), (2) its rows are younger than CatalogTTL, and (3)
+// (service.Service.Generation: this process's writes at once, other processes'
+// within service.WatchEvery), (2) its rows are younger than CatalogTTL, and (3)
 // its stock is younger than StockTTL. When only (3) fails, the stock alone
 // is asked again and the answer re-encoded only if it changed.
 type cache struct {
-	svc      *app.Service
+	svc      *service.Service
 	cfg      CacheConfig
 	lru      *readcache.LRU[*entry]
 	flight   readcache.Group[*entry]
@@ -79,12 +79,12 @@ type counters struct {
 // that cache it, never changed.
 type page struct {
 	pretty   bool
-	list     *app.Listing   // GET /v1/products
-	product  *api.Product   // GET /v1/products/{ref}
-	notFound bool           // ... when there is no such published product
-	cats     []api.Category // GET /v1/categories
-	skus     []string       // whose stock the answer shows
-	size     int            // rough memory of the rows
+	list     *service.Listing // GET /v1/products
+	product  *api.Product     // GET /v1/products/{ref}
+	notFound bool             // ... when there is no such published product
+	cats     []api.Category   // GET /v1/categories
+	skus     []string         // whose stock the answer shows
+	size     int              // rough memory of the rows
 }
 
 // entry is one cached answer.
@@ -93,12 +93,12 @@ type entry struct {
 	gen     uint64    // catalog generation the rows were read at
 	loaded  time.Time // when the rows were read
 	checked time.Time // when the stock was read; zero if inventory failed
-	stock   app.Stock
+	stock   service.Stock
 	body    []byte
 	etag    string
 }
 
-func newCache(svc *app.Service, cfg CacheConfig, reg prometheus.Registerer) *cache {
+func newCache(svc *service.Service, cfg CacheConfig, reg prometheus.Registerer) *cache {
 	c := &cache{
 		svc: svc, cfg: cfg, now: time.Now,
 		lru: readcache.New[*entry](cfg.MaxEntries, cfg.MaxBytes),
@@ -256,7 +256,7 @@ func (c *cache) restock(ctx context.Context, old *entry, now time.Time) (*entry,
 
 // stockOf asks inventory; when it fails, the answer shows no stock (as
 // without the cache) and is marked to ask again on the next request.
-func (c *cache) stockOf(ctx context.Context, skus []string, now time.Time) (app.Stock, time.Time) {
+func (c *cache) stockOf(ctx context.Context, skus []string, now time.Time) (service.Stock, time.Time) {
 	st, err := c.svc.Stock(ctx, skus)
 	if err != nil {
 		return st, time.Time{}
@@ -266,7 +266,7 @@ func (c *cache) stockOf(ctx context.Context, skus []string, now time.Time) (app.
 
 // render encodes the answer as echo's c.JSON would (HTML-safe escaping,
 // a final newline, two-space indent with ?pretty) and its ETag.
-func render(p *page, stock app.Stock) (body []byte, etag string, err error) {
+func render(p *page, stock service.Stock) (body []byte, etag string, err error) {
 	var v any
 	switch {
 	case p.list != nil:
@@ -284,7 +284,7 @@ func render(p *page, stock app.Stock) (body []byte, etag string, err error) {
 }
 
 // listPage, productPage and categoriesPage make the pages of the answers.
-func listPage(l app.Listing, pretty bool) *page {
+func listPage(l service.Listing, pretty bool) *page {
 	p := &page{pretty: pretty, list: &l}
 	for _, pr := range l.Products {
 		p.size += productSize(pr)
@@ -329,7 +329,7 @@ func productSize(p api.Product) int {
 // Cache keys: the answer, "p" for ?pretty, then the normalized request;
 // strings that are not last are length-prefixed, so no two requests share a
 // key.
-func listKey(r app.ListRequest, pretty bool) string {
+func listKey(r service.ListRequest, pretty bool) string {
 	var b strings.Builder
 	b.WriteString("l")
 	writePretty(&b, pretty)

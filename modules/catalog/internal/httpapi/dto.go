@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/modshop/modshop/modules/catalog/api"
-	"github.com/modshop/modshop/modules/catalog/internal/app"
 	"github.com/modshop/modshop/modules/catalog/internal/domain"
+	"github.com/modshop/modshop/modules/catalog/internal/service"
 )
 
 // Product is a product as the HTTP API shows it: its variants carry their
@@ -105,7 +105,7 @@ func (p VariantPatch) domain() domain.VariantPatch {
 	return domain.VariantPatch{Title: p.Title, Price: p.Price, Attributes: p.Attributes}
 }
 
-func productOut(p api.Product, stock app.Stock) Product {
+func productOut(p api.Product, stock service.Stock) Product {
 	out := Product{ID: p.ID, Slug: p.Slug, Title: p.Title, Description: p.Description, CategoryID: p.CategoryID,
 		Status: p.Status, Variants: make([]Variant, len(p.Variants)), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 	for i, v := range p.Variants {
@@ -114,7 +114,7 @@ func productOut(p api.Product, stock app.Stock) Product {
 	return out
 }
 
-func variantOut(v api.Variant, stock app.Stock) Variant {
+func variantOut(v api.Variant, stock service.Stock) Variant {
 	attrs := v.Attributes
 	if attrs == nil {
 		attrs = map[string]string{}
@@ -123,7 +123,7 @@ func variantOut(v api.Variant, stock app.Stock) Variant {
 	return Variant{ID: v.ID, SKU: v.SKU, Title: v.Title, Price: v.Price, Attributes: attrs, Available: n, InStock: n > 0}
 }
 
-func listOut(l app.Listing) ProductList {
+func listOut(l service.Listing) ProductList {
 	out := ProductList{Items: make([]Product, len(l.Products))}
 	for i, p := range l.Products {
 		out.Items[i] = productOut(p, l.Stock)

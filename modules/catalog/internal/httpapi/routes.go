@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modshop/modshop/modules/catalog/api"
-	"github.com/modshop/modshop/modules/catalog/internal/app"
 	"github.com/modshop/modshop/modules/catalog/internal/domain"
+	"github.com/modshop/modshop/modules/catalog/internal/service"
 	"github.com/modshop/modshop/platform/errs"
 	"github.com/modshop/modshop/platform/httpx"
 )
@@ -21,7 +21,7 @@ import (
 // Routes are the catalog's routes. The public reads are answered from a
 // cache (see CacheConfig) whose metrics go to reg when it is not nil.
 // Building them calls nothing on svc (Remote builds them with none).
-func Routes(svc *app.Service, cfg CacheConfig, reg prometheus.Registerer) httpx.RouteSet {
+func Routes(svc *service.Service, cfg CacheConfig, reg prometheus.Registerer) httpx.RouteSet {
 	h := &handlers{svc: svc, cache: newCache(svc, cfg, reg)}
 	listParams := []httpx.Param{
 		{Name: "limit", Type: "integer", Description: "page size, 1..100 (default 20)"},
@@ -66,7 +66,7 @@ func Routes(svc *app.Service, cfg CacheConfig, reg prometheus.Registerer) httpx.
 }
 
 type handlers struct {
-	svc   *app.Service
+	svc   *service.Service
 	cache *cache
 }
 
@@ -87,13 +87,13 @@ func (h *handlers) categories(c echo.Context) error {
 
 func (h *handlers) products(c echo.Context) error {
 	var fe errs.Fields
-	limit := httpx.QueryInt(c, "limit", app.DefaultLimit, 1, app.MaxLimit, &fe)
+	limit := httpx.QueryInt(c, "limit", service.DefaultLimit, 1, service.MaxLimit, &fe)
 	minPrice := httpx.QueryOptInt(c, "min_price", 0, domain.MaxPrice, &fe)
 	maxPrice := httpx.QueryOptInt(c, "max_price", 0, domain.MaxPrice, &fe)
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	r := app.ListRequest{
+	r := service.ListRequest{
 		Category: c.QueryParam("category"), MinPrice: minPrice, MaxPrice: maxPrice,
 		Sort: c.QueryParam("sort"), Limit: int(limit), Cursor: c.QueryParam("cursor"),
 	}.Normalized()
@@ -150,11 +150,11 @@ func (h *handlers) createCategory(c echo.Context) error {
 
 func (h *handlers) adminProducts(c echo.Context) error {
 	var fe errs.Fields
-	limit := httpx.QueryInt(c, "limit", app.DefaultLimit, 1, app.MaxLimit, &fe)
+	limit := httpx.QueryInt(c, "limit", service.DefaultLimit, 1, service.MaxLimit, &fe)
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	l, err := h.svc.AdminProducts(c.Request().Context(), app.AdminListRequest{
+	l, err := h.svc.AdminProducts(c.Request().Context(), service.AdminListRequest{
 		Status: c.QueryParam("status"), Limit: int(limit), Cursor: c.QueryParam("cursor"),
 	})
 	if err != nil {

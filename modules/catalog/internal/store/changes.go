@@ -3,19 +3,17 @@ package store
 import (
 	"context"
 	"fmt"
-
-	"gorm.io/gorm"
 )
 
-// CountChange counts a write in its transaction tx and returns the count
+// CountChange counts a write in its transaction and returns the count
 // it made. Every process that serves the catalog polls the count
 // (Changes): a count that moved by a write it did not make itself tells it
 // that another process changed the catalog. Run it last in the
 // transaction: on PostgreSQL the row stays locked until the commit, so
 // catalog writers queue here only for the time of a commit.
-func (s *Store) CountChange(tx *gorm.DB) (int64, error) {
+func (t *Tx) CountChange() (int64, error) {
 	var n []int64
-	if err := tx.Raw("UPDATE catalog_changes SET n = n + 1 WHERE id = 1 RETURNING n").Scan(&n).Error; err != nil {
+	if err := t.db.Raw("UPDATE catalog_changes SET n = n + 1 WHERE id = 1 RETURNING n").Scan(&n).Error; err != nil {
 		return 0, fmt.Errorf("count catalog change: %w", err)
 	}
 	if len(n) != 1 {

@@ -1,7 +1,9 @@
 // Package store keeps the catalog in its own tables (catalog_*): gorm rows,
-// the queries, keyset pagination and the migrations. Reads take a context;
-// writes take the transaction of the use case (an Outbox transaction), so a
-// change and its events commit together.
+// the queries, keyset pagination and the migrations. A Store is made once
+// and held by the service: its reads take a context, and InTx runs a use
+// case's writes in one transaction, through a *Tx that also publishes the
+// catalog's events into the outbox of that transaction, so a change and its
+// events commit together. Only this package touches gorm.
 package store
 
 import (
@@ -17,15 +19,34 @@ import (
 	"github.com/modshop/modshop/modules/catalog/api"
 	"github.com/modshop/modshop/modules/catalog/internal/domain"
 	"github.com/modshop/modshop/platform/database"
+	"github.com/modshop/modshop/platform/events"
 )
 
 // Store reads and writes the catalog's tables.
 type Store struct {
-	h *database.Handle
+	h  *database.Handle
+	ob *events.Outbox
 }
 
-// New makes a store over the catalog's database handle.
-func New(h *database.Handle) *Store { return &Store{h: h} }
+// New makes a store over the catalog's outbox (and its database).
+func New(ob *events.Outbox) *Store { return &Store{h: ob.Handle(), ob: ob} }
+
+// Tx is one transaction of the catalog: the store's writes, and the events
+// published with them, which are written to the outbox before it commits.
+type Tx struct {
+	s      *Store
+	db     *gorm.DB
+	events *events.Tx
+}
+
+// Publish adds events to the outbox in this transaction.
+func (t *Tx) Publish(evts ...events.Event) error { return t.events.Publish(evts...) }
+
+// InTx runs fn in one transaction of the catalog's database; the writes and
+// the events of fn commit together, or not at all when fn fails.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.ob.Transact(ctx, func(tx *events.Tx) error { return fn(&Tx{s: s, db: tx.DB, events: tx}) })
+}
 
 // maxVars keeps one statement under SQLite's limit of 32,766 bound
 // parameters (PostgreSQL allows 65,535).
@@ -143,13 +164,13 @@ func (s *Store) Category(ctx context.Context, ref string) (domain.Category, erro
 }
 
 // CategoriesByID returns the categories with these ids that exist.
-func (s *Store) CategoriesByID(db *gorm.DB, ids []string) (map[string]domain.Category, error) {
+func (t *Tx) CategoriesByID(ids []string) (map[string]domain.Category, error) {
 	out := make(map[string]domain.Category, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
 	var rows []categoryRow
-	if err := db.Raw("SELECT "+categoryCols+" FROM catalog_categories WHERE id IN ?", ids).Scan(&rows).Error; err != nil {
+	if err := t.db.Raw("SELECT "+categoryCols+" FROM catalog_categories WHERE id IN ?", ids).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("find categories: %w", err)
 	}
 	for _, r := range rows {
@@ -161,8 +182,8 @@ func (s *Store) CategoriesByID(db *gorm.DB, ids []string) (map[string]domain.Cat
 // InsertCategory stores a new category; a taken slug is api.ErrSlugTaken,
 // caught by the unique constraint so that two concurrent creates cannot both
 // succeed.
-func (s *Store) InsertCategory(db *gorm.DB, c domain.Category, now time.Time) error {
-	err := db.Exec("INSERT INTO catalog_categories ("+categoryCols+") VALUES (?, ?, ?, ?, ?, ?)",
+func (t *Tx) InsertCategory(c domain.Category, now time.Time) error {
+	err := t.db.Exec("INSERT INTO catalog_categories ("+categoryCols+") VALUES (?, ?, ?, ?, ?, ?)",
 		c.ID, c.Slug, c.Name, c.ParentID, joinPath(c.Path), micros(now)).Error
 	switch {
 	case err == nil:
@@ -208,21 +229,21 @@ func (s *Store) PublishedProduct(ctx context.Context, ref string) (domain.Produc
 // LockProduct loads a product for a change in tx; on PostgreSQL the row is
 // locked until the transaction ends, so concurrent changes queue instead of
 // losing one another's update (SQLite transactions are serialised anyway).
-func (s *Store) LockProduct(tx *gorm.DB, id string) (domain.Product, error) {
-	return s.loadProduct(tx, "p.id = ?", []any{id}, true)
+func (t *Tx) LockProduct(id string) (domain.Product, error) {
+	return t.s.loadProduct(t.db, "p.id = ?", []any{id}, true)
 }
 
 // LockProductOfVariant is LockProduct for the product that owns a variant;
 // api.ErrVariantNotFound if there is no such variant.
-func (s *Store) LockProductOfVariant(tx *gorm.DB, variantID string) (domain.Product, error) {
+func (t *Tx) LockProductOfVariant(variantID string) (domain.Product, error) {
 	var ids []string
-	if err := tx.Raw("SELECT product_id FROM catalog_variants WHERE id = ?", variantID).Scan(&ids).Error; err != nil {
+	if err := t.db.Raw("SELECT product_id FROM catalog_variants WHERE id = ?", variantID).Scan(&ids).Error; err != nil {
 		return domain.Product{}, fmt.Errorf("find variant %s: %w", variantID, err)
 	}
 	if len(ids) == 0 {
 		return domain.Product{}, api.ErrVariantNotFound
 	}
-	return s.LockProduct(tx, ids[0])
+	return t.LockProduct(ids[0])
 }
 
 func (s *Store) loadProduct(db *gorm.DB, where string, args []any, lock bool) (domain.Product, error) {
@@ -318,12 +339,12 @@ func (s *Store) VariantsBySKU(ctx context.Context, skus []string) ([]VariantInfo
 }
 
 // ExistingSlugs reports which of the product slugs are taken.
-func (s *Store) ExistingSlugs(db *gorm.DB, slugs []string) (map[string]bool, error) {
+func (t *Tx) ExistingSlugs(slugs []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for start := 0; start < len(slugs); start += maxVars {
 		var taken []string
 		chunk := slugs[start:min(start+maxVars, len(slugs))]
-		if err := db.Raw("SELECT slug FROM catalog_products WHERE slug IN ?", chunk).Scan(&taken).Error; err != nil {
+		if err := t.db.Raw("SELECT slug FROM catalog_products WHERE slug IN ?", chunk).Scan(&taken).Error; err != nil {
 			return nil, fmt.Errorf("find taken slugs: %w", err)
 		}
 		for _, sl := range taken {
@@ -343,7 +364,7 @@ type NewProduct struct {
 // InsertProducts stores new products with their variants and listing rows,
 // a few statements for the whole batch. A taken slug or SKU, found by the
 // unique constraints, is api.ErrSlugTaken or api.ErrSKUTaken.
-func (s *Store) InsertProducts(tx *gorm.DB, ps []NewProduct) error {
+func (t *Tx) InsertProducts(ps []NewProduct) error {
 	products := make([][]any, 0, len(ps))
 	var variants, listing [][]any
 	for _, np := range ps {
@@ -358,7 +379,7 @@ func (s *Store) InsertProducts(tx *gorm.DB, ps []NewProduct) error {
 		}
 		listing = append(listing, listingValues(p, np.CategoryPath)...)
 	}
-	if err := insertRows(tx, "catalog_products", productCols, products); err != nil {
+	if err := insertRows(t.db, "catalog_products", productCols, products); err != nil {
 		if database.IsDuplicate(err) {
 			if len(ps) == 1 {
 				return domain.SlugTaken(ps[0].Product.Slug)
@@ -367,13 +388,13 @@ func (s *Store) InsertProducts(tx *gorm.DB, ps []NewProduct) error {
 		}
 		return fmt.Errorf("insert products: %w", err)
 	}
-	if err := insertRows(tx, "catalog_variants", variantCols, variants); err != nil {
+	if err := insertRows(t.db, "catalog_variants", variantCols, variants); err != nil {
 		if database.IsDuplicate(err) {
 			return api.ErrSKUTaken
 		}
 		return fmt.Errorf("insert variants: %w", err)
 	}
-	if err := insertRows(tx, "catalog_category_listing", listingCols, listing); err != nil {
+	if err := insertRows(t.db, "catalog_category_listing", listingCols, listing); err != nil {
 		return fmt.Errorf("insert listing: %w", err)
 	}
 	return nil
@@ -381,8 +402,8 @@ func (s *Store) InsertProducts(tx *gorm.DB, ps []NewProduct) error {
 
 // SaveProduct writes a changed product's own row and re-lists it under its
 // categories; its variants are written by InsertVariant and UpdateVariant.
-func (s *Store) SaveProduct(tx *gorm.DB, p domain.Product, categoryPath []string) error {
-	err := tx.Exec(`UPDATE catalog_products SET slug = ?, title = ?, title_key = ?, description = ?, category_id = ?,
+func (t *Tx) SaveProduct(p domain.Product, categoryPath []string) error {
+	err := t.db.Exec(`UPDATE catalog_products SET slug = ?, title = ?, title_key = ?, description = ?, category_id = ?,
 		status = ?, price_from = ?, version = ?, updated_at = ? WHERE id = ?`,
 		p.Slug, p.Title, domain.TitleKey(p.Title), p.Description, p.CategoryID,
 		string(p.Status), p.PriceFrom(), p.Version, micros(p.UpdatedAt), p.ID).Error
@@ -392,10 +413,10 @@ func (s *Store) SaveProduct(tx *gorm.DB, p domain.Product, categoryPath []string
 	case err != nil:
 		return fmt.Errorf("update product %s: %w", p.ID, err)
 	}
-	if err := tx.Exec("DELETE FROM catalog_category_listing WHERE product_id = ?", p.ID).Error; err != nil {
+	if err := t.db.Exec("DELETE FROM catalog_category_listing WHERE product_id = ?", p.ID).Error; err != nil {
 		return fmt.Errorf("unlist product %s: %w", p.ID, err)
 	}
-	if err := insertRows(tx, "catalog_category_listing", listingCols, listingValues(p, categoryPath)); err != nil {
+	if err := insertRows(t.db, "catalog_category_listing", listingCols, listingValues(p, categoryPath)); err != nil {
 		return fmt.Errorf("list product %s: %w", p.ID, err)
 	}
 	return nil
@@ -403,12 +424,12 @@ func (s *Store) SaveProduct(tx *gorm.DB, p domain.Product, categoryPath []string
 
 // InsertVariant stores the product's variant at index i; a taken SKU is
 // api.ErrSKUTaken.
-func (s *Store) InsertVariant(tx *gorm.DB, p domain.Product, i int) error {
+func (t *Tx) InsertVariant(p domain.Product, i int) error {
 	vals, err := variantValues(p, i, p.Variants[i])
 	if err != nil {
 		return err
 	}
-	err = insertRows(tx, "catalog_variants", variantCols, [][]any{vals})
+	err = insertRows(t.db, "catalog_variants", variantCols, [][]any{vals})
 	switch {
 	case database.IsDuplicate(err):
 		return domain.SKUTaken(p.Variants[i].SKU)
@@ -419,12 +440,12 @@ func (s *Store) InsertVariant(tx *gorm.DB, p domain.Product, i int) error {
 }
 
 // UpdateVariant writes a variant's changeable fields.
-func (s *Store) UpdateVariant(tx *gorm.DB, v domain.Variant, now time.Time) error {
+func (t *Tx) UpdateVariant(v domain.Variant, now time.Time) error {
 	attrs, err := json.Marshal(v.Attributes)
 	if err != nil {
 		return fmt.Errorf("encode attributes of %s: %w", v.SKU, err)
 	}
-	if err := tx.Exec("UPDATE catalog_variants SET title = ?, price = ?, attributes = ?, updated_at = ? WHERE id = ?",
+	if err := t.db.Exec("UPDATE catalog_variants SET title = ?, price = ?, attributes = ?, updated_at = ? WHERE id = ?",
 		v.Title, v.Price, string(attrs), micros(now), v.ID).Error; err != nil {
 		return fmt.Errorf("update variant %s: %w", v.SKU, err)
 	}

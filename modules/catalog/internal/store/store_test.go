@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/modshop/modshop/modules/catalog/api"
 	"github.com/modshop/modshop/modules/catalog/internal/domain"
 	"github.com/modshop/modshop/platform/database"
+	"github.com/modshop/modshop/platform/events"
 	"github.com/modshop/modshop/platform/testkit"
 )
 
@@ -49,7 +51,14 @@ func openStore(t testing.TB, db testkit.DB) testDB {
 	if _, err := database.Migrate(context.Background(), h, Migrations()); err != nil {
 		t.Fatal(err)
 	}
-	return testDB{Store: New(h), h: h, queries: qc}
+	return testDB{Store: New(outboxOf(h)), h: h, queries: qc}
+}
+
+// outboxOf is an outbox on h, on an in-process bus that is never started:
+// the store's transactions run through it, and these tests publish nothing.
+func outboxOf(h *database.Handle) *events.Outbox {
+	log := slog.New(slog.DiscardHandler)
+	return events.NewBus(events.NewGoChannel(log), nil, log).Outbox(h)
 }
 
 // tree is a small category tree: clothing > shirts > {oxford, flannel};
@@ -63,7 +72,7 @@ func makeTree(t testing.TB, db testDB) tree {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.h.Transact(context.Background(), func(tx *gorm.DB) error { return db.InsertCategory(tx, c, time.Now()) }); err != nil {
+		if err := db.InTx(context.Background(), func(tx *Tx) error { return tx.InsertCategory(c, time.Now()) }); err != nil {
 			t.Fatal(err)
 		}
 		return c
@@ -120,7 +129,7 @@ func makeProducts(t testing.TB, db testDB, tr tree, n int, seed uint64) []domain
 		batch = append(batch, np)
 		out = append(out, np.Product)
 	}
-	err := db.h.Transact(context.Background(), func(tx *gorm.DB) error { return db.InsertProducts(tx, batch) })
+	err := db.InTx(context.Background(), func(tx *Tx) error { return tx.InsertProducts(batch) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,8 +378,8 @@ func TestUniqueConstraints(t *testing.T) {
 		tr := makeTree(t, db)
 		ps := makeProducts(t, db, tr, 2, 5)
 		insert := func(p domain.Product) error {
-			return db.h.Transact(context.Background(), func(tx *gorm.DB) error {
-				return db.InsertProducts(tx, []NewProduct{{Product: p}})
+			return db.InTx(context.Background(), func(tx *Tx) error {
+				return tx.InsertProducts([]NewProduct{{Product: p}})
 			})
 		}
 		dupSlug := ps[0]
@@ -387,8 +396,8 @@ func TestUniqueConstraints(t *testing.T) {
 		if _, err := db.Product(context.Background(), dupSKU.ID); !errors.Is(err, api.ErrProductNotFound) {
 			t.Errorf("the refused product was stored: %v", err)
 		}
-		err := db.h.Transact(context.Background(), func(tx *gorm.DB) error {
-			return db.InsertCategory(tx, domain.Category{ID: testID(), Slug: tr.home.Slug, Name: "x", Path: []string{"x"}}, time.Now())
+		err := db.InTx(context.Background(), func(tx *Tx) error {
+			return tx.InsertCategory(domain.Category{ID: testID(), Slug: tr.home.Slug, Name: "x", Path: []string{"x"}}, time.Now())
 		})
 		if !errors.Is(err, api.ErrSlugTaken) {
 			t.Errorf("taken category slug: %v, want slug_taken", err)
@@ -404,7 +413,7 @@ func TestSaveProductRelists(t *testing.T) {
 	ctx := context.Background()
 	save := func(p domain.Product, path []string) {
 		t.Helper()
-		if err := db.h.Transact(ctx, func(tx *gorm.DB) error { return db.SaveProduct(tx, p, path) }); err != nil {
+		if err := db.InTx(ctx, func(tx *Tx) error { return tx.SaveProduct(p, path) }); err != nil {
 			t.Fatal(err)
 		}
 	}

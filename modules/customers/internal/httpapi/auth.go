@@ -6,7 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/modshop/modshop/modules/customers/api"
-	"github.com/modshop/modshop/modules/customers/internal/app"
+	"github.com/modshop/modshop/modules/customers/internal/service"
 	"github.com/modshop/modshop/platform/errs"
 	"github.com/modshop/modshop/platform/httpx"
 )
@@ -43,7 +43,7 @@ type RegisterResponse struct {
 	TokenPair
 }
 
-func pairOf(t app.Tokens) TokenPair {
+func pairOf(t service.Tokens) TokenPair {
 	return TokenPair{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn}
 }
 
@@ -52,7 +52,7 @@ func (h *Handler) register(c echo.Context) error {
 	if err := httpx.Bind(c, &req); err != nil {
 		return err
 	}
-	cust, tokens, err := h.svc.Register(c.Request().Context(), app.Registration{Email: req.Email, Password: req.Password, Name: req.Name})
+	cust, tokens, err := h.svc.Register(c.Request().Context(), service.Registration{Email: req.Email, Password: req.Password, Name: req.Name})
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func (h *Handler) login(c echo.Context) error {
 	if err := httpx.Bind(c, &req); err != nil {
 		return err
 	}
-	tokens, err := h.svc.Login(c.Request().Context(), app.Credentials{Email: req.Email, Password: req.Password, ClientAddr: clientAddr(c)})
+	tokens, err := h.svc.Login(c.Request().Context(), service.Credentials{Email: req.Email, Password: req.Password, ClientAddr: clientAddr(c)})
 	if err != nil {
 		return err
 	}

@@ -9,17 +9,17 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/modshop/modshop/modules/customers/api"
-	"github.com/modshop/modshop/modules/customers/internal/app"
+	"github.com/modshop/modshop/modules/customers/internal/service"
 	"github.com/modshop/modshop/platform/auth"
 	"github.com/modshop/modshop/platform/errs"
 	"github.com/modshop/modshop/platform/httpx"
 )
 
 // Handler serves the routes.
-type Handler struct{ svc *app.Service }
+type Handler struct{ svc *service.Service }
 
 // Routes are the customers module's routes.
-func Routes(svc *app.Service) httpx.RouteSet {
+func Routes(svc *service.Service) httpx.RouteSet {
 	h := &Handler{svc: svc}
 	return httpx.RouteSet{Module: "customers", Routes: []httpx.Route{
 		{Method: http.MethodPost, Path: "/v1/auth/register", Access: httpx.Public, Handler: h.register, Status: http.StatusCreated,

@@ -5,7 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/modshop/modshop/modules/customers/internal/app"
+	"github.com/modshop/modshop/modules/customers/internal/service"
 	"github.com/modshop/modshop/platform/httpx"
 )
 
@@ -35,7 +35,7 @@ func (h *Handler) updateMe(c echo.Context) error {
 	if err := httpx.Bind(c, &req); err != nil {
 		return err
 	}
-	cust, err := h.svc.UpdateProfile(c.Request().Context(), p.Subject, app.ProfileChange{Name: req.Name})
+	cust, err := h.svc.UpdateProfile(c.Request().Context(), p.Subject, service.ProfileChange{Name: req.Name})
 	if err != nil {
 		return err
 	}

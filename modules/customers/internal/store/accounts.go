@@ -24,23 +24,23 @@ type Account struct {
 func (Account) TableName() string { return "customers_accounts" }
 
 // InsertAccount adds an account; ErrDuplicate when the e-mail is taken.
-func InsertAccount(db *gorm.DB, a Account) error {
-	return translate("insert account", db.Create(&a).Error)
+func (q queries) InsertAccount(a Account) error {
+	return translate("insert account", q.db.Create(&a).Error)
 }
 
 // AccountByEmail finds an account by its normalized e-mail.
-func AccountByEmail(db *gorm.DB, email string) (Account, error) {
-	return first(db.Where("email = ?", email))
+func (q queries) AccountByEmail(email string) (Account, error) {
+	return first(q.db.Where("email = ?", email))
 }
 
 // AccountByID finds an account.
-func AccountByID(db *gorm.DB, id string) (Account, error) {
-	return first(db.Where("id = ?", id))
+func (q queries) AccountByID(id string) (Account, error) {
+	return first(q.db.Where("id = ?", id))
 }
 
-func first(q *gorm.DB) (Account, error) {
+func first(sel *gorm.DB) (Account, error) {
 	var a Account
-	err := q.Take(&a).Error
+	err := sel.Take(&a).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return a, ErrNotFound
 	}
@@ -48,8 +48,8 @@ func first(q *gorm.DB) (Account, error) {
 }
 
 // UpdateName sets an account's name.
-func UpdateName(db *gorm.DB, id, name string, now time.Time) error {
-	res := db.Model(&Account{}).Where("id = ?", id).Updates(map[string]any{"name": name, "updated_at": now})
+func (q queries) UpdateName(id, name string, now time.Time) error {
+	res := q.db.Model(&Account{}).Where("id = ?", id).Updates(map[string]any{"name": name, "updated_at": now})
 	if res.Error == nil && res.RowsAffected == 0 {
 		return ErrNotFound
 	}
@@ -59,8 +59,8 @@ func UpdateName(db *gorm.DB, id, name string, now time.Time) error {
 // ReplacePasswordHash swaps the hash only if it is still old, so a rehash
 // racing a password change never undoes the change. It reports whether it
 // swapped.
-func ReplacePasswordHash(db *gorm.DB, id, old, replacement string, now time.Time) (bool, error) {
-	res := db.Model(&Account{}).Where("id = ? AND password_hash = ?", id, old).
+func (q queries) ReplacePasswordHash(id, old, replacement string, now time.Time) (bool, error) {
+	res := q.db.Model(&Account{}).Where("id = ? AND password_hash = ?", id, old).
 		Updates(map[string]any{"password_hash": replacement, "updated_at": now})
 	return res.RowsAffected == 1, translate("replace password hash", res.Error)
 }

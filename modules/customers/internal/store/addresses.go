@@ -27,21 +27,21 @@ func (Address) TableName() string { return "customers_addresses" }
 // Addresses lists a customer's addresses with ids after the cursor id, in
 // id order (ids are time-ordered UUIDv7s, so this is creation order and a
 // stable keyset under concurrent inserts).
-func Addresses(db *gorm.DB, customerID, after string, limit int) ([]Address, error) {
+func (q queries) Addresses(customerID, after string, limit int) ([]Address, error) {
 	var rows []Address
-	q := db.Where("customer_id = ?", customerID)
+	sel := q.db.Where("customer_id = ?", customerID)
 	if after != "" {
-		q = q.Where("id > ?", after)
+		sel = sel.Where("id > ?", after)
 	}
-	err := q.Order("id").Limit(limit).Find(&rows).Error
+	err := sel.Order("id").Limit(limit).Find(&rows).Error
 	return rows, translate("list addresses", err)
 }
 
 // AddressOf reads one address of a customer; ErrNotFound when it does not
 // exist or is someone else's.
-func AddressOf(db *gorm.DB, customerID, id string) (Address, error) {
+func (q queries) AddressOf(customerID, id string) (Address, error) {
 	var a Address
-	err := db.Where("id = ? AND customer_id = ?", id, customerID).Take(&a).Error
+	err := q.db.Where("id = ? AND customer_id = ?", id, customerID).Take(&a).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return a, ErrNotFound
 	}
@@ -52,20 +52,20 @@ func AddressOf(db *gorm.DB, customerID, id string) (Address, error) {
 // one conditional UPDATE: concurrent inserts cannot overshoot it, on SQLite
 // or PostgreSQL. It reports false when the book is full (or the account
 // gone).
-func TakeAddressSlot(db *gorm.DB, customerID string, limit int) (bool, error) {
-	res := db.Exec("UPDATE customers_accounts SET address_count = address_count + 1 WHERE id = ? AND address_count < ?", customerID, limit)
+func (q queries) TakeAddressSlot(customerID string, limit int) (bool, error) {
+	res := q.db.Exec("UPDATE customers_accounts SET address_count = address_count + 1 WHERE id = ? AND address_count < ?", customerID, limit)
 	return res.RowsAffected == 1, translate("count address", res.Error)
 }
 
 // InsertAddress adds an address; take a slot first in the same transaction.
-func InsertAddress(db *gorm.DB, a Address) error {
-	return translate("insert address", db.Create(&a).Error)
+func (q queries) InsertAddress(a Address) error {
+	return translate("insert address", q.db.Create(&a).Error)
 }
 
 // UpdateAddress stores an address's fields; ErrNotFound when it is not the
 // customer's.
-func UpdateAddress(db *gorm.DB, a Address) error {
-	res := db.Model(&Address{}).Where("id = ? AND customer_id = ?", a.ID, a.CustomerID).Updates(map[string]any{
+func (q queries) UpdateAddress(a Address) error {
+	res := q.db.Model(&Address{}).Where("id = ? AND customer_id = ?", a.ID, a.CustomerID).Updates(map[string]any{
 		"name": a.Name, "line1": a.Line1, "line2": a.Line2, "city": a.City, "postal_code": a.PostalCode,
 		"country": a.Country, "phone": a.Phone, "updated_at": a.UpdatedAt,
 	})
@@ -77,14 +77,14 @@ func UpdateAddress(db *gorm.DB, a Address) error {
 
 // DeleteAddress removes a customer's address and gives its slot back;
 // ErrNotFound when it is not the customer's.
-func DeleteAddress(db *gorm.DB, customerID, id string) error {
-	res := db.Exec("DELETE FROM customers_addresses WHERE id = ? AND customer_id = ?", id, customerID)
+func (q queries) DeleteAddress(customerID, id string) error {
+	res := q.db.Exec("DELETE FROM customers_addresses WHERE id = ? AND customer_id = ?", id, customerID)
 	if res.Error != nil {
 		return translate("delete address", res.Error)
 	}
 	if res.RowsAffected == 0 {
 		return ErrNotFound
 	}
-	err := db.Exec("UPDATE customers_accounts SET address_count = address_count - 1 WHERE id = ? AND address_count > 0", customerID).Error
+	err := q.db.Exec("UPDATE customers_accounts SET address_count = address_count - 1 WHERE id = ? AND address_count > 0", customerID).Error
 	return translate("count address", err)
 }

@@ -2,8 +2,6 @@ package store
 
 import (
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // Sign-in failure counters: customers_login_failures holds one row per
@@ -18,10 +16,10 @@ import (
 // from this process or another on the same database, can never exceed the
 // limit. It returns whether the attempt may proceed and when the window
 // ends.
-func TakeAttempt(db *gorm.DB, subject string, limit int, window time.Duration, now time.Time) (bool, time.Time, error) {
+func (q queries) TakeAttempt(subject string, limit int, window time.Duration, now time.Time) (bool, time.Time, error) {
 	nowMs := now.UnixMilli()
 	var ends []int64
-	err := db.Raw(`INSERT INTO customers_login_failures AS f (subject, failures, window_ends_at) VALUES (?, 1, ?)
+	err := q.db.Raw(`INSERT INTO customers_login_failures AS f (subject, failures, window_ends_at) VALUES (?, 1, ?)
 		ON CONFLICT (subject) DO UPDATE SET
 			failures = CASE WHEN f.window_ends_at <= ? THEN 1 ELSE f.failures + 1 END,
 			window_ends_at = CASE WHEN f.window_ends_at <= ? THEN excluded.window_ends_at ELSE f.window_ends_at END
@@ -35,7 +33,7 @@ func TakeAttempt(db *gorm.DB, subject string, limit int, window time.Duration, n
 		return true, time.UnixMilli(ends[0]), nil
 	}
 	// Limited: the row was left alone; say when its window ends.
-	err = db.Raw("SELECT window_ends_at FROM customers_login_failures WHERE subject = ?", subject).Scan(&ends).Error
+	err = q.db.Raw("SELECT window_ends_at FROM customers_login_failures WHERE subject = ?", subject).Scan(&ends).Error
 	if err != nil {
 		return false, time.Time{}, translate("read sign-in window", err)
 	}
@@ -47,20 +45,20 @@ func TakeAttempt(db *gorm.DB, subject string, limit int, window time.Duration, n
 
 // GiveBackAttempt uncounts an attempt that succeeded, if its window is
 // still the one it was counted in.
-func GiveBackAttempt(db *gorm.DB, subject string, windowEnds time.Time) error {
-	err := db.Exec("UPDATE customers_login_failures SET failures = failures - 1 WHERE subject = ? AND window_ends_at = ? AND failures > 0",
+func (q queries) GiveBackAttempt(subject string, windowEnds time.Time) error {
+	err := q.db.Exec("UPDATE customers_login_failures SET failures = failures - 1 WHERE subject = ? AND window_ends_at = ? AND failures > 0",
 		subject, windowEnds.UnixMilli()).Error
 	return translate("give back sign-in attempt", err)
 }
 
 // ClearFailures forgets a subject's failures.
-func ClearFailures(db *gorm.DB, subject string) error {
-	return translate("clear sign-in failures", db.Exec("DELETE FROM customers_login_failures WHERE subject = ?", subject).Error)
+func (q queries) ClearFailures(subject string) error {
+	return translate("clear sign-in failures", q.db.Exec("DELETE FROM customers_login_failures WHERE subject = ?", subject).Error)
 }
 
 // DeleteEndedWindows removes counters whose window is over; they would
 // start afresh anyway.
-func DeleteEndedWindows(db *gorm.DB, now time.Time) error {
-	err := db.Exec("DELETE FROM customers_login_failures WHERE window_ends_at <= ?", now.UnixMilli()).Error
+func (q queries) DeleteEndedWindows(now time.Time) error {
+	err := q.db.Exec("DELETE FROM customers_login_failures WHERE window_ends_at <= ?", now.UnixMilli()).Error
 	return translate("delete ended sign-in windows", err)
 }

@@ -1,15 +1,81 @@
 // Package store keeps the customers module's tables (customers_*): accounts,
 // address books, refresh-token families and the sign-in failure counters.
-// Functions take the *gorm.DB to run on, so the use cases decide what shares
-// a transaction.
+// A Store is made once and held by the service: its read methods run a
+// statement on their own, and InTx runs a use case's writes in one
+// transaction, through a *Tx that also publishes the module's events into
+// the outbox of that transaction. Only this package touches gorm.
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/modshop/modshop/platform/database"
+	"github.com/modshop/modshop/platform/events"
 )
+
+// Store reads and writes the customers module's tables.
+type Store struct {
+	h  *database.Handle
+	ob *events.Outbox
+}
+
+// New makes the store over the module's outbox (and its database).
+func New(ob *events.Outbox) *Store { return &Store{h: ob.Handle(), ob: ob} }
+
+// Tx is one transaction of the module: every query of the store, and the
+// events it publishes, which are written to the outbox before it commits.
+type Tx struct {
+	queries
+	events *events.Tx
+}
+
+// Publish adds events to the outbox in this transaction.
+func (t *Tx) Publish(evts ...events.Event) error { return t.events.Publish(evts...) }
+
+// InTx runs fn in one transaction of the module's database; the writes and
+// the events of fn commit together, or not at all when fn fails.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.ob.Transact(ctx, func(tx *events.Tx) error {
+		return fn(&Tx{queries: queries{db: tx.DB}, events: tx})
+	})
+}
+
+// queries are the statements of the store, on a transaction or a
+// connection.
+type queries struct{ db *gorm.DB }
+
+// conn runs queries outside a transaction.
+func (s *Store) conn(ctx context.Context) queries { return queries{db: s.h.Conn(ctx)} }
+
+// AccountByEmail finds an account by its normalized e-mail.
+func (s *Store) AccountByEmail(ctx context.Context, email string) (Account, error) {
+	return s.conn(ctx).AccountByEmail(email)
+}
+
+// AccountByID finds an account.
+func (s *Store) AccountByID(ctx context.Context, id string) (Account, error) {
+	return s.conn(ctx).AccountByID(id)
+}
+
+// UpdateName sets an account's name.
+func (s *Store) UpdateName(ctx context.Context, id, name string, now time.Time) error {
+	return s.conn(ctx).UpdateName(id, name, now)
+}
+
+// Addresses lists a customer's addresses after the cursor id (queries.Addresses).
+func (s *Store) Addresses(ctx context.Context, customerID, after string, limit int) ([]Address, error) {
+	return s.conn(ctx).Addresses(customerID, after, limit)
+}
+
+// AddressOf reads one address of a customer.
+func (s *Store) AddressOf(ctx context.Context, customerID, id string) (Address, error) {
+	return s.conn(ctx).AddressOf(customerID, id)
+}
 
 // Migrations are the customers module's tables.
 var Migrations = database.MigrationSet{Module: "customers", Component: "module", Migrations: []database.Migration{{

@@ -16,42 +16,43 @@ func open(t *testing.T, db testkit.DB) *gorm.DB { return testkit.Migrated(t, db,
 func TestFailureWindows(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
 		g := open(t, db)
+		q := queries{db: g}
 		t0 := time.UnixMilli(time.Now().UnixMilli())
 		const limit, window = 3, time.Minute
 		for i := range limit {
-			ok, ends, err := TakeAttempt(g, "s", limit, window, t0.Add(time.Duration(i)*time.Second))
+			ok, ends, err := q.TakeAttempt("s", limit, window, t0.Add(time.Duration(i)*time.Second))
 			if err != nil || !ok || !ends.Equal(t0.Add(window)) {
 				t.Fatalf("attempt %d: ok=%v ends=%v err=%v; want allowed in the window opened at t0", i+1, ok, ends, err)
 			}
 		}
-		ok, ends, err := TakeAttempt(g, "s", limit, window, t0.Add(10*time.Second))
+		ok, ends, err := q.TakeAttempt("s", limit, window, t0.Add(10*time.Second))
 		if err != nil || ok || !ends.Equal(t0.Add(window)) {
 			t.Fatalf("attempt over the limit: ok=%v ends=%v err=%v", ok, ends, err)
 		}
 		// Another subject has its own counter.
-		if ok, _, _ := TakeAttempt(g, "other", limit, window, t0); !ok {
+		if ok, _, _ := q.TakeAttempt("other", limit, window, t0); !ok {
 			t.Fatal("one subject's failures limited another")
 		}
 		// A success gives its attempt back, in the same window only.
-		if err := GiveBackAttempt(g, "s", t0.Add(window)); err != nil {
+		if err := q.GiveBackAttempt("s", t0.Add(window)); err != nil {
 			t.Fatal(err)
 		}
-		if ok, _, _ := TakeAttempt(g, "s", limit, window, t0.Add(20*time.Second)); !ok {
+		if ok, _, _ := q.TakeAttempt("s", limit, window, t0.Add(20*time.Second)); !ok {
 			t.Fatal("the given-back attempt is not available")
 		}
-		if err := GiveBackAttempt(g, "s", t0.Add(2*window)); err != nil {
+		if err := q.GiveBackAttempt("s", t0.Add(2*window)); err != nil {
 			t.Fatal(err)
 		}
-		if ok, _, _ := TakeAttempt(g, "s", limit, window, t0.Add(21*time.Second)); ok {
+		if ok, _, _ := q.TakeAttempt("s", limit, window, t0.Add(21*time.Second)); ok {
 			t.Fatal("giving back into another window freed an attempt in this one")
 		}
 		// The window ends: the next attempt opens a new one.
 		later := t0.Add(window)
-		ok, ends, err = TakeAttempt(g, "s", limit, window, later)
+		ok, ends, err = q.TakeAttempt("s", limit, window, later)
 		if err != nil || !ok || !ends.Equal(later.Add(window)) {
 			t.Fatalf("after the window: ok=%v ends=%v err=%v; want a new window", ok, ends, err)
 		}
-		if err := ClearFailures(g, "s"); err != nil {
+		if err := q.ClearFailures("s"); err != nil {
 			t.Fatal(err)
 		}
 		var n int64
@@ -60,7 +61,7 @@ func TestFailureWindows(t *testing.T) {
 			t.Fatal("ClearFailures left the counter")
 		}
 		// The sweep removes ended windows only.
-		if err := DeleteEndedWindows(g, t0.Add(window)); err != nil {
+		if err := q.DeleteEndedWindows(t0.Add(window)); err != nil {
 			t.Fatal(err)
 		}
 		g.Raw("SELECT COUNT(*) FROM customers_login_failures").Scan(&n)
@@ -73,6 +74,7 @@ func TestFailureWindows(t *testing.T) {
 func TestExpiredTokensAreSwept(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
 		g := open(t, db)
+		q := queries{db: g}
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		must := func(err error) {
 			t.Helper()
@@ -80,36 +82,36 @@ func TestExpiredTokensAreSwept(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		must(InsertAccount(g, Account{ID: "c1", Email: "a@example.com", Name: "A", Role: "customer", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}))
-		if err := InsertAccount(g, Account{ID: "c2", Email: "a@example.com", Name: "B", Role: "customer", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}); !errors.Is(err, ErrDuplicate) {
+		must(q.InsertAccount(Account{ID: "c1", Email: "a@example.com", Name: "A", Role: "customer", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}))
+		if err := q.InsertAccount(Account{ID: "c2", Email: "a@example.com", Name: "B", Role: "customer", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}); !errors.Is(err, ErrDuplicate) {
 			t.Fatalf("second account with one e-mail: %v, want ErrDuplicate", err)
 		}
-		must(InsertFamily(g, Family{ID: "old", CustomerID: "c1", CreatedAt: now, LastUsedAt: now}))
-		must(InsertFamily(g, Family{ID: "live", CustomerID: "c1", CreatedAt: now, LastUsedAt: now}))
-		must(InsertRefreshToken(g, RefreshToken{TokenHash: "h-old", FamilyID: "old", IssuedAt: now, ExpiresAt: now.Add(-time.Second)}))
-		must(InsertRefreshToken(g, RefreshToken{TokenHash: "h-live", FamilyID: "live", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}))
-		must(DeleteExpiredTokens(g, now))
-		if _, _, err := RefreshTokenByHash(g, "h-old"); !errors.Is(err, ErrNotFound) {
+		must(q.InsertFamily(Family{ID: "old", CustomerID: "c1", CreatedAt: now, LastUsedAt: now}))
+		must(q.InsertFamily(Family{ID: "live", CustomerID: "c1", CreatedAt: now, LastUsedAt: now}))
+		must(q.InsertRefreshToken(RefreshToken{TokenHash: "h-old", FamilyID: "old", IssuedAt: now, ExpiresAt: now.Add(-time.Second)}))
+		must(q.InsertRefreshToken(RefreshToken{TokenHash: "h-live", FamilyID: "live", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}))
+		must(q.DeleteExpiredTokens(now))
+		if _, _, err := q.RefreshTokenByHash("h-old"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("expired token: %v, want swept", err)
 		}
-		tok, customer, err := RefreshTokenByHash(g, "h-live")
+		tok, customer, err := q.RefreshTokenByHash("h-live")
 		if err != nil || tok.FamilyID != "live" || customer != "c1" {
 			t.Fatalf("live token: %+v %q %v", tok, customer, err)
 		}
-		if active, _ := TouchActiveFamily(g, "old", now); active {
+		if active, _ := q.TouchActiveFamily("old", now); active {
 			t.Fatal("a family without tokens survived the sweep")
 		}
-		if active, _ := TouchActiveFamily(g, "live", now); !active {
+		if active, _ := q.TouchActiveFamily("live", now); !active {
 			t.Fatal("the live family was swept")
 		}
-		must(RevokeFamily(g, "live", now))
-		if active, _ := TouchActiveFamily(g, "live", now); active {
+		must(q.RevokeFamily("live", now))
+		if active, _ := q.TouchActiveFamily("live", now); active {
 			t.Fatal("a revoked family is active")
 		}
-		if used, _ := MarkRefreshTokenUsed(g, "h-live", now); !used {
+		if used, _ := q.MarkRefreshTokenUsed("h-live", now); !used {
 			t.Fatal("first use refused")
 		}
-		if used, _ := MarkRefreshTokenUsed(g, "h-live", now); used {
+		if used, _ := q.MarkRefreshTokenUsed("h-live", now); used {
 			t.Fatal("second use accepted")
 		}
 	})

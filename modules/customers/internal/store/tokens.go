@@ -33,22 +33,22 @@ type RefreshToken struct {
 func (RefreshToken) TableName() string { return "customers_refresh_tokens" }
 
 // InsertFamily starts a session.
-func InsertFamily(db *gorm.DB, f Family) error {
-	return translate("insert token family", db.Create(&f).Error)
+func (q queries) InsertFamily(f Family) error {
+	return translate("insert token family", q.db.Create(&f).Error)
 }
 
 // InsertRefreshToken stores a token's hash.
-func InsertRefreshToken(db *gorm.DB, t RefreshToken) error {
-	return translate("insert refresh token", db.Create(&t).Error)
+func (q queries) InsertRefreshToken(t RefreshToken) error {
+	return translate("insert refresh token", q.db.Create(&t).Error)
 }
 
 // RefreshTokenByHash finds a token and the customer of its family.
-func RefreshTokenByHash(db *gorm.DB, hash string) (RefreshToken, string, error) {
+func (q queries) RefreshTokenByHash(hash string) (RefreshToken, string, error) {
 	var row struct {
 		RefreshToken
 		CustomerID string `gorm:"column:customer_id"`
 	}
-	err := db.Table("customers_refresh_tokens t").
+	err := q.db.Table("customers_refresh_tokens t").
 		Select("t.*, f.customer_id").
 		Joins("JOIN customers_token_families f ON f.id = t.family_id").
 		Where("t.token_hash = ?", hash).Take(&row).Error
@@ -61,32 +61,32 @@ func RefreshTokenByHash(db *gorm.DB, hash string) (RefreshToken, string, error) 
 // TouchActiveFamily marks a session used if it is not revoked, and reports
 // whether it is active. The UPDATE also locks the family's row on
 // PostgreSQL, so refreshes and revocations of one session are serialised.
-func TouchActiveFamily(db *gorm.DB, id string, now time.Time) (bool, error) {
-	res := db.Exec("UPDATE customers_token_families SET last_used_at = ? WHERE id = ? AND revoked_at IS NULL", now, id)
+func (q queries) TouchActiveFamily(id string, now time.Time) (bool, error) {
+	res := q.db.Exec("UPDATE customers_token_families SET last_used_at = ? WHERE id = ? AND revoked_at IS NULL", now, id)
 	return res.RowsAffected == 1, translate("touch token family", res.Error)
 }
 
 // MarkRefreshTokenUsed marks a token spent, if it was not yet: false means
 // someone used it first.
-func MarkRefreshTokenUsed(db *gorm.DB, hash string, now time.Time) (bool, error) {
-	res := db.Exec("UPDATE customers_refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL", now, hash)
+func (q queries) MarkRefreshTokenUsed(hash string, now time.Time) (bool, error) {
+	res := q.db.Exec("UPDATE customers_refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL", now, hash)
 	return res.RowsAffected == 1, translate("use refresh token", res.Error)
 }
 
 // RevokeFamily ends a session: none of its tokens refreshes any more.
-func RevokeFamily(db *gorm.DB, id string, now time.Time) error {
-	err := db.Exec("UPDATE customers_token_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", now, id).Error
+func (q queries) RevokeFamily(id string, now time.Time) error {
+	err := q.db.Exec("UPDATE customers_token_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", now, id).Error
 	return translate("revoke token family", err)
 }
 
 // DeleteExpiredTokens removes tokens past their expiry and sessions left
 // with none. A used token is kept until it expires, so replaying it revokes
 // its session for as long as it could have been valid.
-func DeleteExpiredTokens(db *gorm.DB, now time.Time) error {
-	if err := db.Exec("DELETE FROM customers_refresh_tokens WHERE expires_at < ?", now).Error; err != nil {
+func (q queries) DeleteExpiredTokens(now time.Time) error {
+	if err := q.db.Exec("DELETE FROM customers_refresh_tokens WHERE expires_at < ?", now).Error; err != nil {
 		return translate("delete expired refresh tokens", err)
 	}
-	err := db.Exec(`DELETE FROM customers_token_families WHERE NOT EXISTS
+	err := q.db.Exec(`DELETE FROM customers_token_families WHERE NOT EXISTS
 		(SELECT 1 FROM customers_refresh_tokens t WHERE t.family_id = customers_token_families.id)`).Error
 	return translate("delete ended token families", err)
 }

@@ -1,4 +1,4 @@
-package app
+package service
 
 import (
 	"context"
@@ -22,7 +22,8 @@ func TestJanitorsOfReplicasSweepWhatExpired(t *testing.T) {
 		now.Store(time.Now().UnixNano())
 		cfg := Config{Hashing: domain.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
 			Now: func() time.Time { return time.Unix(0, now.Load()) }}
-		a, b := serviceOn(t, db, cfg), serviceOn(t, db, cfg)
+		a, h := serviceWithHandle(t, db, cfg)
+		b := serviceOn(t, db, cfg)
 		ctx := context.Background()
 		// signUp registers n customers (a session each), signs each in again
 		// (a second session) and fails a sign-in for each (a window).
@@ -59,7 +60,7 @@ func TestJanitorsOfReplicasSweepWhatExpired(t *testing.T) {
 
 		count := func(query string) int64 {
 			var n int64
-			if err := a.db.Conn(ctx).Raw(query).Scan(&n).Error; err != nil {
+			if err := h.Conn(ctx).Raw(query).Scan(&n).Error; err != nil {
 				t.Fatal(err)
 			}
 			return n

@@ -1,4 +1,4 @@
-package app
+package service
 
 import (
 	"crypto/rand"
@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/modshop/modshop/modules/customers/internal/store"
 	"github.com/modshop/modshop/platform/auth"
@@ -51,21 +49,21 @@ func wellFormedRefreshToken(token string) bool {
 
 // openSession starts a token family for the account and issues its first
 // pair, in the caller's transaction.
-func (s *Service) openSession(tx *gorm.DB, a store.Account, now time.Time) (Tokens, error) {
+func (s *Service) openSession(tx *store.Tx, a store.Account, now time.Time) (Tokens, error) {
 	family := store.Family{ID: newID(), CustomerID: a.ID, CreatedAt: now, LastUsedAt: now}
-	if err := store.InsertFamily(tx, family); err != nil {
+	if err := tx.InsertFamily(family); err != nil {
 		return Tokens{}, err
 	}
 	return s.issue(tx, a, family.ID, now)
 }
 
 // issue stores a new refresh token in the family and signs an access token.
-func (s *Service) issue(tx *gorm.DB, a store.Account, familyID string, now time.Time) (Tokens, error) {
+func (s *Service) issue(tx *store.Tx, a store.Account, familyID string, now time.Time) (Tokens, error) {
 	refresh, hash, err := newRefreshToken()
 	if err != nil {
 		return Tokens{}, err
 	}
-	err = store.InsertRefreshToken(tx, store.RefreshToken{TokenHash: hash, FamilyID: familyID, IssuedAt: now, ExpiresAt: now.Add(RefreshTokenTTL)})
+	err = tx.InsertRefreshToken(store.RefreshToken{TokenHash: hash, FamilyID: familyID, IssuedAt: now, ExpiresAt: now.Add(RefreshTokenTTL)})
 	if err != nil {
 		return Tokens{}, err
 	}

@@ -1,4 +1,4 @@
-package app
+package service
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, rawEmail, password string) (b
 	if msg := domain.CheckNewPassword(password); msg != "" {
 		return false, fmt.Errorf("bootstrap admin password: %s", msg)
 	}
-	_, err = store.AccountByEmail(s.db.Conn(ctx), email)
+	_, err = s.store.AccountByEmail(ctx, email)
 	switch {
 	case err == nil:
 		return false, nil

@@ -1,16 +1,13 @@
-package app
+package service
 
 import (
 	"context"
 	"errors"
 
-	"gorm.io/gorm"
-
 	"github.com/modshop/modshop/modules/customers/api"
 	"github.com/modshop/modshop/modules/customers/internal/domain"
 	"github.com/modshop/modshop/modules/customers/internal/store"
 	"github.com/modshop/modshop/platform/errs"
-	"github.com/modshop/modshop/platform/events"
 )
 
 // Registration is the input of Register.
@@ -37,7 +34,7 @@ func (s *Service) Register(ctx context.Context, in Registration) (api.Customer, 
 		return api.Customer{}, Tokens{}, err
 	}
 	var tokens Tokens
-	acct, err := s.createAccount(ctx, email, in.Password, name, api.RoleCustomer, func(tx *gorm.DB, a store.Account) (err error) {
+	acct, err := s.createAccount(ctx, email, in.Password, name, api.RoleCustomer, func(tx *store.Tx, a store.Account) (err error) {
 		tokens, err = s.openSession(tx, a, a.CreatedAt)
 		return err
 	})
@@ -52,19 +49,19 @@ func (s *Service) Register(ctx context.Context, in Registration) (api.Customer, 
 // unique index on the normalized e-mail decides a race between two
 // registrations.
 func (s *Service) createAccount(ctx context.Context, email, password, name string, role api.Role,
-	also func(tx *gorm.DB, a store.Account) error) (store.Account, error) {
+	also func(tx *store.Tx, a store.Account) error) (store.Account, error) {
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		return store.Account{}, err
 	}
 	now := s.now()
 	acct := store.Account{ID: newID(), Email: email, Name: name, Role: string(role), PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-	err = s.outbox.Transact(ctx, func(tx *events.Tx) error {
-		if err := store.InsertAccount(tx.DB, acct); err != nil {
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertAccount(acct); err != nil {
 			return err
 		}
 		if also != nil {
-			if err := also(tx.DB, acct); err != nil {
+			if err := also(tx, acct); err != nil {
 				return err
 			}
 		}
@@ -106,13 +103,13 @@ func (s *Service) Login(ctx context.Context, in Credentials) (Tokens, error) {
 		newHash = s.rehash(ctx, in.Password)
 	}
 	var tokens Tokens
-	err = s.db.Transact(ctx, func(tx *gorm.DB) error {
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		now := s.now()
 		if err := endAttempt(tx, att); err != nil {
 			return err
 		}
 		if newHash != "" {
-			if _, err := store.ReplacePasswordHash(tx, acct.ID, acct.PasswordHash, newHash, now); err != nil {
+			if _, err := tx.ReplacePasswordHash(acct.ID, acct.PasswordHash, newHash, now); err != nil {
 				return err
 			}
 		}
@@ -126,7 +123,7 @@ func (s *Service) Login(ctx context.Context, in Credentials) (Tokens, error) {
 // unknown e-mail and a wrong password alike, after the same argon2id work
 // (against the dummy hash when there is no account).
 func (s *Service) verify(ctx context.Context, email, password string) (acct store.Account, ok, rehash bool, err error) {
-	acct, err = store.AccountByEmail(s.db.Conn(ctx), email)
+	acct, err = s.store.AccountByEmail(ctx, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return acct, false, false, s.hasher.VerifyDummy(ctx, password)
@@ -160,32 +157,32 @@ func (s *Service) Refresh(ctx context.Context, token string) (Tokens, error) {
 	var tokens Tokens
 	var family string
 	replayed := false
-	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		now := s.now()
-		tok, customerID, err := store.RefreshTokenByHash(tx, hash)
+		tok, customerID, err := tx.RefreshTokenByHash(hash)
 		if err != nil {
 			return err
 		}
 		family = tok.FamilyID
-		active, err := store.TouchActiveFamily(tx, tok.FamilyID, now)
+		active, err := tx.TouchActiveFamily(tok.FamilyID, now)
 		if err != nil {
 			return err
 		}
 		if !active {
 			return store.ErrNotFound
 		}
-		used, err := store.MarkRefreshTokenUsed(tx, hash, now)
+		used, err := tx.MarkRefreshTokenUsed(hash, now)
 		if err != nil {
 			return err
 		}
 		if !used { // spent before, or by a concurrent refresh that won
 			replayed = true
-			return store.RevokeFamily(tx, tok.FamilyID, now)
+			return tx.RevokeFamily(tok.FamilyID, now)
 		}
 		if now.After(tok.ExpiresAt) {
 			return store.ErrNotFound
 		}
-		acct, err := store.AccountByID(tx, customerID)
+		acct, err := tx.AccountByID(customerID)
 		if err != nil {
 			return err
 		}
@@ -209,15 +206,15 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	if !wellFormedRefreshToken(token) {
 		return nil
 	}
-	return s.db.Transact(ctx, func(tx *gorm.DB) error {
-		tok, _, err := store.RefreshTokenByHash(tx, hashRefreshToken(token))
+	return s.store.InTx(ctx, func(tx *store.Tx) error {
+		tok, _, err := tx.RefreshTokenByHash(hashRefreshToken(token))
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		return store.RevokeFamily(tx, tok.FamilyID, s.now())
+		return tx.RevokeFamily(tok.FamilyID, s.now())
 	})
 }
 

@@ -1,8 +1,8 @@
-// Package app is the catalog's service: one method per use case, each write
-// in one Outbox transaction with the events it publishes. The HTTP handlers,
+// Package service is the catalog's service: one method per use case, each write
+// in one store transaction with the events it publishes. The HTTP handlers,
 // the seed command and other modules (through api.Catalog and api.Admin) all
 // go through it, so they share one set of rules.
-package app
+package service
 
 import (
 	"context"
@@ -17,7 +17,6 @@ import (
 	"github.com/modshop/modshop/modules/catalog/internal/store"
 	inventory "github.com/modshop/modshop/modules/inventory/api"
 	"github.com/modshop/modshop/platform/config"
-	"github.com/modshop/modshop/platform/events"
 )
 
 // Availability is what the catalog asks of inventory: the stock of many SKUs
@@ -29,7 +28,6 @@ type Availability interface {
 // Service implements api.Catalog and api.Admin, and the HTTP use cases.
 type Service struct {
 	store    *store.Store
-	outbox   *events.Outbox
 	stock    Availability
 	currency string
 	log      *slog.Logger
@@ -50,9 +48,9 @@ var (
 )
 
 // New makes the service.
-func New(st *store.Store, ob *events.Outbox, stock Availability, cfg config.Config, log *slog.Logger) *Service {
+func New(st *store.Store, stock Availability, cfg config.Config, log *slog.Logger) *Service {
 	return &Service{
-		store: st, outbox: ob, stock: stock, currency: cfg.Currency, log: log,
+		store: st, stock: stock, currency: cfg.Currency, log: log,
 		// Stored times have microsecond precision; truncating here makes what
 		// a write returns equal to what a later read returns.
 		now:     func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },

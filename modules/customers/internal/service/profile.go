@@ -1,4 +1,4 @@
-package app
+package service
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 // Customer returns an account (api.Customers).
 func (s *Service) Customer(ctx context.Context, id string) (api.Customer, error) {
-	a, err := store.AccountByID(s.db.Conn(ctx), id)
+	a, err := s.store.AccountByID(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return api.Customer{}, api.ErrCustomerNotFound
 	}
@@ -35,7 +35,7 @@ func (s *Service) UpdateProfile(ctx context.Context, customerID string, in Profi
 		if err := fe.Err(); err != nil {
 			return api.Customer{}, err
 		}
-		err := store.UpdateName(s.db.Conn(ctx), customerID, name, s.now())
+		err := s.store.UpdateName(ctx, customerID, name, s.now())
 		if errors.Is(err, store.ErrNotFound) {
 			return api.Customer{}, api.ErrCustomerNotFound
 		}

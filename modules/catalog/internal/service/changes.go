@@ -1,11 +1,11 @@
-package app
+package service
 
 import (
 	"context"
 	"sync"
 	"time"
 
-	"github.com/modshop/modshop/platform/events"
+	"github.com/modshop/modshop/modules/catalog/internal/store"
 )
 
 // WatchEvery is how often a process reads the catalog's change count. A
@@ -24,18 +24,18 @@ type changeLog struct {
 	own  map[int64]bool // counts of this process's writes above seen
 }
 
-// write runs fn in one Outbox transaction, counts the change in it and then
+// write runs fn in one store transaction, counts the change in it and then
 // moves the generation, so this process's cache drops what the write may
 // have changed at once, and the other processes' when they see the count.
 // Every catalog write goes through it.
-func (s *Service) write(ctx context.Context, fn func(tx *events.Tx) error) error {
+func (s *Service) write(ctx context.Context, fn func(tx *store.Tx) error) error {
 	var n int64
-	err := s.outbox.Transact(ctx, func(tx *events.Tx) error {
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
 		var err error
-		n, err = s.store.CountChange(tx.DB)
+		n, err = tx.CountChange()
 		return err
 	})
 	if err == nil {

@@ -1,4 +1,4 @@
-package app
+package service
 
 import (
 	"context"
@@ -24,6 +24,14 @@ func newService(tb testing.TB, cfg Config) *Service {
 // its own connections.
 func serviceOn(tb testing.TB, db testkit.DB, cfg Config) *Service {
 	tb.Helper()
+	s, _ := serviceWithHandle(tb, db, cfg)
+	return s
+}
+
+// serviceWithHandle is serviceOn, with the database handle the service
+// runs on, for a test to look at the tables.
+func serviceWithHandle(tb testing.TB, db testkit.DB, cfg Config) (*Service, *database.Handle) {
+	tb.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	url := db.URL
 	reg := database.NewRegistry(func(string) string { return url }, log, nil)
@@ -43,5 +51,5 @@ func serviceOn(tb testing.TB, db testkit.DB, cfg Config) *Service {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return s
+	return s, h
 }

@@ -1,8 +1,9 @@
-// Package app holds the customers module's use cases: registration and
+// Package service holds the customers module's use cases: registration and
 // sign-in, token rotation, the profile and the address book, and the
-// bootstrap admin. It composes the domain rules with the store in
-// transactions, and publishes the module's events through its outbox.
-package app
+// bootstrap admin. It composes the domain rules with the store, whose
+// transactions also publish the module's events through its outbox; it
+// never sees the database itself.
+package service
 
 import (
 	"fmt"
@@ -15,7 +16,6 @@ import (
 	"github.com/modshop/modshop/modules/customers/internal/domain"
 	"github.com/modshop/modshop/modules/customers/internal/store"
 	"github.com/modshop/modshop/platform/auth"
-	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/events"
 )
 
@@ -57,8 +57,7 @@ func (c *Config) setDefaults() {
 
 // Service is the customers module. It implements api.Customers.
 type Service struct {
-	db     *database.Handle
-	outbox *events.Outbox
+	store  *store.Store
 	keys   *auth.Keys
 	hasher *domain.Hasher
 	limits Limits
@@ -75,7 +74,7 @@ func New(ob *events.Outbox, keys *auth.Keys, cfg Config, log *slog.Logger) (*Ser
 	if err != nil {
 		return nil, fmt.Errorf("customers: %w", err)
 	}
-	return &Service{db: ob.Handle(), outbox: ob, keys: keys, hasher: h, limits: cfg.Limits, clock: cfg.Now, log: log}, nil
+	return &Service{store: store.New(ob), keys: keys, hasher: h, limits: cfg.Limits, clock: cfg.Now, log: log}, nil
 }
 
 // Hasher is the password hasher (benchmarks report its cost).

@@ -1,4 +1,4 @@
-package app
+package service
 
 import (
 	"context"
@@ -8,8 +8,6 @@ import (
 	"math"
 	"net/netip"
 	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/modshop/modshop/modules/customers/internal/store"
 	"github.com/modshop/modshop/platform/errs"
@@ -54,8 +52,8 @@ func (s *Service) beginAttempt(ctx context.Context, email, clientAddr string) (a
 		a.addr = subject("addr", key)
 	}
 	var retryAt time.Time // the latest window end among spent counters
-	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
-		ok, ends, err := store.TakeAttempt(tx, a.email, s.limits.PerEmail.Max, s.limits.PerEmail.Window, now)
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		ok, ends, err := tx.TakeAttempt(a.email, s.limits.PerEmail.Max, s.limits.PerEmail.Window, now)
 		if err != nil {
 			return err
 		}
@@ -63,7 +61,7 @@ func (s *Service) beginAttempt(ctx context.Context, email, clientAddr string) (a
 			retryAt = ends
 		}
 		if a.addr != "" {
-			okAddr, ends, err := store.TakeAttempt(tx, a.addr, s.limits.PerAddress.Max, s.limits.PerAddress.Window, now)
+			okAddr, ends, err := tx.TakeAttempt(a.addr, s.limits.PerAddress.Max, s.limits.PerAddress.Window, now)
 			if err != nil {
 				return err
 			}
@@ -85,14 +83,14 @@ func (s *Service) beginAttempt(ctx context.Context, email, clientAddr string) (a
 
 // endAttempt settles a successful sign-in in its session's transaction: the
 // e-mail's failures are forgotten, the address's count is given back.
-func endAttempt(tx *gorm.DB, a attempt) error {
-	if err := store.ClearFailures(tx, a.email); err != nil {
+func endAttempt(tx *store.Tx, a attempt) error {
+	if err := tx.ClearFailures(a.email); err != nil {
 		return err
 	}
 	if a.addr == "" {
 		return nil
 	}
-	return store.GiveBackAttempt(tx, a.addr, a.addrWindowEnds)
+	return tx.GiveBackAttempt(a.addr, a.addrWindowEnds)
 }
 
 var errRateLimited = errs.New(errs.KindRateLimited, "rate_limited", "too many failed sign-ins; try again later")

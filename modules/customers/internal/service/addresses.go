@@ -1,4 +1,4 @@
-package app
+package service
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"errors"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 
 	"github.com/modshop/modshop/modules/customers/api"
 	"github.com/modshop/modshop/modules/customers/internal/domain"
@@ -33,7 +32,7 @@ func (s *Service) Addresses(ctx context.Context, customerID, cursor string, limi
 		}
 		after = string(b)
 	}
-	rows, err := store.Addresses(s.db.Conn(ctx), customerID, after, limit+1)
+	rows, err := s.store.Addresses(ctx, customerID, after, limit+1)
 	if err != nil {
 		return AddressPage{}, err
 	}
@@ -50,7 +49,7 @@ func (s *Service) Addresses(ctx context.Context, customerID, cursor string, limi
 
 // Address returns one of the customer's addresses (api.Customers).
 func (s *Service) Address(ctx context.Context, customerID, addressID string) (api.Address, error) {
-	a, err := store.AddressOf(s.db.Conn(ctx), customerID, addressID)
+	a, err := s.store.AddressOf(ctx, customerID, addressID)
 	if errors.Is(err, store.ErrNotFound) {
 		return api.Address{}, api.ErrAddressNotFound
 	}
@@ -70,15 +69,15 @@ func (s *Service) AddAddress(ctx context.Context, customerID string, in domain.A
 	now := s.now()
 	row := rowOf(f)
 	row.ID, row.CustomerID, row.CreatedAt, row.UpdatedAt = newID(), customerID, now, now
-	err = s.db.Transact(ctx, func(tx *gorm.DB) error {
-		ok, err := store.TakeAddressSlot(tx, customerID, api.MaxAddresses)
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		ok, err := tx.TakeAddressSlot(customerID, api.MaxAddresses)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return s.whyNoSlot(tx, customerID)
 		}
-		return store.InsertAddress(tx, row)
+		return tx.InsertAddress(row)
 	})
 	if err != nil {
 		return api.Address{}, err
@@ -87,8 +86,8 @@ func (s *Service) AddAddress(ctx context.Context, customerID string, in domain.A
 }
 
 // whyNoSlot tells a full address book from a customer that does not exist.
-func (s *Service) whyNoSlot(tx *gorm.DB, customerID string) error {
-	if _, err := store.AccountByID(tx, customerID); errors.Is(err, store.ErrNotFound) {
+func (s *Service) whyNoSlot(tx *store.Tx, customerID string) error {
+	if _, err := tx.AccountByID(customerID); errors.Is(err, store.ErrNotFound) {
 		return api.ErrCustomerNotFound
 	} else if err != nil {
 		return err
@@ -100,8 +99,8 @@ func (s *Service) whyNoSlot(tx *gorm.DB, customerID string) error {
 // result is validated as a whole.
 func (s *Service) UpdateAddress(ctx context.Context, customerID, addressID string, patch domain.AddressPatch) (api.Address, error) {
 	var out store.Address
-	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
-		cur, err := store.AddressOf(tx, customerID, addressID)
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.AddressOf(customerID, addressID)
 		if err != nil {
 			return err
 		}
@@ -111,7 +110,7 @@ func (s *Service) UpdateAddress(ctx context.Context, customerID, addressID strin
 		}
 		out = rowOf(f)
 		out.ID, out.CustomerID, out.CreatedAt, out.UpdatedAt = cur.ID, cur.CustomerID, cur.CreatedAt, s.now()
-		return store.UpdateAddress(tx, out)
+		return tx.UpdateAddress(out)
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return api.Address{}, api.ErrAddressNotFound
@@ -124,7 +123,7 @@ func (s *Service) UpdateAddress(ctx context.Context, customerID, addressID strin
 
 // DeleteAddress removes one of the customer's addresses.
 func (s *Service) DeleteAddress(ctx context.Context, customerID, addressID string) error {
-	err := s.db.Transact(ctx, func(tx *gorm.DB) error { return store.DeleteAddress(tx, customerID, addressID) })
+	err := s.store.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteAddress(customerID, addressID) })
 	if errors.Is(err, store.ErrNotFound) {
 		return api.ErrAddressNotFound
 	}

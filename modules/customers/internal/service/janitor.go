@@ -1,11 +1,9 @@
-package app
+package service
 
 import (
 	"context"
 	"errors"
 	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/modshop/modshop/modules/customers/internal/store"
 )
@@ -19,8 +17,8 @@ const SweepInterval = 10 * time.Minute
 // it; the deletes are idempotent.
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.now()
-	return s.db.Transact(ctx, func(tx *gorm.DB) error {
-		return errors.Join(store.DeleteExpiredTokens(tx, now), store.DeleteEndedWindows(tx, now))
+	return s.store.InTx(ctx, func(tx *store.Tx) error {
+		return errors.Join(tx.DeleteExpiredTokens(now), tx.DeleteEndedWindows(now))
 	})
 }
 

@@ -1,4 +1,4 @@
-package app
+package service
 
 import (
 	"context"
@@ -17,10 +17,10 @@ func (s *Service) CreateCategory(ctx context.Context, in api.NewCategory) (api.C
 		return api.Category{}, err
 	}
 	var created domain.Category
-	err := s.write(ctx, func(tx *events.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		var parent *domain.Category
 		if in.ParentID != nil {
-			found, err := s.store.CategoriesByID(tx.DB, []string{*in.ParentID})
+			found, err := tx.CategoriesByID([]string{*in.ParentID})
 			if err != nil {
 				return err
 			}
@@ -35,7 +35,7 @@ func (s *Service) CreateCategory(ctx context.Context, in api.NewCategory) (api.C
 			return err
 		}
 		created = c
-		return s.store.InsertCategory(tx.DB, c, s.now())
+		return tx.InsertCategory(c, s.now())
 	})
 	if err != nil {
 		return api.Category{}, err
@@ -49,7 +49,7 @@ func (s *Service) CreateProduct(ctx context.Context, in api.NewProduct) (api.Pro
 		return api.Product{}, err
 	}
 	p := domain.NewProduct(in, s.newID, s.now())
-	err := s.write(ctx, func(tx *events.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		paths, err := s.categoryPaths(tx, []domain.Product{p}, func(int) string { return "category_id" })
 		if err != nil {
 			return err
@@ -72,12 +72,12 @@ func (s *Service) ImportProducts(ctx context.Context, in []api.NewProduct) (int,
 	}
 	now := s.now()
 	created := 0
-	err := s.write(ctx, func(tx *events.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		slugs := make([]string, len(in))
 		for i, np := range in {
 			slugs[i] = np.Slug
 		}
-		taken, err := s.store.ExistingSlugs(tx.DB, slugs)
+		taken, err := tx.ExistingSlugs(slugs)
 		if err != nil {
 			return err
 		}
@@ -111,12 +111,12 @@ func (s *Service) ImportProducts(ctx context.Context, in []api.NewProduct) (int,
 // import written product by product (two variants, a product, two
 // variants...) made a message, and a transaction in each consumer, of every
 // one or two events.
-func (s *Service) insertProducts(tx *events.Tx, ps []domain.Product, paths [][]string) error {
+func (s *Service) insertProducts(tx *store.Tx, ps []domain.Product, paths [][]string) error {
 	rows := make([]store.NewProduct, len(ps))
 	for i, p := range ps {
 		rows[i] = store.NewProduct{Product: p, CategoryPath: paths[i]}
 	}
-	if err := s.store.InsertProducts(tx.DB, rows); err != nil {
+	if err := tx.InsertProducts(rows); err != nil {
 		return err
 	}
 	for _, p := range ps {
@@ -145,14 +145,14 @@ func (s *Service) insertProducts(tx *events.Tx, ps []domain.Product, paths [][]s
 
 // categoryPaths resolves the products' categories in one query; a category
 // that does not exist is a field error (field names the field of product i).
-func (s *Service) categoryPaths(tx *events.Tx, ps []domain.Product, field func(i int) string) ([][]string, error) {
+func (s *Service) categoryPaths(tx *store.Tx, ps []domain.Product, field func(i int) string) ([][]string, error) {
 	var ids []string
 	for _, p := range ps {
 		if p.CategoryID != nil {
 			ids = append(ids, *p.CategoryID)
 		}
 	}
-	found, err := s.store.CategoriesByID(tx.DB, ids)
+	found, err := tx.CategoriesByID(ids)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, patch domain.Pat
 	if err := patch.Validate(); err != nil {
 		return api.Product{}, err
 	}
-	return s.change(ctx, id, func(tx *events.Tx, p *domain.Product) (bool, error) {
+	return s.change(ctx, id, func(tx *store.Tx, p *domain.Product) (bool, error) {
 		return p.Apply(patch, s.now())
 	})
 }
@@ -186,7 +186,7 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, patch domain.Pat
 // nothing (HTTP DELETE).
 func (s *Service) ArchiveProduct(ctx context.Context, id string) error {
 	archived := api.StatusArchived
-	_, err := s.change(ctx, id, func(tx *events.Tx, p *domain.Product) (bool, error) {
+	_, err := s.change(ctx, id, func(tx *store.Tx, p *domain.Product) (bool, error) {
 		return p.Apply(domain.Patch{Status: &archived}, s.now())
 	})
 	return err
@@ -197,12 +197,12 @@ func (s *Service) AddVariant(ctx context.Context, productID string, in api.NewVa
 	if err := domain.ValidateNewVariant(in); err != nil {
 		return api.Product{}, err
 	}
-	return s.change(ctx, productID, func(tx *events.Tx, p *domain.Product) (bool, error) {
+	return s.change(ctx, productID, func(tx *store.Tx, p *domain.Product) (bool, error) {
 		v, err := p.AddVariant(s.newID(), in, s.now())
 		if err != nil {
 			return false, err
 		}
-		if err := s.store.InsertVariant(tx.DB, *p, len(p.Variants)-1); err != nil {
+		if err := tx.InsertVariant(*p, len(p.Variants)-1); err != nil {
 			return false, err
 		}
 		return true, tx.Publish(s.variantCreated(*p, v))
@@ -216,12 +216,12 @@ func (s *Service) UpdateVariant(ctx context.Context, variantID string, patch dom
 		return api.Variant{}, err
 	}
 	var out domain.Variant
-	err := s.write(ctx, func(tx *events.Tx) error {
-		p, err := s.store.LockProductOfVariant(tx.DB, variantID)
+	err := s.write(ctx, func(tx *store.Tx) error {
+		p, err := tx.LockProductOfVariant(variantID)
 		if err != nil {
 			return err
 		}
-		return s.changeLoaded(tx, &p, func(tx *events.Tx, p *domain.Product) (bool, error) {
+		return s.changeLoaded(tx, &p, func(tx *store.Tx, p *domain.Product) (bool, error) {
 			now := s.now()
 			ch, err := p.UpdateVariant(variantID, patch, now)
 			if err != nil {
@@ -231,7 +231,7 @@ func (s *Service) UpdateVariant(ctx context.Context, variantID string, patch dom
 			if !ch.Changed {
 				return false, nil
 			}
-			if err := s.store.UpdateVariant(tx.DB, ch.After, now); err != nil {
+			if err := tx.UpdateVariant(ch.After, now); err != nil {
 				return false, err
 			}
 			if !ch.PriceChanged() {
@@ -251,13 +251,13 @@ func (s *Service) UpdateVariant(ctx context.Context, variantID string, patch dom
 
 // mutation changes a loaded product in tx, writing what only it knows about
 // (a new variant, a variant's row), and reports whether anything changed.
-type mutation func(tx *events.Tx, p *domain.Product) (bool, error)
+type mutation func(tx *store.Tx, p *domain.Product) (bool, error)
 
 // change runs a mutation of one product in one transaction.
 func (s *Service) change(ctx context.Context, id string, m mutation) (api.Product, error) {
 	var out domain.Product
-	err := s.write(ctx, func(tx *events.Tx) error {
-		p, err := s.store.LockProduct(tx.DB, id)
+	err := s.write(ctx, func(tx *store.Tx) error {
+		p, err := tx.LockProduct(id)
 		if err != nil {
 			return err
 		}
@@ -273,7 +273,7 @@ func (s *Service) change(ctx context.Context, id string, m mutation) (api.Produc
 // changeLoaded applies m to p, then, if it changed anything, saves the
 // product row (with its new version, price_from and listing rows) and
 // publishes the product event.
-func (s *Service) changeLoaded(tx *events.Tx, p *domain.Product, m mutation) error {
+func (s *Service) changeLoaded(tx *store.Tx, p *domain.Product, m mutation) error {
 	before := p.Status
 	changed, err := m(tx, p)
 	if err != nil || !changed {
@@ -287,14 +287,14 @@ func (s *Service) changeLoaded(tx *events.Tx, p *domain.Product, m mutation) err
 		}
 		path = paths[0]
 	}
-	if err := s.store.SaveProduct(tx.DB, *p, path); err != nil {
+	if err := tx.SaveProduct(*p, path); err != nil {
 		return err
 	}
 	return s.publishProduct(tx, before, false, *p, path)
 }
 
 // publishProduct publishes the product event the change calls for.
-func (s *Service) publishProduct(tx *events.Tx, before api.Status, created bool, p domain.Product, path []string) error {
+func (s *Service) publishProduct(tx *store.Tx, before api.Status, created bool, p domain.Product, path []string) error {
 	return tx.Publish(s.productEvent(before, created, p, path))
 }
 
