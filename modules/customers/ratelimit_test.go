@@ -169,3 +169,37 @@ func TestStrangerCannotLockOutTheOwner(t *testing.T) {
 		testkit.Expect(t, loginFrom(shop, "192.0.2.1", "boss@example.com", "password1"), 200)
 	})
 }
+
+func registerFrom(shop *testkit.Shop, addr, email string) testkit.Response {
+	return shop.Do(testkit.Req{Method: http.MethodPost, Path: "/v1/auth/register",
+		Body:   map[string]string{"email": email, "password": "password1", "name": "N"},
+		Header: map[string]string{"X-Forwarded-For": addr}})
+}
+
+// TestRegistrationsAreLimitedPerAddress: each registration costs an
+// argon2id hash, so one address gets PerAddressRegistrations of them (409s
+// for taken e-mails included), then 429 with Retry-After; other addresses
+// are not affected. A parallel burst gets exactly the allowance.
+func TestRegistrationsAreLimitedPerAddress(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
+		shop := start(t, db, opts{env: map[string]string{"MODSHOP_TRUSTED_PROXIES": "127.0.0.1/32,::1/128"}})
+		lim := service.DefaultLimits.PerAddressRegistrations
+		const n = 48
+		statuses := make(chan int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { statuses <- registerFrom(shop, "198.51.100.20", testkit.Fmt("flood%d@example.com", i)).Status })
+		}
+		wg.Wait()
+		close(statuses)
+		got := map[int]int{}
+		for s := range statuses {
+			got[s]++
+		}
+		if got[201] != lim.Max || got[429] != n-lim.Max {
+			t.Fatalf("statuses %v, want %d × 201 and %d × 429", got, lim.Max, n-lim.Max)
+		}
+		expectLimited(t, registerFrom(shop, "198.51.100.20", "one-more@example.com"), lim.Window)
+		testkit.Expect(t, registerFrom(shop, "198.51.100.21", "neighbour@example.com"), 201)
+	})
+}

@@ -10,9 +10,10 @@ import (
 	"github.com/modshop/modshop/platform/errs"
 )
 
-// Registration is the input of Register.
+// Registration is the input of Register. ClientAddr is the caller's IP
+// address, for the per-address registration limit ("" skips it).
 type Registration struct {
-	Email, Password, Name string
+	Email, Password, Name, ClientAddr string
 }
 
 // Credentials are the input of Login. ClientAddr is the caller's IP
@@ -31,6 +32,9 @@ func (s *Service) Register(ctx context.Context, in Registration) (api.Customer, 
 	}
 	name := domain.CleanName(in.Name, &fe)
 	if err := fe.Err(); err != nil {
+		return api.Customer{}, Tokens{}, err
+	}
+	if err := s.takeRegistration(ctx, in.ClientAddr); err != nil {
 		return api.Customer{}, Tokens{}, err
 	}
 	var tokens Tokens

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/modshop/modshop/modules/customers/internal/store"
@@ -26,6 +27,9 @@ type Limits struct {
 	// stranger's failures never refuse the owner signing in from theirs.
 	PerAccountAddress store.Delay
 	PerAddress        Limit // one client trying many accounts
+	// PerAddressRegistrations bounds the accounts one client address may
+	// try to create: each costs an argon2id hash.
+	PerAddressRegistrations Limit
 }
 
 // DefaultLimits: per account and address, 5 failures go at once, then each
@@ -39,6 +43,70 @@ type Limits struct {
 var DefaultLimits = Limits{
 	PerAccountAddress: store.Delay{Free: 5, Base: time.Second, Max: 15 * time.Minute, Memory: time.Hour},
 	PerAddress:        Limit{Max: 20, Window: 15 * time.Minute},
+	// 20 registrations an hour: a family or an office behind one address
+	// signs up in peace; a flood from one address gets 20 hashes an hour.
+	PerAddressRegistrations: Limit{Max: 20, Window: time.Hour},
+}
+
+var errTooManyRegistrations = errs.New(errs.KindRateLimited, "rate_limited", "too many registrations from this address; try again later")
+
+// takeRegistration counts a registration against the client's address
+// before its password is hashed, and refuses it with 429 once the
+// address's allowance is spent. Without a client address (a call in
+// process) nothing is counted.
+func (s *Service) takeRegistration(ctx context.Context, clientAddr string) error {
+	key := addressKey(clientAddr)
+	if key == "" {
+		return nil
+	}
+	now := s.clock()
+	if until, ok := s.spent.get(key); ok && now.Before(until) {
+		return registrationsRefused(until.Sub(now))
+	}
+	var ok bool
+	var ends time.Time
+	err := s.store.InTx(ctx, func(tx *store.Tx) (err error) {
+		ok, ends, err = tx.TakeAttempt(subject("register", key), s.limits.PerAddressRegistrations.Max, s.limits.PerAddressRegistrations.Window, now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.spent.put(key, ends)
+		return registrationsRefused(ends.Sub(now))
+	}
+	return nil
+}
+
+func registrationsRefused(wait time.Duration) error {
+	secs := int64(math.Ceil(wait.Seconds()))
+	return errTooManyRegistrations.With("retry_after", max(secs, 1))
+}
+
+// spentAddresses is a small in-process memory of refusals; the counters
+// in the database stay the truth (every process of a shop shares them).
+type spentAddresses struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+const maxSpentAddresses = 10000
+
+func (s *spentAddresses) get(key string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.m[key]
+	return t, ok
+}
+
+func (s *spentAddresses) put(key string, until time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil || len(s.m) >= maxSpentAddresses {
+		s.m = map[string]time.Time{} // forgetting costs one database check each
+	}
+	s.m[key] = until
 }
 
 // attempt is a sign-in that has taken its place in the failure counters.
