@@ -81,6 +81,10 @@ func NewModule(cfg service.Config) fx.Option {
 		modkit.Routes(internalRoutes),
 		modkit.Workers(bootstrapAdmin),
 		modkit.Workers(func(s *service.Service) modkit.Worker {
+			r := service.NewRevocations(s)
+			return modkit.Worker{Name: "customers.revocations", Start: r.Start, Stop: r.Stop}
+		}),
+		modkit.Workers(func(s *service.Service) modkit.Worker {
 			j := service.NewJanitor(s)
 			return modkit.Worker{Name: "customers.janitor", Start: j.Start, Stop: j.Stop}
 		}),

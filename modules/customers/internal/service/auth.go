@@ -195,6 +195,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (Tokens, error) {
 	})
 	switch {
 	case replayed && err == nil:
+		s.keys.Revoke(family) // its access tokens too: here at once, elsewhere at the next reload
 		s.log.Warn("refresh token replayed; session revoked", "family", family)
 		return Tokens{}, api.ErrInvalidRefreshToken
 	case errors.Is(err, store.ErrNotFound):
@@ -210,7 +211,8 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	if !wellFormedRefreshToken(token) {
 		return nil
 	}
-	return s.store.InTx(ctx, func(tx *store.Tx) error {
+	var family string
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		tok, _, err := tx.RefreshTokenByHash(hashRefreshToken(token))
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
@@ -218,8 +220,13 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 		if err != nil {
 			return err
 		}
+		family = tok.FamilyID
 		return tx.RevokeFamily(tok.FamilyID, s.now())
 	})
+	if err == nil && family != "" {
+		s.keys.Revoke(family) // its access tokens too: here at once, elsewhere at the next reload
+	}
+	return err
 }
 
 // checkEmail normalizes an e-mail input, recording a field error.

@@ -141,7 +141,12 @@ CREATE TABLE customers_signin_delays (
 	forget_at BIGINT NOT NULL
 );
 CREATE INDEX customers_signin_delays_forget ON customers_signin_delays (forget_at);
-`}}}
+`}, {
+	// Every process reloads the sessions revoked lately each second
+	// (service.LoadRevocations).
+	Version: 3, Name: "revoked_sessions",
+	SQL: `CREATE INDEX customers_token_families_revoked ON customers_token_families (revoked_at) WHERE revoked_at IS NOT NULL;`,
+}}}
 
 // ErrNotFound is a row that does not exist (or is not the caller's).
 var ErrNotFound = errors.New("not found")
