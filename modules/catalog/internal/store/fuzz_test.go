@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/base64"
+	"errors"
 	"testing"
 )
 
@@ -18,7 +19,7 @@ func FuzzDecodeCursor(f *testing.F) {
 		s := Sort(sort)
 		k, err := DecodeCursor(cursor, s)
 		if err != nil {
-			if err != ErrBadCursor {
+			if !errors.Is(err, ErrBadCursor) {
 				t.Fatalf("DecodeCursor(%q): %v", cursor, err)
 			}
 			return
