@@ -14,7 +14,14 @@ PKG       ?= ./...
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run build test test-race arch lint bench tidy clean
+# Fuzz targets (go test -fuzz), PACKAGE:TARGET; `make fuzz` runs each for
+# FUZZTIME. Their seed corpora are in each package's testdata/fuzz.
+FUZZTIME  ?= 9s
+FUZZ      := ./platform/httpx:FuzzBind ./modules/catalog/internal/store:FuzzDecodeCursor \
+             ./modules/search/internal/engine:FuzzSearch ./platform/idempotency:FuzzCheck \
+             ./platform/database:FuzzSplitStatements ./platform/events:FuzzDecodeMessage
+
+.PHONY: help run build test test-race arch lint bench fuzz tidy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,6 +51,13 @@ lint: ## go vet and golangci-lint (.golangci.yml)
 
 bench: ## run benchmarks (BENCH, BENCHTIME, PKG narrow them)
 	go test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -timeout 60m $(PKG)
+
+fuzz: ## run each fuzz target for FUZZTIME (default 9s) and print its executions
+	@set -e; for t in $(FUZZ); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		out=$$(go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
+		echo "$$name ($$pkg): $$(echo "$$out" | grep -o 'execs: [0-9]*' | tail -1)"; \
+	done
 
 tidy: ## go mod tidy
 	go mod tidy

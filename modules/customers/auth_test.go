@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/modshop/modshop/modules/customers/internal/service"
+	"github.com/modshop/modshop/modules/customers/internal/store"
 	"github.com/modshop/modshop/platform/auth"
 	"github.com/modshop/modshop/platform/testkit"
 )
@@ -155,7 +156,7 @@ func TestLoginTakesAboutAsLongForUnknownEmailAndWrongPassword(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing test")
 	}
-	loose := service.Limits{PerEmail: service.Limit{Max: 100, Window: time.Minute}, PerAddress: service.Limit{Max: 100, Window: time.Minute}}
+	loose := service.Limits{PerAccountAddress: store.Delay{Free: 100, Base: time.Second, Max: time.Second, Memory: time.Minute}, PerAddress: service.Limit{Max: 100, Window: time.Minute}}
 	shop := start(t, testkit.SQLite(t), opts{cfg: service.Config{Hashing: defaultParams(), Limits: loose}})
 	register(t, shop, "eve@example.com", "right password", "Eve")
 	timeIt := func(email string) time.Duration {

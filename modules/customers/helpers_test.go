@@ -37,7 +37,7 @@ type opts struct {
 
 // start runs the customers module (and any extra modules) in a process of
 // its own on db. Unless the test sets a cost, hashing is cheap.
-func start(t *testing.T, db testkit.DB, o opts) *testkit.Shop {
+func start(t testing.TB, db testkit.DB, o opts) *testkit.Shop {
 	t.Helper()
 	if o.cfg.Hashing == (domain.Params{}) {
 		o.cfg.Hashing = cheap

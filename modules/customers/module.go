@@ -80,6 +80,10 @@ func NewModule(cfg service.Config) fx.Option {
 		modkit.Routes(httpapi.Routes),
 		modkit.Routes(internalRoutes),
 		modkit.Workers(bootstrapAdmin),
+		modkit.Workers(func(s *service.Service) modkit.Worker {
+			r := service.NewRevocations(s)
+			return modkit.Worker{Name: "customers.revocations", Start: r.Start, Stop: r.Stop}
+		}),
 		modkit.Workers(func(s *service.Service, log *slog.Logger) modkit.Worker {
 			return modkit.NewPeriodic("customers.janitor", service.SweepInterval, s.Sweep, modkit.WithLogger(log.With("module", Name))).Worker()
 		}),

@@ -19,6 +19,7 @@ import (
 	"github.com/modshop/modshop/modules/orders/internal/service"
 	"github.com/modshop/modshop/modules/orders/internal/store"
 	payments "github.com/modshop/modshop/modules/payments/api"
+	"github.com/modshop/modshop/platform/auth"
 	"github.com/modshop/modshop/platform/clock"
 	"github.com/modshop/modshop/platform/config"
 	"github.com/modshop/modshop/platform/events"
@@ -78,12 +79,13 @@ type serviceIn struct {
 	Log       *slog.Logger
 	Clock     clock.Clock `optional:"true"` // tests supply a fake one
 	Tuning    *Tuning     `optional:"true"`
+	Keys      *auth.Keys
 }
 
 func newService(in serviceIn) *service.Service {
 	// The reservation's TTL is the inventory module's setting: a checkout
 	// reserves with none.
-	opt := service.Options{Currency: in.Config.Currency}
+	opt := service.Options{Currency: in.Config.Currency, GuestTokenKey: in.Keys.Derive("orders.guest-token")}
 	if in.Tuning != nil {
 		opt.Lease, opt.AfterStep = in.Tuning.Lease, in.Tuning.AfterStep
 	}

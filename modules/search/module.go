@@ -23,6 +23,7 @@ import (
 	"github.com/modshop/modshop/modules/search/internal/store"
 	"github.com/modshop/modshop/platform/config"
 	"github.com/modshop/modshop/platform/events"
+	"github.com/modshop/modshop/platform/fsmode"
 	"github.com/modshop/modshop/platform/httpx"
 	"github.com/modshop/modshop/platform/modkit"
 )
@@ -101,6 +102,10 @@ func newEngine(lc fx.Lifecycle, cfg config.Config, log *slog.Logger) engine.Engi
 	path := filepath.Join(cfg.DataDir, "search.bleve")
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
+			// The index is the shop's data: private to its user (fsmode).
+			if err := fsmode.Dir(cfg.DataDir); err != nil {
+				return err
+			}
 			b, err := engine.OpenBleve(path)
 			if errors.Is(err, engine.ErrSchemaMismatch) {
 				log.Warn("search index was built by another version; rebuilding", "module", Name, "path", path)

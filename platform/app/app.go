@@ -23,6 +23,7 @@ import (
 	"github.com/modshop/modshop/platform/config"
 	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/events"
+	"github.com/modshop/modshop/platform/fsmode"
 	"github.com/modshop/modshop/platform/httpx"
 	"github.com/modshop/modshop/platform/modkit"
 	"github.com/modshop/modshop/platform/tracing"
@@ -43,7 +44,14 @@ func Platform(cfg config.Config, logOut io.Writer) fx.Option {
 				return database.NewRegistry(cfg.DatabaseURLFor, log, database.NewMetrics(reg)).
 					SetLimits(database.Limits{MaxConns: cfg.DatabaseMaxConns, SQLiteCacheKiB: cfg.SQLiteCacheKiB})
 			},
-			func() (*auth.Keys, error) { return auth.LoadKeys(cfg.JWTSecret, cfg.DataDir) },
+			func() (*auth.Keys, error) {
+				// A data folder made earlier with a looser mode is made
+				// private (fsmode); one that does not exist is not created here.
+				if err := fsmode.Tighten(cfg.DataDir); err != nil {
+					return nil, err
+				}
+				return auth.LoadKeys(cfg.JWTSecret, cfg.DataDir)
+			},
 			newTransport,
 			newBus,
 			newMigrator,

@@ -11,16 +11,22 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/modshop/modshop/platform/fsmode"
 )
 
 // Role is what a principal may do.
@@ -37,6 +43,9 @@ const (
 type Principal struct {
 	Subject string // customer id
 	Role    Role
+	// Session is the sign-in session the token belongs to ("sid"); its
+	// revocation (logout, a replayed refresh token) ends the token too.
+	Session string
 }
 
 // IsAdmin reports whether the principal is an admin.
@@ -60,6 +69,53 @@ type Keys struct {
 	secret []byte
 	issuer string
 	now    func() time.Time
+	// revoked are the sessions whose access tokens are refused: those
+	// revoked within an access token's life (SetRevoked, Revoke).
+	revoked atomic.Pointer[map[string]struct{}]
+	mu      sync.Mutex // serialises writers of revoked
+}
+
+// SetRevoked replaces the revoked sessions with ids: the module that owns
+// sessions reloads them every second or so from its database, which every
+// process of the shop shares, so a revocation reaches every replica within
+// that time.
+func (k *Keys) SetRevoked(ids []string) {
+	m := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		m[id] = struct{}{}
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.revoked.Store(&m)
+}
+
+// Revoke adds one session at once (the process that revoked it need not
+// wait for the next reload).
+func (k *Keys) Revoke(id string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	old := k.revoked.Load()
+	m := make(map[string]struct{}, 1)
+	if old != nil {
+		m = make(map[string]struct{}, len(*old)+1)
+		for s := range *old {
+			m[s] = struct{}{}
+		}
+	}
+	m[id] = struct{}{}
+	k.revoked.Store(&m)
+}
+
+func (k *Keys) isRevoked(session string) bool {
+	if session == "" {
+		return false
+	}
+	m := k.revoked.Load()
+	if m == nil {
+		return false
+	}
+	_, ok := (*m)[session]
+	return ok
 }
 
 // ErrInvalidToken covers every reason a token is refused.
@@ -85,8 +141,8 @@ func LoadKeys(secret, dataDir string) (*Keys, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", dataDir, err)
+	if err := fsmode.Dir(dataDir); err != nil {
+		return nil, err
 	}
 	// Write a temporary file, then link it into place: the key file appears
 	// whole or not at all, so a process starting at the same moment never
@@ -114,13 +170,23 @@ func LoadKeys(secret, dataDir string) (*Keys, error) {
 	return NewKeys(key), nil
 }
 
+// Derive is a key for another purpose (e.g. "orders.guest-token"), derived
+// from the signing secret with HMAC-SHA256: every process of a shop shares
+// it, and it reveals nothing of the secret.
+func (k *Keys) Derive(purpose string) []byte {
+	m := hmac.New(sha256.New, k.secret)
+	m.Write([]byte("modshop derived key\x00" + purpose))
+	return m.Sum(nil)
+}
+
 // NewKeys uses a raw secret.
 func NewKeys(secret []byte) *Keys {
 	return &Keys{secret: secret, issuer: "modshop", now: time.Now}
 }
 
 type claims struct {
-	Role Role `json:"role"`
+	Role Role   `json:"role"`
+	SID  string `json:"sid,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -128,7 +194,7 @@ type claims struct {
 func (k *Keys) Sign(p Principal, ttl time.Duration) (string, time.Time, error) {
 	now := k.now()
 	exp := now.Add(ttl)
-	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Role: p.Role, RegisteredClaims: jwt.RegisteredClaims{
+	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Role: p.Role, SID: p.Session, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: p.Subject, Issuer: k.issuer, IssuedAt: jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now.Add(-time.Second)), ExpiresAt: jwt.NewNumericDate(exp),
 	}})
@@ -149,5 +215,8 @@ func (k *Keys) Verify(token string) (Principal, error) {
 	if c.Subject == "" || (c.Role != RoleCustomer && c.Role != RoleAdmin && c.Role != RoleService) {
 		return Principal{}, fmt.Errorf("%w: missing subject or unknown role", ErrInvalidToken)
 	}
-	return Principal{Subject: c.Subject, Role: c.Role}, nil
+	if k.isRevoked(c.SID) {
+		return Principal{}, fmt.Errorf("%w: the session was revoked", ErrInvalidToken)
+	}
+	return Principal{Subject: c.Subject, Role: c.Role, Session: c.SID}, nil
 }

@@ -18,8 +18,6 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +32,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/modshop/modshop/platform/fsmode"
 	"github.com/modshop/modshop/platform/tracing"
 )
 
@@ -109,8 +108,20 @@ func OpenLimited(rawURL string, lim Limits) (*DB, error) {
 		}
 		memory := file == ":memory:"
 		if !memory {
-			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			// The database holds password hashes and personal data: a new
+			// folder is 0700, the file 0600 (SQLite gives its WAL and SHM
+			// files the database's mode).
+			if err := fsmode.Parent(file); err != nil {
 				return nil, fmt.Errorf("create database folder: %w", err)
+			}
+			for _, f := range []string{file, file + "-wal", file + "-shm"} {
+				if f == file {
+					if err := fsmode.File(f); err != nil {
+						return nil, err
+					}
+				} else if err := fsmode.Tighten(f); err != nil {
+					return nil, err
+				}
 			}
 		}
 		g, err := gorm.Open(sqlite.Open(sqliteDSN(file, rawQuery, lim.SQLiteCacheKiB)), cfg)

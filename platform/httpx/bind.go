@@ -8,8 +8,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -18,24 +20,36 @@ import (
 
 // Bind decodes a JSON request body into dst strictly: the content type must be
 // application/json (else 415), unknown fields, wrong types, trailing data and
-// malformed JSON are 400 bad_request, a body over the limit is 413.
+// malformed JSON, keys in another case than their field's and keys named
+// twice in one object are 400 bad_request, a body over the limit is 413.
 func Bind(c echo.Context, dst any) error {
 	ct := c.Request().Header.Get(echo.HeaderContentType)
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || mt != echo.MIMEApplicationJSON {
 		return echo.NewHTTPError(http.StatusUnsupportedMediaType)
 	}
-	dec := json.NewDecoder(c.Request().Body)
+	data, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	return decodeStrict(data, dst)
+}
+
+// decodeStrict is Bind's decoding of a body already read.
+func decodeStrict(data []byte, dst any) error {
+	if !utf8.Valid(data) {
+		return errs.BadRequest("the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var he *echo.HTTPError
-		if errors.As(err, &he) {
-			return he
-		}
 		return errs.BadRequest("the body must hold exactly one JSON value")
+	}
+	if err := checkKeys(data, reflect.TypeOf(dst)); err != nil {
+		return errs.BadRequest(err.Error())
 	}
 	return nil
 }

@@ -124,6 +124,9 @@ func errorHandler(log *slog.Logger, unavailable func(error) bool) echo.HTTPError
 			log.Error("request failed", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path, "request_id", rid)
 		}
 		p.Instance = c.Request().URL.Path
+		if badText(p.Instance) {
+			p.Instance = c.Request().URL.EscapedPath() // never echo a NUL byte or invalid UTF-8
+		}
 		if p.Status == http.StatusTooManyRequests || p.Status == http.StatusServiceUnavailable {
 			if c.Response().Header().Get("Retry-After") == "" {
 				if v, ok := p.Extra["retry_after"]; ok {

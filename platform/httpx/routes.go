@@ -61,10 +61,17 @@ type RouteSet struct {
 	Routes []Route
 }
 
-// access enforces a route's Access.
+// access enforces a route's Access. An answer that may depend on who asks
+// (every route but a public read: carts, checkouts, orders, /v1/me, admin,
+// sign-in) says Cache-Control: no-store, refusals included, so that no
+// shared cache keeps one caller's answer for another; public reads
+// (catalog, search) set their own caching (CachedJSON).
 func access(a Access, keys *auth.Keys, internalToken string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			if m := c.Request().Method; a != Public || (m != http.MethodGet && m != http.MethodHead) {
+				c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+			}
 			if a == Public {
 				return next(c)
 			}

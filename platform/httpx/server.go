@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -29,6 +30,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/modshop/modshop/platform/auth"
+	"github.com/modshop/modshop/platform/errs"
 	"github.com/modshop/modshop/platform/tracing"
 )
 
@@ -116,6 +118,7 @@ func NewServer(cfg Config, sets []RouteSet, checks []Check, keys *auth.Keys, reg
 		traceRequests(),
 		observe(log, reqs, lat),
 		recoverPanics(log),
+		refuseBadText,
 		middleware.SecureWithConfig(middleware.SecureConfig{
 			XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
 			ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'", ReferrerPolicy: "no-referrer",
@@ -304,16 +307,21 @@ func observe(log *slog.Logger, reqs *prometheus.CounterVec, lat *prometheus.Hist
 			}
 			status := c.Response().Status
 			d := time.Since(start)
-			reqs.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Inc()
-			lat.WithLabelValues(c.Request().Method, route).Observe(d.Seconds())
+			method := methodLabel(c.Request().Method)
+			reqs.WithLabelValues(method, route, statusClass(status)).Inc()
+			lat.WithLabelValues(method, route).Observe(d.Seconds())
 			if route != "/healthz" && route != "/metrics" {
 				mod, _ := c.Get("module").(string)
+				m := c.Request().Method
+				if method == "other" && len(m) > 32 {
+					m = m[:32] + "…" // a stranger's method is not logged whole either
+				}
 				lvl := slog.LevelInfo
 				if status >= 500 {
 					lvl = slog.LevelError
 				}
 				log.LogAttrs(c.Request().Context(), lvl, "http",
-					slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
+					slog.String("method", m), slog.String("path", c.Request().URL.Path),
 					slog.String("route", route), slog.Int("status", status), slog.Duration("duration", d),
 					slog.Int64("bytes", c.Response().Size), slog.String("module", mod),
 					slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
@@ -322,6 +330,56 @@ func observe(log *slog.Logger, reqs *prometheus.CounterVec, lat *prometheus.Hist
 			return nil
 		}
 	}
+}
+
+// refuseBadText answers 400 to a path or query that holds a NUL byte or
+// invalid UTF-8, before any handler passes it to a database: PostgreSQL
+// refuses NUL in text (a 500), and neither is ever part of a valid id,
+// slug, search or cursor. Bodies are checked by Bind.
+func refuseBadText(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		if badText(u.Path) {
+			return errs.BadRequest("the path holds a NUL byte or invalid UTF-8")
+		}
+		if u.RawQuery != "" {
+			for k, vs := range c.QueryParams() {
+				bad := badText(k)
+				for _, v := range vs {
+					bad = bad || badText(v)
+				}
+				if bad {
+					return errs.BadRequest("the query holds a NUL byte or invalid UTF-8")
+				}
+			}
+		}
+		return next(c)
+	}
+}
+
+// badText: s holds a NUL byte or is not valid UTF-8.
+func badText(s string) bool {
+	return strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s)
+}
+
+// methodLabel is the request method as a metric label, from a bounded set:
+// a client chooses its method, and a label taken as sent would grow the
+// metrics without limit.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
+// statusClass is a status as a metric label: "2xx", "4xx", ...
+func statusClass(status int) string {
+	if status < 100 || status > 599 {
+		return "other"
+	}
+	return strconv.Itoa(status/100) + "xx"
 }
 
 func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {

@@ -21,6 +21,11 @@ const HashMemoryBudget = 256 << 20
 type Hasher struct {
 	params Params
 	slots  chan struct{}
+	// fresh bounds the slots new hashes (registrations, rehashes) may
+	// hold to all but one, so a sign-in's verification never queues
+	// behind a flood of registrations: it waits at most for other
+	// sign-ins.
+	fresh chan struct{}
 	// dummy is a hash of a random password at the current cost. Sign-ins for
 	// unknown e-mails verify against it, so they take as long as a wrong
 	// password for a real account.
@@ -55,7 +60,7 @@ func NewHasher(p Params, concurrency int) (*Hasher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Hasher{params: p, slots: make(chan struct{}, concurrency), dummy: dummy}, nil
+	return &Hasher{params: p, slots: make(chan struct{}, concurrency), fresh: make(chan struct{}, max(concurrency-1, 1)), dummy: dummy}, nil
 }
 
 // Params is the cost of new hashes.
@@ -66,6 +71,12 @@ func (h *Hasher) Concurrency() int { return cap(h.slots) }
 
 // Hash hashes a new password at the current cost.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	select {
+	case h.fresh <- struct{}{}:
+	case <-ctx.Done():
+		return "", fmt.Errorf("wait for a password hashing slot: %w", ctx.Err())
+	}
+	defer func() { <-h.fresh }()
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}

@@ -52,7 +52,7 @@ func (h *Handler) register(c echo.Context) error {
 	if err := httpx.Bind(c, &req); err != nil {
 		return err
 	}
-	cust, tokens, err := h.svc.Register(c.Request().Context(), service.Registration{Email: req.Email, Password: req.Password, Name: req.Name})
+	cust, tokens, err := h.svc.Register(c.Request().Context(), service.Registration{Email: req.Email, Password: req.Password, Name: req.Name, ClientAddr: clientAddr(c)})
 	if err != nil {
 		return err
 	}

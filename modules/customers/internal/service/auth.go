@@ -10,9 +10,10 @@ import (
 	"github.com/modshop/modshop/platform/errs"
 )
 
-// Registration is the input of Register.
+// Registration is the input of Register. ClientAddr is the caller's IP
+// address, for the per-address registration limit ("" skips it).
 type Registration struct {
-	Email, Password, Name string
+	Email, Password, Name, ClientAddr string
 }
 
 // Credentials are the input of Login. ClientAddr is the caller's IP
@@ -31,6 +32,9 @@ func (s *Service) Register(ctx context.Context, in Registration) (api.Customer, 
 	}
 	name := domain.CleanName(in.Name, &fe)
 	if err := fe.Err(); err != nil {
+		return api.Customer{}, Tokens{}, err
+	}
+	if err := s.takeRegistration(ctx, in.ClientAddr); err != nil {
 		return api.Customer{}, Tokens{}, err
 	}
 	var tokens Tokens
@@ -191,6 +195,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (Tokens, error) {
 	})
 	switch {
 	case replayed && err == nil:
+		s.keys.Revoke(family) // its access tokens too: here at once, elsewhere at the next reload
 		s.log.Warn("refresh token replayed; session revoked", "family", family)
 		return Tokens{}, api.ErrInvalidRefreshToken
 	case errors.Is(err, store.ErrNotFound):
@@ -206,7 +211,8 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	if !wellFormedRefreshToken(token) {
 		return nil
 	}
-	return s.store.InTx(ctx, func(tx *store.Tx) error {
+	var family string
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		tok, _, err := tx.RefreshTokenByHash(hashRefreshToken(token))
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
@@ -214,8 +220,13 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 		if err != nil {
 			return err
 		}
+		family = tok.FamilyID
 		return tx.RevokeFamily(tok.FamilyID, s.now())
 	})
+	if err == nil && family != "" {
+		s.keys.Revoke(family) // its access tokens too: here at once, elsewhere at the next reload
+	}
+	return err
 }
 
 // checkEmail normalizes an e-mail input, recording a field error.

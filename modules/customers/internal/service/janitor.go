@@ -18,6 +18,6 @@ const SweepInterval = 10 * time.Minute
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.now()
 	return s.store.InTx(ctx, func(tx *store.Tx) error {
-		return errors.Join(tx.DeleteExpiredTokens(now), tx.DeleteEndedWindows(now))
+		return errors.Join(tx.DeleteExpiredTokens(now), tx.DeleteEndedWindows(now), tx.DeleteForgottenDelays(now))
 	})
 }

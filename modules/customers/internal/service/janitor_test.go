@@ -68,7 +68,7 @@ func TestJanitorsOfReplicasSweepWhatExpired(t *testing.T) {
 		for query, want := range map[string]int64{
 			"SELECT COUNT(*) FROM customers_refresh_tokens": 20, // the new customers' two sessions each
 			"SELECT COUNT(*) FROM customers_token_families": 20,
-			"SELECT COUNT(*) FROM customers_login_failures": 10, // the new customers' windows
+			"SELECT COUNT(*) FROM customers_signin_delays":  10, // the new customers' failures
 			"SELECT COUNT(*) FROM customers_accounts":       30, // accounts are not the janitor's
 			"SELECT COUNT(*) FROM customers_token_families f WHERE NOT EXISTS (SELECT 1 FROM customers_refresh_tokens t WHERE t.family_id = f.id)": 0,
 		} {

@@ -50,6 +50,9 @@ func (c *Config) setDefaults() {
 	if c.Limits == (Limits{}) {
 		c.Limits = DefaultLimits
 	}
+	if c.Limits.PerAddressRegistrations == (Limit{}) {
+		c.Limits.PerAddressRegistrations = DefaultLimits.PerAddressRegistrations
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -63,6 +66,9 @@ type Service struct {
 	limits Limits
 	clock  func() time.Time
 	log    *slog.Logger
+	// spent remembers addresses whose registration allowance is spent,
+	// until when, so that a flood's refusals cost no database write.
+	spent spentAddresses
 }
 
 var _ api.Customers = (*Service)(nil)

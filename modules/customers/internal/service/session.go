@@ -67,7 +67,7 @@ func (s *Service) issue(tx *store.Tx, a store.Account, familyID string, now time
 	if err != nil {
 		return Tokens{}, err
 	}
-	access, _, err := s.keys.Sign(auth.Principal{Subject: a.ID, Role: auth.Role(a.Role)}, AccessTokenTTL)
+	access, _, err := s.keys.Sign(auth.Principal{Subject: a.ID, Role: auth.Role(a.Role), Session: familyID}, AccessTokenTTL)
 	if err != nil {
 		return Tokens{}, fmt.Errorf("sign access token: %w", err)
 	}

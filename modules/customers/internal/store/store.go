@@ -129,7 +129,24 @@ CREATE TABLE customers_login_failures (
 	window_ends_at BIGINT NOT NULL
 );
 CREATE INDEX customers_login_failures_window ON customers_login_failures (window_ends_at);
-`}}}
+`}, {
+	// Failed sign-ins per account and client address, with growing delays
+	// (Delay): a stranger's failures no longer lock the owner out.
+	Version: 2, Name: "signin_delays",
+	SQL: `
+CREATE TABLE customers_signin_delays (
+	subject TEXT PRIMARY KEY,
+	failures INTEGER NOT NULL,
+	next_at BIGINT NOT NULL,
+	forget_at BIGINT NOT NULL
+);
+CREATE INDEX customers_signin_delays_forget ON customers_signin_delays (forget_at);
+`}, {
+	// Every process reloads the sessions revoked lately each second
+	// (service.LoadRevocations).
+	Version: 3, Name: "revoked_sessions",
+	SQL: `CREATE INDEX customers_token_families_revoked ON customers_token_families (revoked_at) WHERE revoked_at IS NOT NULL;`,
+}}}
 
 // ErrNotFound is a row that does not exist (or is not the caller's).
 var ErrNotFound = errors.New("not found")

@@ -52,14 +52,8 @@ func TestFailureWindows(t *testing.T) {
 		if err != nil || !ok || !ends.Equal(later.Add(window)) {
 			t.Fatalf("after the window: ok=%v ends=%v err=%v; want a new window", ok, ends, err)
 		}
-		if err := q.ClearFailures("s"); err != nil {
-			t.Fatal(err)
-		}
+		g.Exec("DELETE FROM customers_login_failures WHERE subject = 's'")
 		var n int64
-		g.Raw("SELECT COUNT(*) FROM customers_login_failures WHERE subject = 's'").Scan(&n)
-		if n != 0 {
-			t.Fatal("ClearFailures left the counter")
-		}
 		// The sweep removes ended windows only.
 		if err := q.DeleteEndedWindows(t0.Add(window)); err != nil {
 			t.Fatal(err)
@@ -67,6 +61,59 @@ func TestFailureWindows(t *testing.T) {
 		g.Raw("SELECT COUNT(*) FROM customers_login_failures").Scan(&n)
 		if n != 0 {
 			t.Fatalf("%d ended windows survived the sweep", n)
+		}
+	})
+}
+
+// Delayed attempts: Free at once, then waits that double up to Max; a
+// cleared or forgotten subject starts afresh.
+func TestDelayedAttempts(t *testing.T) {
+	d := Delay{Free: 2, Base: time.Second, Max: 5 * time.Second, Memory: time.Minute}
+	for n, want := range map[int]time.Duration{1: 0, 2: time.Second, 3: 2 * time.Second, 4: 4 * time.Second, 5: 5 * time.Second, 50: 5 * time.Second} {
+		if got := d.After(n); got != want {
+			t.Errorf("After(%d) = %v, want %v", n, got, want)
+		}
+	}
+	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
+		g := open(t, db)
+		q := queries{db: g}
+		t0 := time.UnixMilli(time.Now().UnixMilli())
+		take := func(at time.Time) (bool, time.Time) {
+			t.Helper()
+			ok, next, err := q.TakeDelayedAttempt("p", d, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok, next
+		}
+		if ok, _ := take(t0); !ok {
+			t.Fatal("first attempt refused")
+		}
+		if ok, _ := take(t0); !ok {
+			t.Fatal("second attempt refused")
+		}
+		if ok, next := take(t0); ok || !next.Equal(t0.Add(time.Second)) {
+			t.Fatalf("third at once: ok=%v next=%v, want a 1 s wait", ok, next)
+		}
+		if ok, _ := take(t0.Add(time.Second)); !ok {
+			t.Fatal("refused after the wait")
+		}
+		if ok, next := take(t0.Add(2 * time.Second)); ok || !next.Equal(t0.Add(3*time.Second)) {
+			t.Fatalf("the wait did not double: ok=%v next=%v", ok, next)
+		}
+		if err := q.ClearDelay("p"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := take(t0.Add(2 * time.Second)); !ok {
+			t.Fatal("a cleared subject still waits")
+		}
+		if err := q.DeleteForgottenDelays(t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		g.Raw("SELECT COUNT(*) FROM customers_signin_delays").Scan(&n)
+		if n != 0 {
+			t.Fatalf("%d forgotten rows survived the sweep", n)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -77,6 +78,13 @@ func (q queries) MarkRefreshTokenUsed(hash string, now time.Time) (bool, error) 
 func (q queries) RevokeFamily(id string, now time.Time) error {
 	err := q.db.Exec("UPDATE customers_token_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", now, id).Error
 	return translate("revoke token family", err)
+}
+
+// RevokedSince are the sessions revoked at or after since.
+func (s *Store) RevokedSince(ctx context.Context, since time.Time) ([]string, error) {
+	var ids []string
+	err := s.conn(ctx).db.Raw("SELECT id FROM customers_token_families WHERE revoked_at >= ?", since).Scan(&ids).Error
+	return ids, translate("read revoked sessions", err)
 }
 
 // DeleteExpiredTokens removes tokens past their expiry and sessions left

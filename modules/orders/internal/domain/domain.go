@@ -4,6 +4,7 @@
 package domain
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -115,6 +116,16 @@ func NewGuestToken() string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	return strings.ToLower(idEncoding.EncodeToString(b[:]))
+}
+
+// GuestToken is a guest order's capability (256 bits): an HMAC-SHA256 of
+// the order id under a key only the shop's processes know (derived from
+// MODSHOP_JWT_SECRET), so the shop can give it again on a replay without
+// storing it; the order keeps only its hash (HashToken).
+func GuestToken(key []byte, orderID string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(orderID))
+	return strings.ToLower(idEncoding.EncodeToString(m.Sum(nil)))
 }
 
 // HashToken is what is stored of a guest token: reading the table does not

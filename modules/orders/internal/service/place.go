@@ -70,7 +70,10 @@ func (s *Service) PlaceOrder(ctx context.Context, customerID, key string, req Pl
 	if err := fe.Err(); err != nil {
 		return Reply{}, err
 	}
-	scope := "guest"
+	// A customer's keys are the customer's; a guest's are the checkout's
+	// (its id is the guest's capability), so one guest can neither replay
+	// nor use up another's key.
+	scope := "guest:" + req.CheckoutID
 	var owner *string
 	if customerID != "" {
 		scope, owner = "customer:"+customerID, &customerID
@@ -137,7 +140,7 @@ func (s *Service) again(ctx context.Context, p store.Placement, hash string) (Re
 		return Reply{}, api.ErrIdempotencyKeyReused
 	}
 	if p.Step == store.StepDone {
-		r, err := decodeReply(p)
+		r, err := s.decodeReply(p)
 		r.Replayed = true
 		return r, err
 	}
@@ -154,7 +157,7 @@ func (s *Service) again(ctx context.Context, p store.Placement, hash string) (Re
 		// Another request with this key is running, or it just finished.
 		cur, err := s.store.GetPlacement(ctx, p.ID)
 		if err == nil && cur.Step == store.StepDone {
-			r, err := decodeReply(cur)
+			r, err := s.decodeReply(cur)
 			r.Replayed = true
 			return r, err
 		}
@@ -270,7 +273,9 @@ func (s *Service) writeOrder(ctx context.Context, p store.Placement, c store.Che
 		PaymentBrand: pay.Brand, CreatedAt: now, UpdatedAt: now}
 	var token *string
 	if c.CustomerID == nil {
-		t := domain.NewGuestToken()
+		// Derived, not stored: the stored answer holds no token, and a
+		// replay derives it again (decodeReply).
+		t := domain.GuestToken(s.opt.GuestTokenKey, o.ID)
 		h := domain.HashToken(t)
 		token, o.GuestTokenHash = &t, &h
 	}
@@ -289,11 +294,11 @@ func (s *Service) writeOrder(ctx context.Context, p store.Placement, c store.Che
 		if out, err = o.API(); err != nil {
 			return err
 		}
-		out.GuestToken = token
-		body, err := json.Marshal(out)
+		body, err := json.Marshal(out) // without the guest token: only its hash is kept
 		if err != nil {
 			return err
 		}
+		out.GuestToken = token
 		if _, err := tx.FinishPlacement(p.ID, http.StatusCreated, body, now); err != nil {
 			return err
 		}
@@ -315,7 +320,7 @@ func (s *Service) stored(ctx context.Context, p store.Placement) (Reply, error) 
 	if cur.Step != store.StepDone {
 		return s.pause(p, fmt.Errorf("placement %s: its order is written but its answer is not", p.ID))
 	}
-	r, err := decodeReply(cur)
+	r, err := s.decodeReply(cur)
 	r.Replayed = true
 	return r, err
 }
@@ -413,11 +418,17 @@ func encodeError(err error) []byte {
 	return b
 }
 
-func decodeReply(p store.Placement) (Reply, error) {
+func (s *Service) decodeReply(p store.Placement) (Reply, error) {
 	if p.ResponseStatus == http.StatusCreated {
 		var o api.Order
 		if err := json.Unmarshal([]byte(p.ResponseBody), &o); err != nil {
 			return Reply{}, fmt.Errorf("stored order of placement %s: %w", p.ID, err)
+		}
+		if o.CustomerID == nil && o.GuestToken == nil {
+			// The guest's replay (same checkout, key and body) gets the
+			// token again, derived as writeOrder derived it.
+			t := domain.GuestToken(s.opt.GuestTokenKey, o.ID)
+			o.GuestToken = &t
 		}
 		return Reply{Status: p.ResponseStatus, Order: &o}, nil
 	}

@@ -36,7 +36,10 @@ type Deps struct {
 
 // Options tune the service.
 type Options struct {
-	Currency string
+	// GuestTokenKey derives guest tokens (domain.GuestToken); every
+	// process of a shop has the same one.
+	GuestTokenKey []byte
+	Currency      string
 	// ReservationTTL is how long a checkout holds its stock; 0 leaves it to
 	// the inventory module (MODSHOP_RESERVATION_TTL).
 	ReservationTTL time.Duration

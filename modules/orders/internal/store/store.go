@@ -108,7 +108,12 @@ CREATE TABLE orders_effects (
 	CONSTRAINT orders_effects_once UNIQUE (order_id, effect)
 );
 CREATE INDEX orders_effects_due ON orders_effects (next_at) WHERE done_at IS NULL;
-`}}}
+`}, {
+	// A guest's Idempotency-Keys were one scope for every guest; they are
+	// the checkout's now (service.PlaceOrder).
+	Version: 2, Name: "guest_keys_scoped_to_the_checkout",
+	SQL: `UPDATE orders_placements SET scope = 'guest:' || checkout_id WHERE scope = 'guest'`,
+}}}
 
 // Store is the orders module's tables behind methods: reads and
 // one-statement writes on the Store, everything else on a Tx (InTx). The

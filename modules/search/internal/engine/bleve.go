@@ -13,6 +13,8 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
+
+	"github.com/modshop/modshop/platform/fsmode"
 )
 
 // defaultBatchSize is the number of documents per bleve batch in Upsert
@@ -109,6 +111,12 @@ func OpenBleve(path string) (*Bleve, error) {
 		if string(v) != schemaVersion {
 			_ = idx.Close()
 			return nil, fmt.Errorf("%w: index %q has %q, want %q", ErrSchemaMismatch, path, v, schemaVersion)
+		}
+		// bleve writes index_meta.json 0644: the index holds the shop's
+		// data, private to its user like the database (platform/fsmode).
+		if err := fsmode.Tree(path); err != nil {
+			_ = idx.Close()
+			return nil, fmt.Errorf("engine: %w", err)
 		}
 	}
 
