@@ -14,7 +14,7 @@ PKG       ?= ./...
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run build test test-race arch lint bench tidy clean
+.PHONY: help run build test test-race arch lint lint-openapi openapi bench tidy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,6 +41,12 @@ arch: ## check module boundaries (arch-go.yml)
 lint: ## go vet and golangci-lint (.golangci.yml)
 	go vet ./...
 	go tool golangci-lint run
+
+lint-openapi: ## lint docs/openapi.json with redocly and spectral (needs npm; pinned, cached in .cache/)
+	bash scripts/lint-openapi.sh
+
+openapi: ## regenerate docs/openapi.json (and the generated client) from the code
+	go test ./cmd/modshop -run TestOpenAPIDocumentIsCheckedIn -count=1 -update-openapi
 
 bench: ## run benchmarks (BENCH, BENCHTIME, PKG narrow them)
 	go test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -timeout 60m $(PKG)

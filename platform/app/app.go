@@ -105,7 +105,7 @@ func newServer(in serverIn) (*httpx.Server, error) {
 		{Name: "database", Fn: in.DBs.Ping},
 		{Name: "event_bus", Fn: in.Bus.Transport().Ping},
 	}, in.Checks...)
-	return httpx.NewServer(httpx.Config{Addr: in.Config.HTTPAddr, Version: Version, InternalToken: in.Config.InternalToken,
+	return httpx.NewServer(httpx.Config{Addr: in.Config.HTTPAddr, InternalToken: in.Config.InternalToken,
 		Unavailable: database.IsUnavailable, TrustedProxies: in.Config.TrustedProxies},
 		in.Routes, checks, in.Keys, in.Registry, in.Log)
 }

@@ -44,7 +44,6 @@ type Check struct {
 // Config configures the server.
 type Config struct {
 	Addr          string        // listen address
-	Version       string        // reported in the OpenAPI document
 	InternalToken string        // required on Internal routes; empty = never served
 	Timeout       time.Duration // per-request deadline; default 10 s
 	// Unavailable, when set, recognises errors of a dependency that cannot
@@ -154,7 +153,7 @@ func NewServer(cfg Config, sets []RouteSet, checks []Check, keys *auth.Keys, reg
 			e.Add(r.Method, r.Path, r.Handler, withModule(set.Module), gate, access(r.Access, keys, cfg.InternalToken))
 		}
 	}
-	doc, err := marshalIndent(OpenAPI(cfg.Version, sets))
+	doc, err := marshalIndent(OpenAPI(sets))
 	if err != nil {
 		return nil, err
 	}
