@@ -47,6 +47,7 @@ lint-openapi: ## lint docs/openapi.json with redocly and spectral (needs npm; pi
 
 openapi: ## regenerate docs/openapi.json (and the generated client) from the code
 	go test ./cmd/modshop -run TestOpenAPIDocumentIsCheckedIn -count=1 -update-openapi
+	go generate ./cmd/modshop/internal/apiclient
 
 bench: ## run benchmarks (BENCH, BENCHTIME, PKG narrow them)
 	go test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -timeout 60m $(PKG)

@@ -283,6 +283,12 @@ func endToEnd(t *testing.T, f front) {
 		t.Fatalf("stock after the cancel: on_hand %d reserved %d, want 3 and 0", on, res)
 	}
 
+	// The same purchase through the client generated from the document.
+	clientPurchase(t, f, word, product.ID, sku, run)
+	if on, res := stock(); on != 3 || res != 0 {
+		t.Fatalf("stock after the client's purchase and cancel: on_hand %d reserved %d, want 3 and 0", on, res)
+	}
+
 	// The cart closed on order_placed; another customer cannot see the order.
 	testkit.Eventually(t, 10*time.Second, func() bool {
 		var c struct {
