@@ -19,10 +19,13 @@ PKG       ?= ./...
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: build ## build, migrate, seed a demo catalog once, serve on :8080
+# The seed marker lives in the data folder the binary uses.
+DATA_DIR  := $(or $(MODSHOP_DATA_DIR),data)
+
+run: build ## build, migrate, seed a demo catalog once (marker $MODSHOP_DATA_DIR/.seeded), serve on :8080
 	./$(BIN) migrate
-	@if [ ! -f data/.seeded ]; then \
-		./$(BIN) seed --products 200 && mkdir -p data && touch data/.seeded; \
+	@if [ ! -f "$(DATA_DIR)/.seeded" ]; then \
+		./$(BIN) seed --products 200 && mkdir -p "$(DATA_DIR)" && touch "$(DATA_DIR)/.seeded"; \
 	fi
 	./$(BIN) serve
 
