@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"testing"
@@ -21,7 +23,18 @@ func (d frontDoer) Do(req *http.Request) (*http.Response, error) {
 	}
 	req.URL.Scheme, req.URL.Host = base.Scheme, base.Host
 	req.Host = ""
-	return e2eClient.Do(req)
+	resp, err := e2eClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	d.f.checkContract(req, resp, body)
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }
 
 // generatedClient is the client oapi-codegen made from docs/openapi.json,

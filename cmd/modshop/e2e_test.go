@@ -119,6 +119,7 @@ func (f front) do(method, path, token string, body any, header ...string) testki
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	f.checkContract(req, resp, b)
 	return testkit.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 

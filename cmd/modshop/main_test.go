@@ -119,11 +119,27 @@ func TestRunUsage(t *testing.T) {
 }
 
 // migrate applies every module's migrations once.
+// A command's --help lists its own flags only, and another's flag is refused.
+func TestCommandFlags(t *testing.T) {
+	code, _, stderr := runCmd(t, "serve", "--help")
+	if code != 0 || !strings.Contains(stderr, "-addr") || strings.Contains(stderr, "-products") || strings.Contains(stderr, "-stock") {
+		t.Errorf("serve --help: %d\n%s", code, stderr)
+	}
+	code, _, stderr = runCmd(t, "seed", "--help")
+	if code != 0 || !strings.Contains(stderr, "-products") || !strings.Contains(stderr, "-stock") || strings.Contains(stderr, "-addr") {
+		t.Errorf("seed --help: %d\n%s", code, stderr)
+	}
+	if code, _, stderr = runCmd(t, "serve", "--products", "5"); code != exitConfig || !strings.Contains(stderr, "flag provided but not defined: -products") {
+		t.Errorf("serve --products 5: %d\n%s", code, stderr)
+	}
+}
+
 func TestMigrateCommand(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("MODSHOP_DATA_DIR", dir)
 	t.Setenv("MODSHOP_DATABASE_URL", "sqlite://"+dir+"/shop.db")
-	t.Setenv("MODSHOP_LOG_LEVEL", "error")
+	t.Setenv("MODSHOP_LOG_LEVEL", "info")
+	t.Setenv("MODSHOP_LOG_FORMAT", "text")
 	code, stdout, stderr := runCmd(t, "migrate")
 	if code != 0 || !strings.Contains(stdout, "applied ") {
 		t.Fatalf("first migrate: %d\n%s\n%s", code, stdout, stderr)
@@ -132,6 +148,10 @@ func TestMigrateCommand(t *testing.T) {
 		if !strings.Contains(stdout, "applied "+m.Name+"/platform 0001_event_bus") {
 			t.Errorf("module %s: its event bus tables were not migrated:\n%s", m.Name, stdout)
 		}
+	}
+	// Each migration is told once: printed, not logged as well.
+	if strings.Contains(stderr, "migration applied") || strings.Count(stdout, "applied inventory/platform 0001_event_bus") != 1 {
+		t.Errorf("migrate tells a migration more than once:\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
 	}
 	code, stdout, stderr = runCmd(t, "migrate")
 	if code != 0 || !strings.Contains(stdout, "nothing to apply") {
