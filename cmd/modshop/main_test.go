@@ -462,3 +462,33 @@ func TestModulesShowsTheTopology(t *testing.T) {
 		t.Errorf("a module not run here is shown as such:\n%s", out)
 	}
 }
+
+// A second serve on the data folder of one that runs (a second `make run`
+// in the same folder) does not hang on the search index's lock: it exits
+// within 2 s with one line that says why.
+func TestSecondServeOnTheSameDataFolderFailsFast(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := []string{"MODSHOP_DATA_DIR=" + dir, "MODSHOP_DATABASE_URL=sqlite://" + filepath.Join(dir, "shop.db"),
+		"MODSHOP_MODULES=catalog,inventory,search", "MODSHOP_LOG_LEVEL=info", "MODSHOP_LOG_FORMAT=json"}
+	first := serveBinary(t, append([]string{"MODSHOP_HTTP_ADDR=127.0.0.1:0"}, env...)...)
+	first.waitLog(t, "ready", 20*time.Second)
+
+	cmd := exec.Command(binary(t), "serve")
+	cmd.Env = append(append(os.Environ(), env...), "MODSHOP_HTTP_ADDR=127.0.0.1:0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if !strings.HasPrefix(l, "{") { // what the command says, not its info logs
+			lines = append(lines, l)
+		}
+	}
+	if err == nil || took > 2*time.Second || len(lines) != 1 || !strings.Contains(lines[0], "search index is in use by another process") ||
+		strings.Contains(stderr.String(), `"level":"ERROR"`) {
+		t.Fatalf("second serve: %v after %s, want a failure within 2 s in one line; stderr:\n%s", err, took, stderr.String())
+	}
+}

@@ -101,7 +101,7 @@ func OpenBleve(path string) (*Bleve, error) {
 			idx, err = createOnDisk(path, m)
 		}
 		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("%w: %s (is another modshop running with this data folder?)", ErrIndexInUse, path)
+			return nil, fmt.Errorf("%w (is another modshop running with this data folder?)", ErrIndexInUse)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("engine: open index %q: %w", path, err)
