@@ -21,15 +21,18 @@ FUZZ      := ./platform/httpx:FuzzBind ./modules/catalog/internal/store:FuzzDeco
              ./modules/search/internal/engine:FuzzSearch ./platform/idempotency:FuzzCheck \
              ./platform/database:FuzzSplitStatements ./platform/events:FuzzDecodeMessage
 
-.PHONY: help run build test test-race arch lint bench fuzz tidy clean
+.PHONY: help run build test test-race arch lint lint-openapi openapi bench fuzz tidy clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: build ## build, migrate, seed a demo catalog once, serve on :8080
+# The seed marker lives in the data folder the binary uses.
+DATA_DIR  := $(or $(MODSHOP_DATA_DIR),data)
+
+run: build ## build, migrate, seed a demo catalog once (marker $MODSHOP_DATA_DIR/.seeded), serve on :8080
 	./$(BIN) migrate
-	@if [ ! -f data/.seeded ]; then \
-		./$(BIN) seed --products 200 && mkdir -p data && touch data/.seeded; \
+	@if [ ! -f "$(DATA_DIR)/.seeded" ]; then \
+		./$(BIN) seed --products 200 && mkdir -p "$(DATA_DIR)" && touch "$(DATA_DIR)/.seeded"; \
 	fi
 	./$(BIN) serve
 
@@ -48,6 +51,13 @@ arch: ## check module boundaries (arch-go.yml)
 lint: ## go vet and golangci-lint (.golangci.yml)
 	go vet ./...
 	go tool golangci-lint run
+
+lint-openapi: ## lint docs/openapi.json with redocly and spectral (needs npm; pinned, cached in .cache/)
+	bash scripts/lint-openapi.sh
+
+openapi: ## regenerate docs/openapi.json (and the generated client) from the code
+	go test ./cmd/modshop -run TestOpenAPIDocumentIsCheckedIn -count=1 -update-openapi
+	go generate ./cmd/modshop/internal/apiclient
 
 bench: ## run benchmarks (BENCH, BENCHTIME, PKG narrow them)
 	go test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -timeout 60m $(PKG)

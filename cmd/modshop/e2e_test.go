@@ -119,6 +119,7 @@ func (f front) do(method, path, token string, body any, header ...string) testki
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	f.checkContract(req, resp, b)
 	return testkit.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
@@ -281,6 +282,12 @@ func endToEnd(t *testing.T, f front) {
 	}
 	if on, res := stock(); on != 3 || res != 0 {
 		t.Fatalf("stock after the cancel: on_hand %d reserved %d, want 3 and 0", on, res)
+	}
+
+	// The same purchase through the client generated from the document.
+	clientPurchase(t, f, word, product.ID, sku, run)
+	if on, res := stock(); on != 3 || res != 0 {
+		t.Fatalf("stock after the client's purchase and cancel: on_hand %d reserved %d, want 3 and 0", on, res)
 	}
 
 	// The cart closed on order_placed; another customer cannot see the order.

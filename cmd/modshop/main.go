@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -71,10 +72,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmd, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("modshop "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "", "listen address (overrides MODSHOP_HTTP_ADDR)")
-	products := fs.Int("products", 200, "how many demo products seed creates")
-	withStock := fs.Bool("stock", true, "seed also books demo stock for the new SKUs through the inventory")
-	to := fs.String("to", "", "move: the database URL to move the module to")
+	// Each command takes only its own flags, and its --help lists only those.
+	addr, products, withStock, to := new(string), new(int), new(bool), new(string)
+	switch cmd {
+	case "serve", "probe":
+		fs.StringVar(addr, "addr", "", "listen address (overrides MODSHOP_HTTP_ADDR)")
+	case "seed":
+		fs.IntVar(products, "products", 200, "how many demo products seed creates")
+		fs.BoolVar(withStock, "stock", true, "seed also books demo stock for the new SKUs through the inventory")
+	case "move":
+		fs.StringVar(to, "to", "", "the database URL to move the module to")
+	}
 	switch cmd {
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "modshop", app.Version)
@@ -92,6 +100,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		module, rest = rest[0], rest[1:]
 	}
 	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return exitConfig
 	}
 	if cmd == "move" && module == "" && fs.NArg() == 1 {
@@ -180,7 +191,7 @@ func migrate(cfg config.Config, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "modshop:", err)
 		return 1
 	}
-	applied, err := m.Run(context.Background())
+	applied, err := m.Apply(context.Background()) // printed below, not logged too
 	for _, x := range applied {
 		fmt.Fprintf(stdout, "applied %s/%s %04d_%s\n", x.Module, x.Component, x.Version, x.Name)
 	}

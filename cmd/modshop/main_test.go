@@ -122,11 +122,27 @@ func TestRunUsage(t *testing.T) {
 }
 
 // migrate applies every module's migrations once.
+// A command's --help lists its own flags only, and another's flag is refused.
+func TestCommandFlags(t *testing.T) {
+	code, _, stderr := runCmd(t, "serve", "--help")
+	if code != 0 || !strings.Contains(stderr, "-addr") || strings.Contains(stderr, "-products") || strings.Contains(stderr, "-stock") {
+		t.Errorf("serve --help: %d\n%s", code, stderr)
+	}
+	code, _, stderr = runCmd(t, "seed", "--help")
+	if code != 0 || !strings.Contains(stderr, "-products") || !strings.Contains(stderr, "-stock") || strings.Contains(stderr, "-addr") {
+		t.Errorf("seed --help: %d\n%s", code, stderr)
+	}
+	if code, _, stderr = runCmd(t, "serve", "--products", "5"); code != exitConfig || !strings.Contains(stderr, "flag provided but not defined: -products") {
+		t.Errorf("serve --products 5: %d\n%s", code, stderr)
+	}
+}
+
 func TestMigrateCommand(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("MODSHOP_DATA_DIR", dir)
 	t.Setenv("MODSHOP_DATABASE_URL", "sqlite://"+dir+"/shop.db")
-	t.Setenv("MODSHOP_LOG_LEVEL", "error")
+	t.Setenv("MODSHOP_LOG_LEVEL", "info")
+	t.Setenv("MODSHOP_LOG_FORMAT", "text")
 	code, stdout, stderr := runCmd(t, "migrate")
 	if code != 0 || !strings.Contains(stdout, "applied ") {
 		t.Fatalf("first migrate: %d\n%s\n%s", code, stdout, stderr)
@@ -135,6 +151,10 @@ func TestMigrateCommand(t *testing.T) {
 		if !strings.Contains(stdout, "applied "+m.Name+"/platform 0001_event_bus") {
 			t.Errorf("module %s: its event bus tables were not migrated:\n%s", m.Name, stdout)
 		}
+	}
+	// Each migration is told once: printed, not logged as well.
+	if strings.Contains(stderr, "migration applied") || strings.Count(stdout, "applied inventory/platform 0001_event_bus") != 1 {
+		t.Errorf("migrate tells a migration more than once:\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
 	}
 	code, stdout, stderr = runCmd(t, "migrate")
 	if code != 0 || !strings.Contains(stdout, "nothing to apply") {
@@ -443,5 +463,35 @@ func TestModulesShowsTheTopology(t *testing.T) {
 	}
 	if strings.Contains(out, "slowtest") && !strings.Contains(out, "slowtest  not run here") {
 		t.Errorf("a module not run here is shown as such:\n%s", out)
+	}
+}
+
+// A second serve on the data folder of one that runs (a second `make run`
+// in the same folder) does not hang on the search index's lock: it exits
+// within 2 s with one line that says why.
+func TestSecondServeOnTheSameDataFolderFailsFast(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := []string{"MODSHOP_DATA_DIR=" + dir, "MODSHOP_DATABASE_URL=sqlite://" + filepath.Join(dir, "shop.db"),
+		"MODSHOP_MODULES=catalog,inventory,search", "MODSHOP_LOG_LEVEL=info", "MODSHOP_LOG_FORMAT=json"}
+	first := serveBinary(t, append([]string{"MODSHOP_HTTP_ADDR=127.0.0.1:0"}, env...)...)
+	first.waitLog(t, "ready", 20*time.Second)
+
+	cmd := exec.Command(binary(t), "serve")
+	cmd.Env = append(append(os.Environ(), env...), "MODSHOP_HTTP_ADDR=127.0.0.1:0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if !strings.HasPrefix(l, "{") { // what the command says, not its info logs
+			lines = append(lines, l)
+		}
+	}
+	if err == nil || took > 2*time.Second || len(lines) != 1 || !strings.Contains(lines[0], "search index is in use by another process") ||
+		strings.Contains(stderr.String(), `"level":"ERROR"`) {
+		t.Fatalf("second serve: %v after %s, want a failure within 2 s in one line; stderr:\n%s", err, took, stderr.String())
 	}
 }

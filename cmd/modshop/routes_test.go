@@ -26,6 +26,9 @@ var routeAccess = map[string]string{
 	"GET /readyz":                       "public",
 	"GET /metrics":                      "public",
 	"GET /openapi.json":                 "public",
+	"GET /docs":                         "public",
+	"GET /docs/docs.js":                 "public",
+	"GET /docs/redoc.standalone.js":     "public",
 	"GET /v1/admin/events/dead-letters": "admin",
 	"POST /v1/admin/events/dead-letters/:module/:id/replay": "admin",
 

@@ -134,7 +134,7 @@ func newServer(in serverIn) (*httpx.Server, error) {
 		{Name: "database", Fn: in.DBs.Ping},
 		{Name: "event_bus", Fn: in.Bus.Transport().Ping},
 	}, in.Checks...)
-	return httpx.NewServer(httpx.Config{Addr: in.Config.HTTPAddr, Version: Version, InternalToken: in.Config.InternalToken,
+	return httpx.NewServer(httpx.Config{Addr: in.Config.HTTPAddr, InternalToken: in.Config.InternalToken,
 		Unavailable: database.IsUnavailable, TrustedProxies: in.Config.TrustedProxies},
 		in.Routes, checks, in.Keys, in.Registry, in.Log)
 }
@@ -165,8 +165,18 @@ func newMigrator(in migratorIn) *Migrator {
 	return &Migrator{sets: sets, dbs: in.DBs, log: in.Log}
 }
 
-// Run applies pending migrations and reports what it applied.
+// Run applies pending migrations, logs each, and reports what it applied.
 func (m *Migrator) Run(ctx context.Context) ([]database.Applied, error) {
+	applied, err := m.Apply(ctx)
+	for _, a := range applied {
+		m.log.Info("migration applied", "module", a.Module, "component", a.Component, "version", a.Version, "name", a.Name)
+	}
+	return applied, err
+}
+
+// Apply applies pending migrations and reports what it applied, without
+// logging: for a command that prints them itself (modshop migrate).
+func (m *Migrator) Apply(ctx context.Context) ([]database.Applied, error) {
 	var all []database.Applied
 	for _, set := range m.sets {
 		h, err := m.dbs.For(set.Module)
@@ -175,9 +185,6 @@ func (m *Migrator) Run(ctx context.Context) ([]database.Applied, error) {
 		}
 		applied, err := database.Migrate(ctx, h, set)
 		all = append(all, applied...)
-		for _, a := range applied {
-			m.log.Info("migration applied", "module", a.Module, "component", a.Component, "version", a.Version, "name", a.Name)
-		}
 		if err != nil {
 			return all, err
 		}

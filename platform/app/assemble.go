@@ -86,6 +86,9 @@ func New(cfg config.Config, mods []Module, logOut io.Writer, extra ...fx.Option)
 		fx.WithLogger(func(log *slog.Logger) fxevent.Logger {
 			l := &fxevent.SlogLogger{Logger: log}
 			l.UseLogLevel(slog.LevelDebug)
+			// A failed start is the command's to tell, in one line
+			// (modshop: start: ...), not fx's in three more.
+			l.UseErrorLevel(slog.LevelDebug)
 			return l
 		}),
 	}

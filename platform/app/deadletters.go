@@ -25,25 +25,26 @@ type DeadLetterPage struct {
 // platformRoutes are the platform's own /v1 routes: the event bus's dead
 // letters, which admins look at and replay once the cause is fixed.
 func platformRoutes(bus *events.Bus) httpx.RouteSet {
-	return httpx.RouteSet{Module: "platform", Routes: []httpx.Route{
-		{
-			Method: http.MethodGet, Path: "/v1/admin/events/dead-letters", Access: httpx.Admin,
-			Summary: "Events a consumer gave up on after its retries, newest first",
-			Query: []httpx.Param{
-				{Name: "include_replayed", Type: "boolean", Description: "also list the dead letters already replayed"},
-				{Name: "limit", Type: "integer", Description: "1..100, default 20"},
-				{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"},
+	return httpx.RouteSet{Module: "platform",
+		Description: "Operations of the platform itself: events that consumers gave up on (dead letters), and their replay.",
+		Routes: []httpx.Route{
+			{
+				Method: http.MethodGet, Path: "/v1/admin/events/dead-letters", Access: httpx.Admin,
+				Summary: "Events a consumer gave up on after its retries, newest first",
+				Query: []httpx.Param{
+					{Name: "include_replayed", Type: "boolean", Description: "also list the dead letters already replayed"},
+					httpx.PageParams()[0], httpx.PageParams()[1],
+				},
+				Response: DeadLetterPage{},
+				Handler:  listDeadLetters(bus),
 			},
-			Response: DeadLetterPage{},
-			Handler:  listDeadLetters(bus),
-		},
-		{
-			Method: http.MethodPost, Path: "/v1/admin/events/dead-letters/:module/:id/replay", Access: httpx.Admin,
-			Summary:  "Hand a dead letter to its consumer again; on success it is marked replayed",
-			Response: events.DeadLetter{},
-			Handler:  replayDeadLetter(bus),
-		},
-	}}
+			{
+				Method: http.MethodPost, Path: "/v1/admin/events/dead-letters/:module/:id/replay", Access: httpx.Admin,
+				Summary:  "Hand a dead letter to its consumer again; on success it is marked replayed",
+				Response: events.DeadLetter{},
+				Handler:  replayDeadLetter(bus),
+			},
+		}}
 }
 
 // deadLetterKey orders dead letters newest first, then by module and id.

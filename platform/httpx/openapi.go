@@ -2,23 +2,43 @@ package httpx
 
 import (
 	"encoding/json"
+	"net/http"
 	"reflect"
 	"sort"
 	"strings"
 	"time"
 )
 
+// APIVersion is the version of the public API the document describes
+// (its routes start with /v1).
+const APIVersion = "1.0.0"
+
 // OpenAPI builds the OpenAPI 3.1 document of the public routes from the same
 // Route values the server registers, so the two cannot drift apart.
-func OpenAPI(version string, sets []RouteSet) map[string]any {
+func OpenAPI(sets []RouteSet) map[string]any {
 	schemas := map[string]any{}
 	g := &schemaGen{defs: schemas, names: map[reflect.Type]string{}, types: map[string]reflect.Type{}}
 	problemRef := g.ref(reflect.TypeOf(Problem{}))
+	for _, set := range sets { // the names modules chose come first
+		for _, name := range sortedKeys(set.Schemas) {
+			t := reflect.TypeOf(set.Schemas[name])
+			if _, taken := g.types[name]; !taken {
+				g.names[t], g.types[name] = name, t
+			}
+		}
+	}
 	paths := map[string]any{}
+	usedResponses := map[int]bool{}
+	usesInternal := false
+	tagDescriptions := map[string]string{}
 	for _, set := range sets {
+		g.module = set.Module
 		for _, r := range set.Routes {
 			if r.Hidden {
 				continue
+			}
+			if _, ok := tagDescriptions[set.Module]; !ok || tagDescriptions[set.Module] == "" {
+				tagDescriptions[set.Module] = set.Description
 			}
 			p := OpenAPIPath(r.Path)
 			item, _ := paths[p].(map[string]any)
@@ -29,66 +49,249 @@ func OpenAPI(version string, sets []RouteSet) map[string]any {
 			op := map[string]any{
 				"operationId": operationID(r.Method, r.Path),
 				"summary":     r.Summary,
+				"description": strings.TrimSpace(r.Description + "\n\n" + accessText[r.Access]),
 				"tags":        []string{set.Module},
 				"x-access":    r.Access.String(),
 			}
 			switch r.Access {
 			case Public:
+				op["security"] = []any{}
 			case OptionalAuth: // anonymous or with a token
 				op["security"] = []any{map[string]any{}, map[string]any{"bearer": []string{}}}
 			case Internal:
+				usesInternal = true
 				op["security"] = []any{map[string]any{"internal": []string{}}}
 			default:
 				op["security"] = []any{map[string]any{"bearer": []string{}}}
 			}
-			var params []any
+			params := []any{}
 			for _, seg := range strings.Split(r.Path, "/") {
 				if strings.HasPrefix(seg, ":") {
-					params = append(params, map[string]any{"name": seg[1:], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+					name := seg[1:]
+					params = append(params, map[string]any{"name": name, "in": "path", "required": true,
+						"description": "the " + strings.NewReplacer("-", " ", "_", " ").Replace(name),
+						"schema":      map[string]any{"type": "string"}})
 				}
 			}
 			for _, q := range r.Query {
-				s := map[string]any{"type": q.Type}
-				if len(q.Enum) > 0 {
-					s["enum"] = q.Enum
-				}
-				params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Description, "schema": s})
+				params = append(params, paramDoc(q, "query"))
 			}
-			if params != nil {
+			for _, h := range r.Header {
+				params = append(params, paramDoc(h, "header"))
+			}
+			if len(params) > 0 {
 				op["parameters"] = params
 			}
 			if r.Request != nil {
-				op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-					"application/json": map[string]any{"schema": g.ref(reflect.TypeOf(r.Request))}}}
+				media := map[string]any{"schema": g.ref(reflect.TypeOf(r.Request))}
+				if ex, ok := example(r.Request); ok {
+					media["example"] = ex
+				}
+				op["requestBody"] = map[string]any{"required": true, "description": "the request, as JSON",
+					"content": map[string]any{"application/json": media}}
 			}
 			status := r.Status
 			if status == 0 {
 				status = 200
 			}
-			ok := map[string]any{"description": "success"}
+			ok := map[string]any{"description": http.StatusText(status)}
 			if r.Response != nil {
-				ok["content"] = map[string]any{"application/json": map[string]any{"schema": g.ref(reflect.TypeOf(r.Response))}}
+				media := map[string]any{"schema": g.ref(reflect.TypeOf(r.Response))}
+				if ex, found := example(r.Response); found {
+					media["example"] = ex
+				}
+				ok["content"] = map[string]any{"application/json": media}
 			}
-			op["responses"] = map[string]any{
-				itoa(status): ok,
-				"default": map[string]any{"description": "an RFC 9457 problem", "content": map[string]any{
-					ProblemContentType: map[string]any{"schema": problemRef}}},
+			responses := map[string]any{itoa(status): ok}
+			for _, code := range errorStatuses(r) {
+				usedResponses[code] = true
+				responses[itoa(code)] = map[string]any{"$ref": "#/components/responses/" + responseName(code)}
 			}
+			op["responses"] = responses
 			item[strings.ToLower(r.Method)] = op
 		}
 	}
+	var tags []any
+	for _, name := range sortedKeys(tagDescriptions) {
+		d := tagDescriptions[name]
+		if d == "" {
+			d = "The routes of the " + name + " module."
+		}
+		tags = append(tags, map[string]any{"name": name, "description": d})
+	}
+	securitySchemes := map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+		"description": "an access token from POST /v1/auth/login or /v1/auth/register"}}
+	if usesInternal {
+		securitySchemes["internal"] = map[string]any{"type": "apiKey", "in": "header", "name": InternalTokenHeader,
+			"description": "MODSHOP_INTERNAL_TOKEN, for calls between modshop processes"}
+	}
+	responses := map[string]any{}
+	for code := range usedResponses {
+		content := map[string]any{"schema": problemRef, "example": problemExample(code)}
+		resp := map[string]any{"description": problemText[code], "content": map[string]any{ProblemContentType: content}}
+		if code == http.StatusTooManyRequests {
+			resp["headers"] = map[string]any{"Retry-After": map[string]any{
+				"description": "seconds to wait before trying again", "schema": map[string]any{"type": "integer", "minimum": 1}}}
+		}
+		responses[responseName(code)] = resp
+	}
 	return map[string]any{
 		"openapi": "3.1.0",
-		"info":    map[string]any{"title": "modshop", "version": version, "description": "The modshop public API (v1)."},
-		"paths":   paths,
+		"info": map[string]any{
+			"title":       "modshop",
+			"version":     APIVersion,
+			"description": infoDescription,
+			"contact":     map[string]any{"name": "modshop maintainers", "url": "https://github.com/modshop/modshop"},
+			"license":     map[string]any{"name": "Proprietary", "url": "https://github.com/modshop/modshop"},
+		},
+		"servers": []any{map[string]any{"url": "{scheme}://{host}", "description": "a modshop process, e.g. the one make run starts on localhost:8080",
+			"variables": map[string]any{
+				"scheme": map[string]any{"default": "http", "enum": []string{"http", "https"}, "description": "http, or https behind a TLS proxy"},
+				"host":   map[string]any{"default": "localhost:8080", "description": "host and port (MODSHOP_HTTP_ADDR)"},
+			}}},
+		"tags":  tags,
+		"paths": paths,
 		"components": map[string]any{
-			"schemas": schemas,
-			"securitySchemes": map[string]any{
-				"bearer":   map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-				"internal": map[string]any{"type": "apiKey", "in": "header", "name": InternalTokenHeader},
-			},
+			"schemas":         schemas,
+			"responses":       responses,
+			"securitySchemes": securitySchemes,
 		},
 	}
+}
+
+const infoDescription = `The public API of modshop, an e-commerce backend: catalog, search, stock,
+customers, carts, checkout, orders and payments.
+
+Request bodies are JSON (Content-Type: application/json). Errors are RFC 9457
+problem documents (application/problem+json) with a stable machine word in
+code. Money is integer minor units of the store's one currency. Lists take
+limit and cursor and answer next_cursor.`
+
+var accessText = map[Access]string{
+	Public:       "Anyone may call it; no token is needed.",
+	OptionalAuth: "Anyone may call it; with a bearer token it acts for that customer (a bad token is 401).",
+	Customer:     "Needs a signed-in customer's (or an admin's) bearer token.",
+	Admin:        "Needs an admin's bearer token.",
+	Internal:     "Only for other modshop processes.",
+}
+
+var problemText = map[int]string{
+	400: "bad_request: the request is malformed (JSON syntax, unknown or duplicate fields, wrong types, a missing header)",
+	401: "unauthorized (or invalid_credentials): no valid bearer token, or a failed sign-in",
+	402: "payment_declined: the payment provider declined the payment method",
+	403: "forbidden: the token's role may not call this route",
+	404: "not_found (or unknown_sku): no such resource, or not the caller's",
+	409: "a conflict with the resource's state: conflict, out_of_stock, email_taken, slug_taken, sku_taken, checkout_expired, checkout_completed, invalid_state, request_in_progress",
+	413: "payload_too_large: the body is larger than 1 MiB",
+	415: "unsupported_media_type: the body is not application/json",
+	422: "validation_failed (or empty_cart, idempotency_key_reused): well-formed but invalid values; errors names the fields",
+	429: "rate_limited: too many attempts; wait Retry-After seconds",
+	500: "internal: an unexpected error (logged; its text is not shown)",
+	503: "unavailable: the shop is starting, or a service it needs is not answering",
+}
+
+var problemCode = map[int]string{
+	400: "bad_request", 401: "unauthorized", 402: "payment_declined", 403: "forbidden", 404: "not_found",
+	409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_failed",
+	429: "rate_limited", 500: "internal", 503: "unavailable",
+}
+
+func problemExample(code int) map[string]any {
+	p := problem(code, problemCode[code], strings.SplitN(problemText[code], ": ", 2)[len(strings.SplitN(problemText[code], ": ", 2))-1])
+	ex := map[string]any{"type": p.Type, "title": p.Title, "status": p.Status, "code": p.Code, "detail": p.Detail}
+	if code == 422 {
+		ex["errors"] = []any{map[string]any{"field": "quantity", "message": "must be from 1 to 100"}}
+	}
+	return ex
+}
+
+// responseName is the component name of the problem answer of a status:
+// "NotFound", "UnprocessableEntity".
+func responseName(code int) string {
+	return strings.NewReplacer(" ", "", "-", "").Replace(http.StatusText(code))
+}
+
+// errorStatuses are a route's error answers: those every /v1 route may give
+// (400, 500, 503 while the shop starts), those its access implies (401,
+// 403), its path parameters (404), its query (422) and body (413, 415,
+// 422), and its own.
+func errorStatuses(r Route) []int {
+	set := map[int]bool{400: true, 500: true, 503: true}
+	switch r.Access {
+	case OptionalAuth, Customer, Internal:
+		set[401] = true
+	case Admin:
+		set[401], set[403] = true, true
+	}
+	if strings.Contains(r.Path, "/:") {
+		set[404] = true
+	}
+	if len(r.Query) > 0 {
+		set[422] = true
+	}
+	if r.Request != nil {
+		set[413], set[415], set[422] = true, true, true
+	}
+	for _, c := range r.Errors {
+		set[c] = true
+	}
+	out := make([]int, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	sort.Ints(out)
+	return out
+}
+
+func paramDoc(p Param, in string) map[string]any {
+	s := map[string]any{"type": p.Type}
+	if len(p.Enum) > 0 {
+		s["enum"] = p.Enum
+	}
+	if p.Minimum != nil {
+		s["minimum"] = *p.Minimum
+	}
+	if p.Maximum != nil {
+		s["maximum"] = *p.Maximum
+	}
+	if p.Default != nil {
+		s["default"] = p.Default
+	}
+	d := p.Description
+	if d == "" {
+		d = strings.ReplaceAll(p.Name, "_", " ")
+	}
+	doc := map[string]any{"name": p.Name, "in": in, "description": d, "schema": s}
+	if p.Required {
+		doc["required"] = true
+	}
+	return doc
+}
+
+// example is v as JSON, unless v is its type's zero value (no example given).
+func example(v any) (any, bool) {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || rv.IsZero() {
+		return nil, false
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, false
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, false
+	}
+	return out, true
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // OpenAPIPath turns /v1/products/:id into /v1/products/{id}.
@@ -118,14 +321,16 @@ func operationID(method, path string) string {
 }
 
 type schemaGen struct {
-	defs  map[string]any
-	names map[reflect.Type]string // the component name of each named struct
-	types map[string]reflect.Type // and back, to keep names unique
+	module string // the module whose routes are being documented
+	defs   map[string]any
+	names  map[reflect.Type]string // the component name of each named struct
+	types  map[string]reflect.Type // and back, to keep names unique
 }
 
 // componentName is a valid, unique component name for t: "Product", or
 // "Page_Product" for Page[api.Product]; a second type of the same name from
-// another package is qualified with its package ("search_Product").
+// another module is qualified with the module's name ("SearchProduct"), unless
+// its module named it (RouteSet.Schemas).
 func (g *schemaGen) componentName(t reflect.Type) string {
 	if n, ok := g.names[t]; ok {
 		return n
@@ -149,8 +354,10 @@ func (g *schemaGen) componentName(t reflect.Type) string {
 	}
 	name := clean(base)
 	if other, taken := g.types[name]; taken && other != t {
-		pkg := t.PkgPath()
-		qualified := clean(pkg[strings.LastIndex(pkg, "/")+1:] + "_" + base)
+		qualified := clean(base)
+		if g.module != "" {
+			qualified = clean(strings.ToUpper(g.module[:1]) + g.module[1:] + base)
+		}
 		name = qualified
 		for i := 2; g.types[name] != nil; i++ {
 			name = qualified + "_" + itoa(i)

@@ -46,9 +46,12 @@ func otherProduct() any {
 
 func shopRoutes() httpx.RouteSet {
 	h := func(c echo.Context) error { return c.NoContent(204) }
-	return httpx.RouteSet{Module: "shop", Routes: []httpx.Route{
+	return httpx.RouteSet{Module: "shop", Description: "the shop's routes", Routes: []httpx.Route{
 		{Method: "GET", Path: "/v1/products", Access: httpx.Public, Handler: h, Response: Page[Product]{},
-			Query: []httpx.Param{{Name: "sort", Type: "string", Enum: []string{"newest", "title"}}, {Name: "limit", Type: "integer"}}},
+			Query: append([]httpx.Param{{Name: "sort", Type: "string", Enum: []string{"newest", "title"}}}, httpx.PageParams()...)},
+		{Method: "POST", Path: "/v1/orders", Access: httpx.OptionalAuth, Handler: h, Status: 201, Errors: []int{402, 409},
+			Header:  []httpx.Param{{Name: "Idempotency-Key", Type: "string", Required: true}},
+			Request: Money{Amount: 1999, Currency: "EUR"}, Response: Money{}},
 		{Method: "GET", Path: "/v1/products/:id", Access: httpx.OptionalAuth, Handler: h, Response: Product{}},
 		{Method: "PATCH", Path: "/v1/admin/products/:id/variants/:variant_id", Access: httpx.Admin, Handler: h, Request: otherProduct(), Response: otherProduct()},
 		{Method: "DELETE", Path: "/v1/admin/products/:id", Access: httpx.Admin, Handler: h, Status: 204},
@@ -77,7 +80,7 @@ func TestOpenAPIMatchesTheRoutes(t *testing.T) {
 	if err := json.Unmarshal(r.body, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.OpenAPI != "3.1.0" || doc.Info.Title != "modshop" || doc.Info.Version != "test" {
+	if doc.OpenAPI != "3.1.0" || doc.Info.Title != "modshop" || doc.Info.Version != httpx.APIVersion {
 		t.Fatalf("header: %s %+v", doc.OpenAPI, doc.Info)
 	}
 
@@ -92,7 +95,7 @@ func TestOpenAPIMatchesTheRoutes(t *testing.T) {
 				t.Errorf("%s %s: operationId %q missing or repeated", method, path, id)
 			}
 			opIDs[id] = true
-			if _, ok := op["responses"].(map[string]any)["default"]; !ok {
+			if _, ok := op["responses"].(map[string]any)["400"]; !ok {
 				t.Errorf("%s %s documents no problem response", method, path)
 			}
 			// Every {param} of the path is declared.
@@ -120,8 +123,8 @@ func TestOpenAPIMatchesTheRoutes(t *testing.T) {
 	if !slices.Equal(documented, registered) {
 		t.Fatalf("the document and the server disagree:\ndocumented %q\nregistered %q", documented, registered)
 	}
-	if len(registered) != 16 {
-		t.Fatalf("%d /v1 routes registered, want 16 (the test lost some)", len(registered))
+	if len(registered) != 17 {
+		t.Fatalf("%d /v1 routes registered, want 17 (the test lost some)", len(registered))
 	}
 
 	// Every $ref resolves, and component names are valid.
@@ -179,7 +182,7 @@ func TestOpenAPIMatchesTheRoutes(t *testing.T) {
 		b, _ := json.Marshal(doc.Paths[path][method]["security"])
 		return string(b)
 	}
-	if got := sec("get", "/v1/products"); got != "null" {
+	if got := sec("get", "/v1/products"); got != "[]" {
 		t.Errorf("public security = %s", got)
 	}
 	if got := sec("get", "/v1/products/{id}"); got != `[{},{"bearer":[]}]` {
@@ -190,6 +193,62 @@ func TestOpenAPIMatchesTheRoutes(t *testing.T) {
 	}
 	if _, ok := doc.Paths["/v1/admin/products/{id}"]["delete"]["responses"].(map[string]any)["204"]; !ok {
 		t.Error("a 204 route does not document 204")
+	}
+
+	// Error answers follow from access, parameters and body, plus the
+	// route's own; each is a shared problem+json response.
+	statuses := func(method, path string) []string {
+		var out []string
+		for code := range doc.Paths[path][method]["responses"].(map[string]any) {
+			out = append(out, code)
+		}
+		sort.Strings(out)
+		return out
+	}
+	for _, c := range []struct {
+		method, path string
+		want         []string
+	}{
+		{"get", "/v1/products", []string{"200", "400", "422", "500", "503"}},
+		{"get", "/v1/products/{id}", []string{"200", "400", "401", "404", "500", "503"}},
+		{"delete", "/v1/admin/products/{id}", []string{"204", "400", "401", "403", "404", "500", "503"}},
+		{"post", "/v1/orders", []string{"201", "400", "401", "402", "409", "413", "415", "422", "500", "503"}},
+	} {
+		if got := statuses(c.method, c.path); !slices.Equal(got, c.want) {
+			t.Errorf("%s %s answers %v, want %v", c.method, c.path, got, c.want)
+		}
+	}
+	conflict, _ := json.Marshal(doc.Paths["/v1/orders"]["post"]["responses"].(map[string]any)["409"])
+	if string(conflict) != `{"$ref":"#/components/responses/Conflict"}` || !strings.Contains(string(r.body), `"application/problem+json"`) {
+		t.Errorf("409 = %s", conflict)
+	}
+	// Headers, bounds, examples, tags.
+	order, _ := json.Marshal(doc.Paths["/v1/orders"]["post"])
+	for _, want := range []string{
+		`{"description":"Idempotency-Key","in":"header","name":"Idempotency-Key","required":true,"schema":{"type":"string"}}`,
+		`"example":{"amount":1999,"currency":"EUR"}`,
+		`"tags":["shop"]`,
+	} {
+		if !strings.Contains(string(order), want) {
+			t.Errorf("POST /v1/orders lacks %s: %s", want, order)
+		}
+	}
+	if strings.Contains(string(order), `"responses":{"201":{"content":{"application/json":{"example"`) {
+		t.Error("a zero response value became an example")
+	}
+	list, _ := json.Marshal(doc.Paths["/v1/products"]["get"]["parameters"])
+	if !strings.Contains(string(list), `"schema":{"default":20,"maximum":100,"minimum":1,"type":"integer"}`) {
+		t.Errorf("limit has no bounds: %s", list)
+	}
+	var tagged struct {
+		Tags []struct{ Name, Description string }
+	}
+	_ = json.Unmarshal(r.body, &tagged)
+	if !slices.Contains(tagged.Tags, struct{ Name, Description string }{"shop", "the shop's routes"}) {
+		t.Error("the module's tag is not declared with its description")
+	}
+	if _, ok := doc.Components.Schemas["ShopProduct"]; !ok {
+		t.Errorf("the second Product is not named after its module: %v", keys(doc.Components.Schemas))
 	}
 }
 

@@ -32,33 +32,62 @@ func (a Access) String() string {
 	return [...]string{"unset", "public", "optional", "customer", "admin", "internal"}[a]
 }
 
-// Param documents a query parameter.
+// Param documents a query or header parameter.
 type Param struct {
 	Name        string
 	Type        string // "string", "integer", "boolean"
 	Description string
 	Enum        []string
+	Minimum     *int64 // bounds of an integer
+	Maximum     *int64
+	Default     any
+	Required    bool
+}
+
+// PageParams are the limit and cursor of a list route (limit 1..100,
+// default 20; the cursor is next_cursor of the page before).
+func PageParams() []Param {
+	lo, hi := int64(1), int64(100)
+	return []Param{
+		{Name: "limit", Type: "integer", Description: "how many items a page holds", Minimum: &lo, Maximum: &hi, Default: 20},
+		{Name: "cursor", Type: "string", Description: "next_cursor of the previous page; absent for the first page"},
+	}
 }
 
 // Route is one HTTP endpoint of a module, with what the OpenAPI document
 // says of it.
 type Route struct {
-	Method   string
-	Path     string // echo syntax: /v1/products/:id
-	Access   Access
-	Handler  echo.HandlerFunc
-	Summary  string
-	Query    []Param
-	Request  any  // zero value of the JSON body type, if any
-	Response any  // zero value of the success body type; nil for 204
-	Status   int  // success status; default 200
-	Hidden   bool // not in the OpenAPI document (internal routes)
+	Method  string
+	Path    string // echo syntax: /v1/products/:id
+	Access  Access
+	Handler echo.HandlerFunc
+	Summary string
+	Query   []Param
+	// Description says more than the summary; the document adds who may
+	// call the route either way.
+	Description string
+	Header      []Param // request headers the route reads (Idempotency-Key)
+	// Request is a value of the JSON body type, if the route takes one;
+	// unless it is the zero value, it is the body's example in the document.
+	Request any
+	// Response is a value of the success body type (nil for 204); unless
+	// it is the zero value, it is the answer's example.
+	Response any
+	Status   int   // success status; default 200
+	Errors   []int // 4xx statuses of the route's own, beyond those its access, parameters and body imply
+	Hidden   bool  // not in the OpenAPI document (internal routes)
 }
 
 // RouteSet is what a module contributes to the HTTP server.
 type RouteSet struct {
 	Module string
-	Routes []Route
+	// Description is the module's tag in the OpenAPI document.
+	Description string
+	// Schemas names types of the module's documents that would otherwise
+	// clash with another module's type of the same Go name: name → a value
+	// of the type.
+	Schemas map[string]any
+	Routes  []Route
 }
 
 // access enforces a route's Access. An answer that may depend on who asks

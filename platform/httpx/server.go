@@ -51,7 +51,6 @@ type Check struct {
 // Config configures the server.
 type Config struct {
 	Addr          string        // listen address
-	Version       string        // reported in the OpenAPI document
 	InternalToken string        // required on Internal routes; empty = never served
 	Timeout       time.Duration // per-request deadline; default 10 s
 	// Unavailable, when set, recognises errors of a dependency that cannot
@@ -146,6 +145,7 @@ func NewServer(cfg Config, sets []RouteSet, checks []Check, keys *auth.Keys, reg
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
 	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(200, echo.MIMEApplicationJSON, s.openapi) })
+	registerDocs(e)
 
 	gate := s.gate()
 	seen := map[string]string{}
@@ -163,7 +163,7 @@ func NewServer(cfg Config, sets []RouteSet, checks []Check, keys *auth.Keys, reg
 			e.Add(r.Method, r.Path, r.Handler, withModule(set.Module), gate, access(r.Access, keys, cfg.InternalToken))
 		}
 	}
-	doc, err := marshalIndent(OpenAPI(cfg.Version, sets))
+	doc, err := marshalIndent(OpenAPI(sets))
 	if err != nil {
 		return nil, err
 	}

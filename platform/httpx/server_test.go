@@ -148,7 +148,7 @@ func newServer(t *testing.T, checks []httpx.Check, sets ...httpx.RouteSet) *test
 	}
 	logs := &logBuffer{}
 	reg := prometheus.NewRegistry()
-	srv, err := httpx.NewServer(httpx.Config{Version: "test", InternalToken: internalToken, Timeout: 150 * time.Millisecond},
+	srv, err := httpx.NewServer(httpx.Config{InternalToken: internalToken, Timeout: 150 * time.Millisecond},
 		sets, checks, auth.NewKeys(secret), reg, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)

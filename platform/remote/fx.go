@@ -62,7 +62,7 @@ func Forward(c *Client, rs httpx.RouteSet) (httpx.RouteSet, error) {
 		},
 	})
 	handler := proxy(func(echo.Context) error { return nil })
-	out := httpx.RouteSet{Module: rs.Module}
+	out := httpx.RouteSet{Module: rs.Module, Description: rs.Description, Schemas: rs.Schemas}
 	for _, r := range rs.Routes {
 		r.Handler = handler
 		out.Routes = append(out.Routes, r)

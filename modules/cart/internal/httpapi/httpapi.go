@@ -37,22 +37,24 @@ type Handler struct{ svc *service.Service }
 // anyone else, so its existence is not revealed).
 func Routes(svc *service.Service) httpx.RouteSet {
 	h := &Handler{svc: svc}
-	return httpx.RouteSet{Module: "cart", Routes: []httpx.Route{
-		{Method: http.MethodPost, Path: "/v1/carts", Access: httpx.OptionalAuth, Handler: h.create, Status: http.StatusCreated,
-			Summary: "Create a guest cart, or (with a bearer token) get the customer's cart", Response: api.Cart{}},
-		{Method: http.MethodGet, Path: "/v1/carts/:id", Access: httpx.OptionalAuth, Handler: h.get,
-			Summary: "A cart at current prices", Response: api.Cart{}},
-		{Method: http.MethodPost, Path: "/v1/carts/:id/items", Access: httpx.OptionalAuth, Handler: h.addItem, Status: http.StatusCreated,
-			Summary: "Add a SKU to a cart", Request: AddItemRequest{}, Response: api.Cart{}},
-		{Method: http.MethodPatch, Path: "/v1/carts/:id/items/:item_id", Access: httpx.OptionalAuth, Handler: h.updateItem,
-			Summary: "Change a line's quantity (0 removes it)", Request: UpdateItemRequest{}, Response: api.Cart{}},
-		{Method: http.MethodDelete, Path: "/v1/carts/:id/items/:item_id", Access: httpx.OptionalAuth, Handler: h.removeItem,
-			Summary: "Remove a line", Response: api.Cart{}},
-		{Method: http.MethodGet, Path: "/v1/me/cart", Access: httpx.Customer, Handler: h.mine,
-			Summary: "The signed-in customer's active cart, created on first use", Response: api.Cart{}},
-		{Method: http.MethodPost, Path: "/v1/me/cart/merge", Access: httpx.Customer, Handler: h.merge,
-			Summary: "Merge a guest cart into the customer's cart", Request: MergeRequest{}, Response: api.Cart{}},
-	}}
+	return httpx.RouteSet{Module: "cart",
+		Description: "Carts at the catalog's current prices: a guest's (its id is the capability) or a signed-in customer's.",
+		Routes: []httpx.Route{
+			{Method: http.MethodPost, Path: "/v1/carts", Access: httpx.OptionalAuth, Handler: h.create, Status: http.StatusCreated,
+				Summary: "Create a guest cart, or (with a bearer token) get the customer's cart", Response: exampleCart},
+			{Method: http.MethodGet, Path: "/v1/carts/:id", Access: httpx.OptionalAuth, Handler: h.get,
+				Summary: "A cart at current prices", Response: exampleCart},
+			{Method: http.MethodPost, Path: "/v1/carts/:id/items", Access: httpx.OptionalAuth, Handler: h.addItem, Status: http.StatusCreated,
+				Summary: "Add a SKU to a cart", Request: exampleAddItem, Response: exampleCart, Errors: []int{http.StatusConflict}},
+			{Method: http.MethodPatch, Path: "/v1/carts/:id/items/:item_id", Access: httpx.OptionalAuth, Handler: h.updateItem,
+				Summary: "Change a line's quantity (0 removes it)", Request: exampleUpdate, Response: exampleCart, Errors: []int{http.StatusConflict}},
+			{Method: http.MethodDelete, Path: "/v1/carts/:id/items/:item_id", Access: httpx.OptionalAuth, Handler: h.removeItem,
+				Summary: "Remove a line", Response: exampleCart},
+			{Method: http.MethodGet, Path: "/v1/me/cart", Access: httpx.Customer, Handler: h.mine,
+				Summary: "The signed-in customer's active cart, created on first use", Response: exampleCart},
+			{Method: http.MethodPost, Path: "/v1/me/cart/merge", Access: httpx.Customer, Handler: h.merge,
+				Summary: "Merge a guest cart into the customer's cart", Request: exampleMerge, Response: exampleCart, Errors: []int{http.StatusNotFound, http.StatusConflict}},
+		}}
 }
 
 // caller is the signed-in customer's id, or "" for a guest.

@@ -23,46 +23,45 @@ import (
 // Building them calls nothing on svc (Remote builds them with none).
 func Routes(svc *service.Service, cfg CacheConfig, reg prometheus.Registerer) httpx.RouteSet {
 	h := &handlers{svc: svc, cache: newCache(svc, cfg, reg)}
-	listParams := []httpx.Param{
-		{Name: "limit", Type: "integer", Description: "page size, 1..100 (default 20)"},
-		{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"},
-	}
-	return httpx.RouteSet{Module: "catalog", Routes: []httpx.Route{
-		{Method: http.MethodGet, Path: "/v1/categories", Access: httpx.Public, Handler: h.categories,
-			Summary: "The category tree, flat, parents first", Response: CategoryList{}},
-		{Method: http.MethodGet, Path: "/v1/products", Access: httpx.Public, Handler: h.products,
-			Summary: "Published products, a page at a time",
-			Query: append([]httpx.Param{
-				{Name: "category", Type: "string", Description: "category slug or id; includes its subcategories"},
-				{Name: "min_price", Type: "integer", Description: "lowest variant price at least this (minor units)"},
-				{Name: "max_price", Type: "integer", Description: "lowest variant price at most this (minor units)"},
-				{Name: "sort", Type: "string", Description: "order (default newest)", Enum: []string{"newest", "price_asc", "price_desc", "title"}},
-			}, listParams...),
-			Response: ProductList{}},
-		{Method: http.MethodGet, Path: "/v1/products/:id-or-slug", Access: httpx.Public, Handler: h.product,
-			Summary: "One published product by id or slug", Response: Product{}},
+	listParams := httpx.PageParams()
+	return httpx.RouteSet{Module: "catalog",
+		Description: "Categories and products with their variants and prices: what the shop sells, and the admin routes that change it.",
+		Routes: []httpx.Route{
+			{Method: http.MethodGet, Path: "/v1/categories", Access: httpx.Public, Handler: h.categories,
+				Summary: "The category tree, flat, parents first", Response: CategoryList{}},
+			{Method: http.MethodGet, Path: "/v1/products", Access: httpx.Public, Handler: h.products,
+				Summary: "Published products, a page at a time",
+				Query: append([]httpx.Param{
+					{Name: "category", Type: "string", Description: "category slug or id; includes its subcategories"},
+					{Name: "min_price", Type: "integer", Description: "lowest variant price at least this (minor units)"},
+					{Name: "max_price", Type: "integer", Description: "lowest variant price at most this (minor units)"},
+					{Name: "sort", Type: "string", Description: "order (default newest)", Enum: []string{"newest", "price_asc", "price_desc", "title"}},
+				}, listParams...),
+				Response: exampleProductList},
+			{Method: http.MethodGet, Path: "/v1/products/:id-or-slug", Access: httpx.Public, Handler: h.product,
+				Summary: "One published product by id or slug", Response: exampleProduct},
 
-		{Method: http.MethodPost, Path: "/v1/admin/categories", Access: httpx.Admin, Handler: h.createCategory,
-			Summary: "Create a category", Request: api.NewCategory{}, Response: api.Category{}, Status: http.StatusCreated},
-		{Method: http.MethodGet, Path: "/v1/admin/products", Access: httpx.Admin, Handler: h.adminProducts,
-			Summary: "Products of every status, newest first",
-			Query: append([]httpx.Param{
-				{Name: "status", Type: "string", Description: "only products with this status", Enum: []string{"draft", "published", "archived"}},
-			}, listParams...),
-			Response: ProductList{}},
-		{Method: http.MethodGet, Path: "/v1/admin/products/:id", Access: httpx.Admin, Handler: h.adminProduct,
-			Summary: "One product of any status", Response: Product{}},
-		{Method: http.MethodPost, Path: "/v1/admin/products", Access: httpx.Admin, Handler: h.createProduct,
-			Summary: "Create a product with its variants", Request: api.NewProduct{}, Response: Product{}, Status: http.StatusCreated},
-		{Method: http.MethodPatch, Path: "/v1/admin/products/:id", Access: httpx.Admin, Handler: h.updateProduct,
-			Summary: "Change a product's slug, title, description, category or status", Request: ProductPatch{}, Response: Product{}},
-		{Method: http.MethodDelete, Path: "/v1/admin/products/:id", Access: httpx.Admin, Handler: h.archiveProduct,
-			Summary: "Archive a product", Status: http.StatusNoContent},
-		{Method: http.MethodPost, Path: "/v1/admin/products/:id/variants", Access: httpx.Admin, Handler: h.addVariant,
-			Summary: "Add a variant; answers the product", Request: api.NewVariant{}, Response: Product{}, Status: http.StatusCreated},
-		{Method: http.MethodPatch, Path: "/v1/admin/variants/:id", Access: httpx.Admin, Handler: h.updateVariant,
-			Summary: "Change a variant's title, price or attributes; answers the variant", Request: VariantPatch{}, Response: Variant{}},
-	}}
+			{Method: http.MethodPost, Path: "/v1/admin/categories", Access: httpx.Admin, Handler: h.createCategory,
+				Summary: "Create a category", Request: exampleNewCategory, Response: api.Category{}, Status: http.StatusCreated, Errors: []int{http.StatusConflict}},
+			{Method: http.MethodGet, Path: "/v1/admin/products", Access: httpx.Admin, Handler: h.adminProducts,
+				Summary: "Products of every status, newest first",
+				Query: append([]httpx.Param{
+					{Name: "status", Type: "string", Description: "only products with this status", Enum: []string{"draft", "published", "archived"}},
+				}, listParams...),
+				Response: ProductList{}},
+			{Method: http.MethodGet, Path: "/v1/admin/products/:id", Access: httpx.Admin, Handler: h.adminProduct,
+				Summary: "One product of any status", Response: Product{}},
+			{Method: http.MethodPost, Path: "/v1/admin/products", Access: httpx.Admin, Handler: h.createProduct,
+				Summary: "Create a product with its variants", Request: exampleNewProduct, Response: exampleProduct, Status: http.StatusCreated, Errors: []int{http.StatusConflict}},
+			{Method: http.MethodPatch, Path: "/v1/admin/products/:id", Access: httpx.Admin, Handler: h.updateProduct,
+				Summary: "Change a product's slug, title, description, category or status", Request: exampleProductPatch, Response: Product{}, Errors: []int{http.StatusConflict}},
+			{Method: http.MethodDelete, Path: "/v1/admin/products/:id", Access: httpx.Admin, Handler: h.archiveProduct,
+				Summary: "Archive a product", Status: http.StatusNoContent},
+			{Method: http.MethodPost, Path: "/v1/admin/products/:id/variants", Access: httpx.Admin, Handler: h.addVariant,
+				Summary: "Add a variant; answers the product", Request: exampleNewVariant, Response: Product{}, Status: http.StatusCreated, Errors: []int{http.StatusConflict}},
+			{Method: http.MethodPatch, Path: "/v1/admin/variants/:id", Access: httpx.Admin, Handler: h.updateVariant,
+				Summary: "Change a variant's title, price or attributes; answers the variant", Request: exampleVariantPatch, Response: exampleVariant},
+		}}
 }
 
 type handlers struct {

@@ -21,36 +21,35 @@ type Handler struct{ svc *service.Service }
 // Routes are the customers module's routes.
 func Routes(svc *service.Service) httpx.RouteSet {
 	h := &Handler{svc: svc}
-	return httpx.RouteSet{Module: "customers", Routes: []httpx.Route{
-		{Method: http.MethodPost, Path: "/v1/auth/register", Access: httpx.Public, Handler: h.register, Status: http.StatusCreated,
-			Summary: "Create a customer account and sign in", Request: RegisterRequest{}, Response: RegisterResponse{}},
-		{Method: http.MethodPost, Path: "/v1/auth/login", Access: httpx.Public, Handler: h.login,
-			Summary: "Sign in with e-mail and password (failed sign-ins are rate limited)", Request: LoginRequest{}, Response: TokenPair{}},
-		{Method: http.MethodPost, Path: "/v1/auth/refresh", Access: httpx.Public, Handler: h.refresh,
-			Summary: "Exchange a refresh token for a new pair (the old one is spent)", Request: RefreshRequest{}, Response: TokenPair{}},
-		{Method: http.MethodPost, Path: "/v1/auth/logout", Access: httpx.Public, Handler: h.logout, Status: http.StatusNoContent,
-			Summary: "End the session a refresh token belongs to", Request: RefreshRequest{}},
+	return httpx.RouteSet{Module: "customers",
+		Description: "Accounts: registration, sign-in with rotating refresh tokens, the signed-in customer's profile and address book.",
+		Routes: []httpx.Route{
+			{Method: http.MethodPost, Path: "/v1/auth/register", Access: httpx.Public, Handler: h.register, Status: http.StatusCreated,
+				Summary: "Create a customer account and sign in", Request: exampleRegister, Response: exampleRegistered, Errors: []int{http.StatusConflict, http.StatusTooManyRequests}},
+			{Method: http.MethodPost, Path: "/v1/auth/login", Access: httpx.Public, Handler: h.login,
+				Summary: "Sign in with e-mail and password (failed sign-ins are rate limited)", Request: exampleLogin, Response: exampleTokens, Errors: []int{http.StatusUnauthorized, http.StatusTooManyRequests}},
+			{Method: http.MethodPost, Path: "/v1/auth/refresh", Access: httpx.Public, Handler: h.refresh,
+				Summary: "Exchange a refresh token for a new pair (the old one is spent)", Request: exampleRefresh, Response: exampleTokens, Errors: []int{http.StatusUnauthorized}},
+			{Method: http.MethodPost, Path: "/v1/auth/logout", Access: httpx.Public, Handler: h.logout, Status: http.StatusNoContent,
+				Summary: "End the session a refresh token belongs to", Request: exampleRefresh},
 
-		{Method: http.MethodGet, Path: "/v1/me", Access: httpx.Customer, Handler: h.me,
-			Summary: "The signed-in account", Response: api.Customer{}},
-		{Method: http.MethodPatch, Path: "/v1/me", Access: httpx.Customer, Handler: h.updateMe,
-			Summary: "Change the signed-in account's profile", Request: ProfilePatch{}, Response: api.Customer{}},
-		{Method: http.MethodGet, Path: "/v1/me/addresses", Access: httpx.Customer, Handler: h.addresses,
-			Summary: "The signed-in customer's address book", Response: AddressList{},
-			Query: []httpx.Param{
-				{Name: "limit", Type: "integer", Description: "1..100, default 20"},
-				{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"},
-			}},
-		{Method: http.MethodPost, Path: "/v1/me/addresses", Access: httpx.Customer, Handler: h.addAddress, Status: http.StatusCreated,
-			Summary: "Add an address (at most 50)", Request: AddressRequest{}, Response: api.Address{}},
-		{Method: http.MethodPatch, Path: "/v1/me/addresses/:id", Access: httpx.Customer, Handler: h.updateAddress,
-			Summary: "Change some fields of an address", Request: AddressPatch{}, Response: api.Address{}},
-		{Method: http.MethodDelete, Path: "/v1/me/addresses/:id", Access: httpx.Customer, Handler: h.deleteAddress, Status: http.StatusNoContent,
-			Summary: "Remove an address"},
+			{Method: http.MethodGet, Path: "/v1/me", Access: httpx.Customer, Handler: h.me,
+				Summary: "The signed-in account", Response: exampleCustomer},
+			{Method: http.MethodPatch, Path: "/v1/me", Access: httpx.Customer, Handler: h.updateMe,
+				Summary: "Change the signed-in account's profile", Request: exampleProfile, Response: exampleCustomer},
+			{Method: http.MethodGet, Path: "/v1/me/addresses", Access: httpx.Customer, Handler: h.addresses,
+				Summary: "The signed-in customer's address book", Response: AddressList{},
+				Query: httpx.PageParams()},
+			{Method: http.MethodPost, Path: "/v1/me/addresses", Access: httpx.Customer, Handler: h.addAddress, Status: http.StatusCreated,
+				Summary: "Add an address (at most 50)", Request: exampleAddressReq, Response: api.Address{}},
+			{Method: http.MethodPatch, Path: "/v1/me/addresses/:id", Access: httpx.Customer, Handler: h.updateAddress,
+				Summary: "Change some fields of an address", Request: exampleAddrPatch, Response: api.Address{}},
+			{Method: http.MethodDelete, Path: "/v1/me/addresses/:id", Access: httpx.Customer, Handler: h.deleteAddress, Status: http.StatusNoContent,
+				Summary: "Remove an address"},
 
-		{Method: http.MethodGet, Path: "/v1/admin/customers/:id", Access: httpx.Admin, Handler: h.adminCustomer,
-			Summary: "Look up any account", Response: api.Customer{}},
-	}}
+			{Method: http.MethodGet, Path: "/v1/admin/customers/:id", Access: httpx.Admin, Handler: h.adminCustomer,
+				Summary: "Look up any account", Response: api.Customer{}},
+		}}
 }
 
 // caller is the signed-in principal; the route's Access guarantees one.

@@ -44,24 +44,25 @@ type AdjustmentResult struct {
 // Handler serves the admin routes.
 type Handler struct{ svc *service.Service }
 
-var pageParams = []httpx.Param{
-	{Name: "limit", Type: "integer", Description: "1..100, default 20"},
-	{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"},
-}
+var pageParams = httpx.PageParams()
 
 // Routes are the inventory's routes.
 func Routes(svc *service.Service) httpx.RouteSet {
 	h := &Handler{svc: svc}
-	return httpx.RouteSet{Module: "inventory", Routes: []httpx.Route{
-		{Method: http.MethodGet, Path: "/v1/admin/inventory", Access: httpx.Admin, Handler: h.list,
-			Summary: "List stock levels by SKU", Query: pageParams, Response: LevelList{}},
-		{Method: http.MethodGet, Path: "/v1/admin/inventory/:sku", Access: httpx.Admin, Handler: h.get,
-			Summary: "One SKU's stock level", Response: api.Level{}},
-		{Method: http.MethodPost, Path: "/v1/admin/inventory/:sku/adjustments", Access: httpx.Admin, Handler: h.adjust,
-			Summary: "Change a SKU's on_hand, with a reason (header Idempotency-Key optional: the same request again changes nothing)", Request: AdjustmentRequest{}, Response: AdjustmentResult{}, Status: http.StatusCreated},
-		{Method: http.MethodGet, Path: "/v1/admin/inventory/:sku/adjustments", Access: httpx.Admin, Handler: h.ledger,
-			Summary: "A SKU's ledger of changes, newest first", Query: pageParams, Response: AdjustmentList{}},
-	}}
+	return httpx.RouteSet{Module: "inventory",
+		Description: "Stock per SKU: on hand, reserved, available, and the ledger of adjustments.",
+		Routes: []httpx.Route{
+			{Method: http.MethodGet, Path: "/v1/admin/inventory", Access: httpx.Admin, Handler: h.list,
+				Summary: "List stock levels by SKU", Query: pageParams, Response: LevelList{}},
+			{Method: http.MethodGet, Path: "/v1/admin/inventory/:sku", Access: httpx.Admin, Handler: h.get,
+				Summary: "One SKU's stock level", Response: api.Level{}},
+			{Method: http.MethodPost, Path: "/v1/admin/inventory/:sku/adjustments", Access: httpx.Admin, Handler: h.adjust,
+				Summary: "Change a SKU's on_hand, with a reason", Request: exampleAdjustment, Response: AdjustmentResult{}, Status: http.StatusCreated,
+				Header: []httpx.Param{{Name: "Idempotency-Key", Type: "string", Description: "optional: the same key again answers the first adjustment and changes nothing"}},
+				Errors: []int{http.StatusConflict}},
+			{Method: http.MethodGet, Path: "/v1/admin/inventory/:sku/adjustments", Access: httpx.Admin, Handler: h.ledger,
+				Summary: "A SKU's ledger of changes, newest first", Query: pageParams, Response: AdjustmentList{}},
+		}}
 }
 
 func (h *Handler) list(c echo.Context) error {

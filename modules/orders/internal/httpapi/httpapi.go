@@ -43,44 +43,50 @@ type OrderList struct {
 // Handler serves the routes.
 type Handler struct{ svc *service.Service }
 
-var pageParams = []httpx.Param{
-	{Name: "limit", Type: "integer", Description: "1..100, default 20"},
-	{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"},
-}
+var pageParams = httpx.PageParams()
+
+var idempotencyKey = httpx.Param{Name: "Idempotency-Key", Type: "string", Required: true,
+	Description: "a key of the client's choosing, up to 255 characters: the same key with the same body answers the first response again (the same order); with another body it is 422 idempotency_key_reused"}
 
 // Routes are the orders module's routes.
 func Routes(svc *service.Service) httpx.RouteSet {
 	h := &Handler{svc: svc}
 	statusParam := httpx.Param{Name: "status", Type: "string", Description: "only orders in this status",
 		Enum: []string{"placed", "shipped", "delivered", "cancelled", "refunded"}}
-	return httpx.RouteSet{Module: "orders", Routes: []httpx.Route{
-		{Method: http.MethodPost, Path: "/v1/carts/:id/checkout", Access: httpx.OptionalAuth, Handler: h.checkout, Status: http.StatusCreated,
-			Summary: "Check a cart out: freeze lines and prices, reserve the stock", Request: CheckoutRequest{}, Response: api.Checkout{}},
-		{Method: http.MethodGet, Path: "/v1/checkouts/:id", Access: httpx.OptionalAuth, Handler: h.getCheckout,
-			Summary: "A checkout", Response: api.Checkout{}},
-		{Method: http.MethodPost, Path: "/v1/orders", Access: httpx.OptionalAuth, Handler: h.place, Status: http.StatusCreated,
-			Summary: "Place an order from a checkout (header Idempotency-Key required)", Request: OrderRequest{}, Response: api.Order{}},
-		{Method: http.MethodGet, Path: "/v1/orders", Access: httpx.Customer, Handler: h.mine,
-			Summary: "The signed-in customer's orders, newest first", Query: pageParams, Response: OrderList{}},
-		{Method: http.MethodGet, Path: "/v1/orders/:id", Access: httpx.OptionalAuth, Handler: h.get,
-			Summary: "An order, for its customer or a guest with its token",
-			Query:   []httpx.Param{{Name: "token", Type: "string", Description: "a guest order's guest_token"}}, Response: api.Order{}},
-		{Method: http.MethodPost, Path: "/v1/orders/:id/cancel", Access: httpx.OptionalAuth, Handler: h.cancel,
-			Summary: "Cancel an order while it is placed: payment voided, stock back on hand",
-			Query:   []httpx.Param{{Name: "token", Type: "string", Description: "a guest order's guest_token"}}, Response: api.Order{}},
-		{Method: http.MethodGet, Path: "/v1/admin/orders", Access: httpx.Admin, Handler: h.adminList,
-			Summary: "All orders, newest first", Query: append([]httpx.Param{statusParam}, pageParams...), Response: OrderList{}},
-		{Method: http.MethodGet, Path: "/v1/admin/orders/:id", Access: httpx.Admin, Handler: h.adminGet,
-			Summary: "One order", Response: api.Order{}},
-		{Method: http.MethodPost, Path: "/v1/admin/orders/:id/ship", Access: httpx.Admin, Handler: h.ship,
-			Summary: "Ship a placed order (captures the payment)", Request: ShipRequest{}, Response: api.Order{}},
-		{Method: http.MethodPost, Path: "/v1/admin/orders/:id/deliver", Access: httpx.Admin, Handler: h.command(domain.Deliver),
-			Summary: "Mark a shipped order delivered", Response: api.Order{}},
-		{Method: http.MethodPost, Path: "/v1/admin/orders/:id/cancel", Access: httpx.Admin, Handler: h.command(domain.Cancel),
-			Summary: "Cancel a placed order: payment voided, stock back on hand", Response: api.Order{}},
-		{Method: http.MethodPost, Path: "/v1/admin/orders/:id/refund", Access: httpx.Admin, Handler: h.command(domain.Refund),
-			Summary: "Refund a shipped or delivered order", Response: api.Order{}},
-	}}
+	return httpx.RouteSet{Module: "orders",
+		Description: "Checkout (a cart frozen, its stock reserved), orders placed from a checkout with an Idempotency-Key, and their life: ship, deliver, cancel, refund.",
+		Schemas:     map[string]any{"ShippingAddress": api.Address{}, "OrderPayment": api.Payment{}},
+		Routes: []httpx.Route{
+			{Method: http.MethodPost, Path: "/v1/carts/:id/checkout", Access: httpx.OptionalAuth, Handler: h.checkout, Status: http.StatusCreated,
+				Summary: "Check a cart out: freeze lines and prices, reserve the stock", Request: exampleCheckout, Response: exampleCheckoutShown, Errors: []int{http.StatusConflict}},
+			{Method: http.MethodGet, Path: "/v1/checkouts/:id", Access: httpx.OptionalAuth, Handler: h.getCheckout,
+				Summary: "A checkout", Response: exampleCheckoutShown},
+			{Method: http.MethodPost, Path: "/v1/orders", Access: httpx.OptionalAuth, Handler: h.place, Status: http.StatusCreated,
+				Summary: "Place an order from a checkout", Request: exampleOrderReq, Response: exampleOrder,
+				Description: "Authorizes the payment and turns the checkout's reservation into a sale. The payment is captured when the order ships.",
+				Header:      []httpx.Param{idempotencyKey},
+				Errors:      []int{http.StatusPaymentRequired, http.StatusNotFound, http.StatusConflict}},
+			{Method: http.MethodGet, Path: "/v1/orders", Access: httpx.Customer, Handler: h.mine,
+				Summary: "The signed-in customer's orders, newest first", Query: pageParams, Response: OrderList{}},
+			{Method: http.MethodGet, Path: "/v1/orders/:id", Access: httpx.OptionalAuth, Handler: h.get,
+				Summary: "An order, for its customer or a guest with its token",
+				Query:   []httpx.Param{{Name: "token", Type: "string", Description: "a guest order's guest_token"}}, Response: exampleOrder},
+			{Method: http.MethodPost, Path: "/v1/orders/:id/cancel", Access: httpx.OptionalAuth, Handler: h.cancel,
+				Summary: "Cancel an order while it is placed: payment voided, stock back on hand",
+				Query:   []httpx.Param{{Name: "token", Type: "string", Description: "a guest order's guest_token"}}, Response: exampleOrder, Errors: []int{http.StatusConflict}},
+			{Method: http.MethodGet, Path: "/v1/admin/orders", Access: httpx.Admin, Handler: h.adminList,
+				Summary: "All orders, newest first", Query: append([]httpx.Param{statusParam}, pageParams...), Response: OrderList{}},
+			{Method: http.MethodGet, Path: "/v1/admin/orders/:id", Access: httpx.Admin, Handler: h.adminGet,
+				Summary: "One order", Response: exampleOrder},
+			{Method: http.MethodPost, Path: "/v1/admin/orders/:id/ship", Access: httpx.Admin, Handler: h.ship,
+				Summary: "Ship a placed order (captures the payment)", Request: exampleShip, Response: exampleOrder, Errors: []int{http.StatusConflict}},
+			{Method: http.MethodPost, Path: "/v1/admin/orders/:id/deliver", Access: httpx.Admin, Handler: h.command(domain.Deliver),
+				Summary: "Mark a shipped order delivered", Response: exampleOrder, Errors: []int{http.StatusConflict}},
+			{Method: http.MethodPost, Path: "/v1/admin/orders/:id/cancel", Access: httpx.Admin, Handler: h.command(domain.Cancel),
+				Summary: "Cancel a placed order: payment voided, stock back on hand", Response: exampleOrder, Errors: []int{http.StatusConflict}},
+			{Method: http.MethodPost, Path: "/v1/admin/orders/:id/refund", Access: httpx.Admin, Handler: h.command(domain.Refund),
+				Summary: "Refund a shipped or delivered order", Response: exampleOrder, Errors: []int{http.StatusConflict}},
+		}}
 }
 
 // caller is the signed-in account's id, or "" for a guest. An admin is an

@@ -27,16 +27,17 @@ type Handler struct{ svc *service.Service }
 // Routes are the payments module's routes.
 func Routes(svc *service.Service) httpx.RouteSet {
 	h := &Handler{svc: svc}
-	return httpx.RouteSet{Module: "payments", Routes: []httpx.Route{
-		{Method: http.MethodGet, Path: "/v1/admin/payments", Access: httpx.Admin, Handler: h.list,
-			Summary: "List payments, newest first", Response: PaymentList{}, Query: []httpx.Param{
-				{Name: "reference", Type: "string", Description: "only the payments of this reference (a checkout or order id)"},
-				{Name: "limit", Type: "integer", Description: "1..100, default 20"},
-				{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"},
-			}},
-		{Method: http.MethodGet, Path: "/v1/admin/payments/:id", Access: httpx.Admin, Handler: h.get,
-			Summary: "One payment with its history", Response: api.Payment{}},
-	}}
+	return httpx.RouteSet{Module: "payments",
+		Description: "Payments through the provider adapter: authorized at order, captured on shipping, voided or refunded.",
+		Routes: []httpx.Route{
+			{Method: http.MethodGet, Path: "/v1/admin/payments", Access: httpx.Admin, Handler: h.list,
+				Summary: "List payments, newest first", Response: PaymentList{}, Query: []httpx.Param{
+					{Name: "reference", Type: "string", Description: "only the payments of this reference (a checkout or order id)"},
+					httpx.PageParams()[0], httpx.PageParams()[1],
+				}},
+			{Method: http.MethodGet, Path: "/v1/admin/payments/:id", Access: httpx.Admin, Handler: h.get,
+				Summary: "One payment with its history", Response: api.Payment{}},
+		}}
 }
 
 func (h *Handler) list(c echo.Context) error {

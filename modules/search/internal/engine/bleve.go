@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
@@ -13,6 +14,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/modshop/modshop/platform/fsmode"
 )
@@ -96,9 +98,12 @@ func OpenBleve(path string) (*Bleve, error) {
 			return nil, fmt.Errorf("engine: write schema version: %w", err)
 		}
 	default:
-		idx, err = bleve.Open(path)
+		idx, err = bleve.OpenUsing(path, openConfig())
 		if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
 			idx, err = createOnDisk(path, m)
+		}
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("%w (is another modshop running with this data folder?)", ErrIndexInUse)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("engine: open index %q: %w", path, err)
@@ -137,8 +142,20 @@ func OpenBleve(path string) (*Bleve, error) {
 	return b, nil
 }
 
+// ErrIndexInUse is an on-disk index another process holds open: bolt locks
+// the index's root file, and a second process would otherwise wait for it
+// forever.
+var ErrIndexInUse = errors.New("the search index is in use by another process")
+
+// lockWait is how long opening an index waits for another process's lock.
+const lockWait = time.Second
+
+func openConfig() map[string]any {
+	return map[string]any{"bolt_timeout": lockWait.String()}
+}
+
 func createOnDisk(path string, m mapping.IndexMapping) (bleve.Index, error) {
-	idx, err := bleve.NewUsing(path, m, scorch.Name, scorch.Name, nil)
+	idx, err := bleve.NewUsing(path, m, scorch.Name, scorch.Name, openConfig())
 	if err != nil {
 		return nil, err
 	}

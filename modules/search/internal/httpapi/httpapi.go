@@ -76,21 +76,23 @@ type Handler struct {
 // nothing on svc (Remote builds them with none).
 func Routes(svc *service.Service, currency string, cfg CacheConfig, reg prometheus.Registerer) httpx.RouteSet {
 	h := &Handler{svc: svc, currency: currency, cache: newCache(svc, cfg, reg)}
-	return httpx.RouteSet{Module: "search", Routes: []httpx.Route{{
-		Method: http.MethodGet, Path: "/v1/search", Access: httpx.Public, Handler: h.search,
-		Summary: "Search published products: typo-tolerant, ranked, with facets",
-		Query: []httpx.Param{
-			{Name: "q", Type: "string", Description: "free text; empty lists everything matching the filters"},
-			{Name: "category", Type: "string", Description: "category slug or id (includes its subcategories)"},
-			{Name: "min_price", Type: "integer", Description: "inclusive, minor units, on the lowest variant price"},
-			{Name: "max_price", Type: "integer", Description: "inclusive, minor units"},
-			{Name: "in_stock", Type: "boolean", Description: "only products with (true) or without (false) stock"},
-			{Name: "sort", Type: "string", Enum: []string{"relevance", "price_asc", "price_desc", "newest"}},
-			{Name: "limit", Type: "integer", Description: "1..100, default 20"},
-			{Name: "cursor", Type: "string", Description: "next_cursor of the previous page"},
-		},
-		Response: Result{},
-	}}}
+	return httpx.RouteSet{Module: "search",
+		Description: "Full-text search over published products: typo-tolerant, ranked, with facets; its read model follows catalog and inventory events.",
+		Schemas:     map[string]any{"SearchHit": Item{}},
+		Routes: []httpx.Route{{
+			Method: http.MethodGet, Path: "/v1/search", Access: httpx.Public, Handler: h.search,
+			Summary: "Search published products: typo-tolerant, ranked, with facets",
+			Query: []httpx.Param{
+				{Name: "q", Type: "string", Description: "free text; empty lists everything matching the filters"},
+				{Name: "category", Type: "string", Description: "category slug or id (includes its subcategories)"},
+				{Name: "min_price", Type: "integer", Description: "inclusive, minor units, on the lowest variant price"},
+				{Name: "max_price", Type: "integer", Description: "inclusive, minor units"},
+				{Name: "in_stock", Type: "boolean", Description: "only products with (true) or without (false) stock"},
+				{Name: "sort", Type: "string", Description: "order (default relevance)", Enum: []string{"relevance", "price_asc", "price_desc", "newest"}},
+				httpx.PageParams()[0], httpx.PageParams()[1],
+			},
+			Response: exampleResult,
+		}}}
 }
 
 func (h *Handler) search(c echo.Context) error {
