@@ -135,8 +135,20 @@ func TestChangeLogMissesNothingUnderConcurrentWriters(t *testing.T) {
 				}
 			}()
 		}
-		var wg sync.WaitGroup
 		var version atomic.Int64
+		// Every product exists before the writers start: they pick products
+		// at random and need not touch each one.
+		if err := h.Transact(context.Background(), func(tx *gorm.DB) error {
+			for id := range products {
+				if err := applySnapshots(tx, []catalog.ProductSnapshot{snap(fmt.Sprintf("p%02d", id), version.Add(1), "first")}); err != nil {
+					return err
+				}
+			}
+			return stampChanges(tx)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
 		for w := range writers {
 			wg.Add(1)
 			go func() {
