@@ -50,7 +50,8 @@ func File(path string) error {
 }
 
 // Tighten takes the group and other bits off path's mode, if it exists;
-// the owner's bits are kept as they are.
+// the owner's bits are kept as they are. A path this user may not change
+// (another user's) is left alone.
 func Tighten(path string) error {
 	info, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -60,7 +61,13 @@ func Tighten(path string) error {
 		return err
 	}
 	if m := info.Mode().Perm(); m&0o077 != 0 {
-		if err := os.Chmod(path, m&^0o077); err != nil {
+		err := os.Chmod(path, m&^0o077)
+		if errors.Is(err, fs.ErrPermission) {
+			// Not ours to change (a volume mounted by another user): its
+			// owner decides; refusing to start would not protect it.
+			return nil
+		}
+		if err != nil {
 			return fmt.Errorf("restrict %s: %w", path, err)
 		}
 	}
