@@ -79,11 +79,12 @@ func (c *collector) trace(id string) []span {
 	return out
 }
 
-// One guest purchase in a shop split into three processes — inventory,
-// payments, and the rest — yields one trace: the request, the orders →
-// inventory and orders → payments calls with the callee's side in its own
-// process, the transactions, and the consumers that the placed order set
-// off, over NATS JetStream.
+// One guest purchase (checkout, then order) in a shop split into three
+// processes — inventory, payments, and the rest — yields one trace: the
+// requests, orders' in-process call to the cart, the orders → inventory and
+// orders → payments calls with the callee's side in its own process, the
+// transactions, and the consumers that the placed order set off, over NATS
+// JetStream.
 func TestOneTraceFollowsAPurchaseAcrossProcesses(t *testing.T) {
 	nats := natsForTests(t)
 	col := newCollector(t)
@@ -105,8 +106,10 @@ func TestOneTraceFollowsAPurchaseAcrossProcesses(t *testing.T) {
 	var c struct {
 		ID string `json:"id"`
 	}
-	front.expect(front.do(http.MethodPost, "/v1/carts/"+cartID+"/checkout", "", map[string]any{"email": "t@example.com", "shipping_address": e2eAddress}), http.StatusCreated).JSON(t, &c)
+	// The client makes the purchase one trace: the checkout, then the order.
 	traceID := fmt.Sprintf("%032x", time.Now().UnixNano())
+	front.expect(front.do(http.MethodPost, "/v1/carts/"+cartID+"/checkout", "", map[string]any{"email": "t@example.com", "shipping_address": e2eAddress},
+		"Traceparent", "00-"+traceID+"-00f067aa0ba902b6-01"), http.StatusCreated).JSON(t, &c)
 	front.expect(front.do(http.MethodPost, "/v1/orders", "", map[string]any{"checkout_id": c.ID, "payment_method": "pm_card_visa"},
 		"Idempotency-Key", "trace-"+traceID[16:], "Traceparent", "00-"+traceID+"-00f067aa0ba902b7-01"), http.StatusCreated)
 
@@ -114,6 +117,9 @@ func TestOneTraceFollowsAPurchaseAcrossProcesses(t *testing.T) {
 	want := map[string]func(s span) bool{
 		"the request, in the process that got it": func(s span) bool {
 			return s.Service == "modshop-catalog-cart-customers-orders-search" && s.Kind == tracepb.Span_SPAN_KIND_SERVER && s.Name == "POST /v1/orders"
+		},
+		"orders' call to the cart, in process": func(s span) bool {
+			return s.Service == "modshop-catalog-cart-customers-orders-search" && s.Kind == tracepb.Span_SPAN_KIND_INTERNAL && s.Name == "cart.cart_for"
 		},
 		"orders' call to the inventory": func(s span) bool {
 			return s.Kind == tracepb.Span_SPAN_KIND_CLIENT && strings.HasPrefix(s.Name, "inventory.")

@@ -22,10 +22,19 @@ var (
 	cartFor = remote.Op2[string, string, api.Cart]{Name: "cart_for", Retry: remote.Retry}
 )
 
-// internalRoutes serve the api to remote callers.
-func internalRoutes(s *service.Service) httpx.RouteSet {
-	return remote.Routes(Name, cart.Serve(s.Cart), cartFor.Serve(s.CartFor))
+// endpoints are the module's api, one typed operation per method: served
+// to remote callers (internalRoutes) and to this process's other modules
+// (Local).
+func endpoints(s *service.Service) []remote.Endpoint {
+	return []remote.Endpoint{cart.Serve(s.Cart), cartFor.Serve(s.CartFor)}
 }
+
+// internalRoutes serve the api to remote callers.
+func internalRoutes(s *service.Service) httpx.RouteSet { return remote.Routes(Name, endpoints(s)...) }
+
+// Local is the api as this process's other modules call it: through the
+// same operations, run in process.
+func Local(s *service.Service) *Client { return NewClient(remote.Local(Name, endpoints(s)...)) }
 
 // Client is api.Carts over HTTP.
 type Client struct{ c *remote.Client }

@@ -61,7 +61,7 @@ var Module = fx.Module(Name,
 			modkit.RunOnStart(), modkit.WithLogger(log.With("module", Name))).Worker()
 	}),
 	fx.Provide(
-		func(s *service.Service) api.Catalog { return s },
-		func(s *service.Service) api.Admin { return s },
+		func(s *service.Service) api.Catalog { return Local(s) },
+		func(s *service.Service) api.Admin { return Local(s) },
 	),
 )

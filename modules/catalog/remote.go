@@ -30,12 +30,21 @@ var (
 	importProducts = remote.Op1[[]api.NewProduct, int]{Name: "import_products"}
 )
 
-// internalRoutes serve the api to remote callers.
-func internalRoutes(s *service.Service) httpx.RouteSet {
-	return remote.Routes(Name, variantsBySKU.Serve(s.VariantsBySKU), product.Serve(s.Product), products.Serve(s.Products),
+// endpoints are the module's api, one typed operation per method: served
+// to remote callers (internalRoutes) and to this process's other modules
+// (Local).
+func endpoints(s *service.Service) []remote.Endpoint {
+	return []remote.Endpoint{variantsBySKU.Serve(s.VariantsBySKU), product.Serve(s.Product), products.Serve(s.Products),
 		categories.Serve(s.Categories), createCategory.Serve(s.CreateCategory), createProduct.Serve(s.CreateProduct),
-		importProducts.Serve(s.ImportProducts))
+		importProducts.Serve(s.ImportProducts)}
 }
+
+// internalRoutes serve the api to remote callers.
+func internalRoutes(s *service.Service) httpx.RouteSet { return remote.Routes(Name, endpoints(s)...) }
+
+// Local is the api as this process's other modules call it: through the
+// same operations, run in process.
+func Local(s *service.Service) *Client { return NewClient(remote.Local(Name, endpoints(s)...)) }
 
 // Client is api.Catalog and api.Admin over HTTP.
 type Client struct{ c *remote.Client }

@@ -76,7 +76,7 @@ func NewModule(cfg service.Config) fx.Option {
 				return service.New(ob, keys, cfg, log.With("module", Name))
 			},
 		),
-		fx.Provide(func(s *service.Service) api.Customers { return s }),
+		fx.Provide(func(s *service.Service) api.Customers { return Local(s) }),
 		modkit.Routes(httpapi.Routes),
 		modkit.Routes(internalRoutes),
 		modkit.Workers(bootstrapAdmin),

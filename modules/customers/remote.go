@@ -23,10 +23,19 @@ var (
 	address  = remote.Op2[string, string, api.Address]{Name: "address", Retry: remote.Retry}
 )
 
-// internalRoutes serve the api to remote callers.
-func internalRoutes(s *service.Service) httpx.RouteSet {
-	return remote.Routes(Name, customer.Serve(s.Customer), address.Serve(s.Address))
+// endpoints are the module's api, one typed operation per method: served
+// to remote callers (internalRoutes) and to this process's other modules
+// (Local).
+func endpoints(s *service.Service) []remote.Endpoint {
+	return []remote.Endpoint{customer.Serve(s.Customer), address.Serve(s.Address)}
 }
+
+// internalRoutes serve the api to remote callers.
+func internalRoutes(s *service.Service) httpx.RouteSet { return remote.Routes(Name, endpoints(s)...) }
+
+// Local is the api as this process's other modules call it: through the
+// same operations, run in process.
+func Local(s *service.Service) *Client { return NewClient(remote.Local(Name, endpoints(s)...)) }
 
 // Client is api.Customers over HTTP.
 type Client struct{ c *remote.Client }

@@ -47,8 +47,8 @@ var Module = fx.Module(Name,
 	// cannot name its internal type and see only the api interfaces.
 	fx.Provide(newService),
 	fx.Provide(
-		func(s *service.Service) api.Inventory { return s },
-		func(s *service.Service) api.Admin { return s },
+		func(s *service.Service) api.Inventory { return Local(s) },
+		func(s *service.Service) api.Admin { return Local(s) },
 	),
 	// Receive checks SKUs with the catalog, which in turn asks inventory for
 	// availability: bind it once both exist. Optional, so inventory still

@@ -31,11 +31,20 @@ var (
 	receive = remote.Op3[[]api.Receipt, string, string, int]{Name: "receive"}
 )
 
-// internalRoutes serve the api to remote callers.
-func internalRoutes(s *service.Service) httpx.RouteSet {
-	return remote.Routes(Name, availability.Serve(s.Availability), reserve.Serve(s.Reserve), commit.Serve(s.Commit),
-		release.Serve(s.Release), restock.Serve(s.Restock), adjust.Serve(s.Adjust), receive.Serve(s.Receive))
+// endpoints are the module's api, one typed operation per method: served
+// to remote callers (internalRoutes) and to this process's other modules
+// (Local).
+func endpoints(s *service.Service) []remote.Endpoint {
+	return []remote.Endpoint{availability.Serve(s.Availability), reserve.Serve(s.Reserve), commit.Serve(s.Commit),
+		release.Serve(s.Release), restock.Serve(s.Restock), adjust.Serve(s.Adjust), receive.Serve(s.Receive)}
 }
+
+// internalRoutes serve the api to remote callers.
+func internalRoutes(s *service.Service) httpx.RouteSet { return remote.Routes(Name, endpoints(s)...) }
+
+// Local is the api as this process's other modules call it: through the
+// same operations, run in process.
+func Local(s *service.Service) *Client { return NewClient(remote.Local(Name, endpoints(s)...)) }
 
 // Client is api.Inventory and api.Admin over HTTP.
 type Client struct{ c *remote.Client }

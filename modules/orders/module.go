@@ -59,7 +59,7 @@ var Module = fx.Module(Name,
 	// The service is in the graph for the module's own tests; other modules
 	// cannot name its internal type and see only api.Orders.
 	fx.Provide(newService),
-	fx.Provide(func(s *service.Service) api.Orders { return s }),
+	fx.Provide(func(s *service.Service) api.Orders { return Local(s) }),
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
 	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
 	modkit.Routes(internalRoutes),

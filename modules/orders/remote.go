@@ -18,10 +18,19 @@ var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Ro
 // The operation of api.Orders. Order only reads, so it is retried.
 var order = remote.Op1[string, api.Order]{Name: "order", Retry: remote.Retry}
 
-// internalRoutes serve the api to remote callers.
-func internalRoutes(s *service.Service) httpx.RouteSet {
-	return remote.Routes(Name, order.Serve(s.Order))
+// endpoints are the module's api, one typed operation per method: served
+// to remote callers (internalRoutes) and to this process's other modules
+// (Local).
+func endpoints(s *service.Service) []remote.Endpoint {
+	return []remote.Endpoint{order.Serve(s.Order)}
 }
+
+// internalRoutes serve the api to remote callers.
+func internalRoutes(s *service.Service) httpx.RouteSet { return remote.Routes(Name, endpoints(s)...) }
+
+// Local is the api as this process's other modules call it: through the
+// same operations, run in process.
+func Local(s *service.Service) *Client { return NewClient(remote.Local(Name, endpoints(s)...)) }
 
 // Client is api.Orders over HTTP.
 type Client struct{ c *remote.Client }

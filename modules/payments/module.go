@@ -41,7 +41,7 @@ var Module = fx.Module(Name,
 	// The service is in the graph for the module's own tests; other modules
 	// cannot name its internal type and see only api.Payments.
 	fx.Provide(newService),
-	fx.Provide(func(s *service.Service) api.Payments { return s }),
+	fx.Provide(func(s *service.Service) api.Payments { return Local(s) }),
 	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
 	modkit.Routes(internalRoutes),
 )

@@ -27,11 +27,20 @@ var (
 	payment   = remote.Op1[string, api.Payment]{Name: "payment", Retry: remote.Retry}
 )
 
-// internalRoutes serve the api to remote callers.
-func internalRoutes(s *service.Service) httpx.RouteSet {
-	return remote.Routes(Name, authorize.Serve(s.Authorize), capture.Serve(s.Capture), void.Serve(s.Void),
-		refund.Serve(s.Refund), payment.Serve(s.Payment))
+// endpoints are the module's api, one typed operation per method: served
+// to remote callers (internalRoutes) and to this process's other modules
+// (Local).
+func endpoints(s *service.Service) []remote.Endpoint {
+	return []remote.Endpoint{authorize.Serve(s.Authorize), capture.Serve(s.Capture), void.Serve(s.Void),
+		refund.Serve(s.Refund), payment.Serve(s.Payment)}
 }
+
+// internalRoutes serve the api to remote callers.
+func internalRoutes(s *service.Service) httpx.RouteSet { return remote.Routes(Name, endpoints(s)...) }
+
+// Local is the api as this process's other modules call it: through the
+// same operations, run in process.
+func Local(s *service.Service) *Client { return NewClient(remote.Local(Name, endpoints(s)...)) }
 
 // Client is api.Payments over HTTP.
 type Client struct{ c *remote.Client }

@@ -54,7 +54,7 @@ var Module = fx.Module(Name,
 		},
 		service.New,
 	),
-	fx.Provide(func(s *service.Service) api.Search { return s }),
+	fx.Provide(func(s *service.Service) api.Search { return Local(s) }),
 	// Not private, so that a test can fx.Decorate it; no other module can
 	// name the type.
 	fx.Provide(func(cfg config.Config) httpapi.CacheConfig {

@@ -21,10 +21,19 @@ var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return routes(nil
 // when ctx has none), so give a large catalog a longer one.
 var reindex = remote.Op0[int]{Name: "reindex", Retry: remote.Retry}
 
-// internalRoutes serve the api to remote callers.
-func internalRoutes(s *service.Service) httpx.RouteSet {
-	return remote.Routes(Name, reindex.Serve(s.Reindex))
+// endpoints are the module's api, one typed operation per method: served
+// to remote callers (internalRoutes) and to this process's other modules
+// (Local).
+func endpoints(s *service.Service) []remote.Endpoint {
+	return []remote.Endpoint{reindex.Serve(s.Reindex)}
 }
+
+// internalRoutes serve the api to remote callers.
+func internalRoutes(s *service.Service) httpx.RouteSet { return remote.Routes(Name, endpoints(s)...) }
+
+// Local is the api as this process's other modules call it: through the
+// same operations, run in process.
+func Local(s *service.Service) *Client { return NewClient(remote.Local(Name, endpoints(s)...)) }
 
 // Client is api.Search over HTTP.
 type Client struct{ c *remote.Client }

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/modshop/modshop/platform/errs"
+	"github.com/modshop/modshop/platform/tracing"
 )
 
 // Operations are declared once per api method, in the module's remote.go,
@@ -55,13 +56,19 @@ type Op0[R any] struct {
 // returns r: in `return r, c.call(…, &r)` Go does not say whether r is read
 // before or after the call.)
 func (o Op0[R]) Call(ctx context.Context, c *Client) (r R, err error) {
+	if fn, lctx, span, ok, lerr := inProcess[func(context.Context) (R, error)](ctx, c, o.Name); lerr != nil {
+		return r, lerr
+	} else if ok {
+		defer func() { tracing.End(span, err) }()
+		return fn(lctx)
+	}
 	err = c.call(ctx, o.Name, o.Retry == Retry, []any{}, &r)
 	return r, err
 }
 
 // Serve is the internal route that runs fn.
 func (o Op0[R]) Serve(fn func(context.Context) (R, error)) Endpoint {
-	return Endpoint{Op: o.Name, Handler: func(ec echo.Context) error {
+	return Endpoint{Op: o.Name, fn: fn, Handler: func(ec echo.Context) error {
 		return serve(ec, func(ctx context.Context) (any, error) { return fn(ctx) })
 	}}
 }
@@ -74,13 +81,19 @@ type Op1[A, R any] struct {
 }
 
 func (o Op1[A, R]) Call(ctx context.Context, c *Client, a A) (r R, err error) {
+	if fn, lctx, span, ok, lerr := inProcess[func(context.Context, A) (R, error)](ctx, c, o.Name); lerr != nil {
+		return r, lerr
+	} else if ok {
+		defer func() { tracing.End(span, err) }()
+		return fn(lctx, a)
+	}
 	retry := o.Retry == Retry || o.RetryIf != nil && o.RetryIf(a)
 	err = c.call(ctx, o.Name, retry, []any{a}, &r)
 	return r, err
 }
 
 func (o Op1[A, R]) Serve(fn func(context.Context, A) (R, error)) Endpoint {
-	return Endpoint{Op: o.Name, Handler: func(ec echo.Context) error {
+	return Endpoint{Op: o.Name, fn: fn, Handler: func(ec echo.Context) error {
 		var a A
 		return serve(ec, func(ctx context.Context) (any, error) { return fn(ctx, a) }, &a)
 	}}
@@ -94,13 +107,19 @@ type Op2[A, B, R any] struct {
 }
 
 func (o Op2[A, B, R]) Call(ctx context.Context, c *Client, a A, b B) (r R, err error) {
+	if fn, lctx, span, ok, lerr := inProcess[func(context.Context, A, B) (R, error)](ctx, c, o.Name); lerr != nil {
+		return r, lerr
+	} else if ok {
+		defer func() { tracing.End(span, err) }()
+		return fn(lctx, a, b)
+	}
 	retry := o.Retry == Retry || o.RetryIf != nil && o.RetryIf(a, b)
 	err = c.call(ctx, o.Name, retry, []any{a, b}, &r)
 	return r, err
 }
 
 func (o Op2[A, B, R]) Serve(fn func(context.Context, A, B) (R, error)) Endpoint {
-	return Endpoint{Op: o.Name, Handler: func(ec echo.Context) error {
+	return Endpoint{Op: o.Name, fn: fn, Handler: func(ec echo.Context) error {
 		var a A
 		var b B
 		return serve(ec, func(ctx context.Context) (any, error) { return fn(ctx, a, b) }, &a, &b)
@@ -115,13 +134,19 @@ type Op3[A, B, C, R any] struct {
 }
 
 func (o Op3[A, B, C, R]) Call(ctx context.Context, c *Client, a A, b B, cc C) (r R, err error) {
+	if fn, lctx, span, ok, lerr := inProcess[func(context.Context, A, B, C) (R, error)](ctx, c, o.Name); lerr != nil {
+		return r, lerr
+	} else if ok {
+		defer func() { tracing.End(span, err) }()
+		return fn(lctx, a, b, cc)
+	}
 	retry := o.Retry == Retry || o.RetryIf != nil && o.RetryIf(a, b, cc)
 	err = c.call(ctx, o.Name, retry, []any{a, b, cc}, &r)
 	return r, err
 }
 
 func (o Op3[A, B, C, R]) Serve(fn func(context.Context, A, B, C) (R, error)) Endpoint {
-	return Endpoint{Op: o.Name, Handler: func(ec echo.Context) error {
+	return Endpoint{Op: o.Name, fn: fn, Handler: func(ec echo.Context) error {
 		var a A
 		var b B
 		var cc C
@@ -136,13 +161,19 @@ type Cmd1[A any] struct {
 	RetryIf func(A) bool
 }
 
-func (o Cmd1[A]) Call(ctx context.Context, c *Client, a A) error {
+func (o Cmd1[A]) Call(ctx context.Context, c *Client, a A) (err error) {
+	if fn, lctx, span, ok, lerr := inProcess[func(context.Context, A) error](ctx, c, o.Name); lerr != nil {
+		return lerr
+	} else if ok {
+		defer func() { tracing.End(span, err) }()
+		return fn(lctx, a)
+	}
 	retry := o.Retry == Retry || o.RetryIf != nil && o.RetryIf(a)
 	return c.call(ctx, o.Name, retry, []any{a}, nil)
 }
 
 func (o Cmd1[A]) Serve(fn func(context.Context, A) error) Endpoint {
-	return Endpoint{Op: o.Name, Handler: func(ec echo.Context) error {
+	return Endpoint{Op: o.Name, fn: fn, Handler: func(ec echo.Context) error {
 		var a A
 		return serve(ec, func(ctx context.Context) (any, error) { return nil, fn(ctx, a) }, &a)
 	}}
@@ -155,13 +186,19 @@ type Cmd2[A, B any] struct {
 	RetryIf func(A, B) bool
 }
 
-func (o Cmd2[A, B]) Call(ctx context.Context, c *Client, a A, b B) error {
+func (o Cmd2[A, B]) Call(ctx context.Context, c *Client, a A, b B) (err error) {
+	if fn, lctx, span, ok, lerr := inProcess[func(context.Context, A, B) error](ctx, c, o.Name); lerr != nil {
+		return lerr
+	} else if ok {
+		defer func() { tracing.End(span, err) }()
+		return fn(lctx, a, b)
+	}
 	retry := o.Retry == Retry || o.RetryIf != nil && o.RetryIf(a, b)
 	return c.call(ctx, o.Name, retry, []any{a, b}, nil)
 }
 
 func (o Cmd2[A, B]) Serve(fn func(context.Context, A, B) error) Endpoint {
-	return Endpoint{Op: o.Name, Handler: func(ec echo.Context) error {
+	return Endpoint{Op: o.Name, fn: fn, Handler: func(ec echo.Context) error {
 		var a A
 		var b B
 		return serve(ec, func(ctx context.Context) (any, error) { return nil, fn(ctx, a, b) }, &a, &b)
@@ -177,13 +214,19 @@ type Op2Pair[A, B, R1, R2 any] struct {
 }
 
 func (o Op2Pair[A, B, R1, R2]) Call(ctx context.Context, c *Client, a A, b B) (r1 R1, r2 R2, err error) {
+	if fn, lctx, span, ok, lerr := inProcess[func(context.Context, A, B) (R1, R2, error)](ctx, c, o.Name); lerr != nil {
+		return r1, r2, lerr
+	} else if ok {
+		defer func() { tracing.End(span, err) }()
+		return fn(lctx, a, b)
+	}
 	retry := o.Retry == Retry || o.RetryIf != nil && o.RetryIf(a, b)
 	err = c.call(ctx, o.Name, retry, []any{a, b}, &[2]any{&r1, &r2})
 	return r1, r2, err
 }
 
 func (o Op2Pair[A, B, R1, R2]) Serve(fn func(context.Context, A, B) (R1, R2, error)) Endpoint {
-	return Endpoint{Op: o.Name, Handler: func(ec echo.Context) error {
+	return Endpoint{Op: o.Name, fn: fn, Handler: func(ec echo.Context) error {
 		var a A
 		var b B
 		return serve(ec, func(ctx context.Context) (any, error) { return pair(fn(ctx, a, b)) }, &a, &b)
@@ -198,13 +241,19 @@ type Op5Pair[A, B, C, D, E, R1, R2 any] struct {
 }
 
 func (o Op5Pair[A, B, C, D, E, R1, R2]) Call(ctx context.Context, c *Client, a A, b B, cc C, d D, e E) (r1 R1, r2 R2, err error) {
+	if fn, lctx, span, ok, lerr := inProcess[func(context.Context, A, B, C, D, E) (R1, R2, error)](ctx, c, o.Name); lerr != nil {
+		return r1, r2, lerr
+	} else if ok {
+		defer func() { tracing.End(span, err) }()
+		return fn(lctx, a, b, cc, d, e)
+	}
 	retry := o.Retry == Retry || o.RetryIf != nil && o.RetryIf(a, b, cc, d, e)
 	err = c.call(ctx, o.Name, retry, []any{a, b, cc, d, e}, &[2]any{&r1, &r2})
 	return r1, r2, err
 }
 
 func (o Op5Pair[A, B, C, D, E, R1, R2]) Serve(fn func(context.Context, A, B, C, D, E) (R1, R2, error)) Endpoint {
-	return Endpoint{Op: o.Name, Handler: func(ec echo.Context) error {
+	return Endpoint{Op: o.Name, fn: fn, Handler: func(ec echo.Context) error {
 		var a A
 		var b B
 		var cc C

@@ -315,3 +315,40 @@ func traceID(ctx context.Context) string {
 	}
 	return ""
 }
+
+// A Local client runs the served function itself, in a span of its own
+// under the caller's, with the caller's identity; its errors are the api's
+// own, unencoded; an operation the module did not list is an internal
+// error, not a call over a wire that is not there.
+func TestLocalCallsRunTheServedFunctionInAChildSpan(t *testing.T) {
+	var seen trace.SpanContext
+	var who string
+	c := remote.Local("probe",
+		echo.Serve(func(ctx context.Context, in probeIn) (probeOut, error) {
+			seen = trace.SpanContextFromContext(ctx)
+			p, _ := auth.FromContext(ctx)
+			who = p.Subject
+			return probeOut{Text: in.Text + "!"}, nil
+		}),
+		fail.Serve(func(context.Context, probeIn) (probeOut, error) { return probeOut{}, errShort.With("sku", "A") }),
+		forget.Serve(func(context.Context, string, int) error { return nil }),
+	)
+	ctx := tracing.FromTraceparent(context.Background(), "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01")
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Subject: "cust-1", Role: auth.RoleCustomer})
+	out, err := echo.Call(ctx, c, probeIn{Text: "hi"})
+	if err != nil || out.Text != "hi!" || who != "cust-1" {
+		t.Fatalf("echo = %+v, %v (caller %q)", out, err, who)
+	}
+	if seen.TraceID().String() != "0123456789abcdef0123456789abcdef" || seen.SpanID().String() == "0123456789abcdef" {
+		t.Fatalf("the call's span %s/%s is not a child of the caller's", seen.TraceID(), seen.SpanID())
+	}
+	if _, err := fail.Call(ctx, c, probeIn{}); !errors.Is(err, errShort) || errors.Is(err, errOther) {
+		t.Fatalf("fail = %v, want errShort itself", err)
+	}
+	if err := forget.Call(ctx, c, "x", 1); err != nil {
+		t.Fatalf("forget = %v", err)
+	}
+	if _, err := counter.Call(ctx, c); errs.As(err) == nil || errs.As(err).Kind != errs.KindInternal {
+		t.Fatalf("an operation not served here = %v, want an internal error", err)
+	}
+}
