@@ -11,8 +11,8 @@ import (
 
 	"github.com/modshop/modshop/modules/customers/api"
 	"github.com/modshop/modshop/modules/customers/internal/domain"
-	"github.com/modshop/modshop/platform/testkit/cputime"
 	"github.com/modshop/modshop/modules/customers/internal/store"
+	"github.com/modshop/modshop/platform/testkit/cputime"
 )
 
 // loose keeps the failure limits out of the way of benchmarks.
