@@ -16,7 +16,7 @@ PKG       ?= ./...
 
 # Fuzz targets (go test -fuzz), PACKAGE:TARGET; `make fuzz` runs each for
 # FUZZTIME. Their seed corpora are in each package's testdata/fuzz.
-FUZZTIME  ?= 9s
+FUZZTIME  ?= 5s
 FUZZ      := ./platform/httpx:FuzzBind ./modules/catalog/internal/store:FuzzDecodeCursor \
              ./modules/search/internal/engine:FuzzSearch ./platform/idempotency:FuzzCheck \
              ./platform/database:FuzzSplitStatements ./platform/events:FuzzDecodeMessage
@@ -62,7 +62,7 @@ openapi: ## regenerate docs/openapi.json (and the generated client) from the cod
 bench: ## run benchmarks (BENCH, BENCHTIME, PKG narrow them)
 	go test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -timeout 60m $(PKG)
 
-fuzz: ## run each fuzz target for FUZZTIME (default 9s) and print its executions
+fuzz: ## run each fuzz target for FUZZTIME (default 5s) and print its executions
 	@set -e; for t in $(FUZZ); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		out=$$(go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
