@@ -16,6 +16,13 @@
 //
 //	make build && cd docs/bench/varied && go run . -bin ../../../bin/modshop -n 10000
 //
+// Per phase it also reports the server's CPU per request (utime+stime from
+// /proc/PID/stat) and its own. With -pprof (a binary built by
+// pprofhook/build.sh) it takes a CPU profile of each phase into -out. With
+// -closed it then runs a closed loop, `wrk -t2 -c64` per endpoint with a Lua
+// script that picks a random path per request from a file of paths, and
+// reports each as a share of the same process's /healthz rate.
+//
 // Every MODSHOP_* variable in the environment reaches the server, so
 // MODSHOP_DATABASE_URL=postgres://... measures on PostgreSQL (use an empty
 // database or schema: the program seeds it).
@@ -43,6 +50,11 @@ import (
 	"time"
 )
 
+var opts struct {
+	phases, pprof, out string
+	closed             time.Duration
+}
+
 func main() {
 	bin := flag.String("bin", "bin/modshop", "the modshop binary")
 	n := flag.Int("n", 10_000, "products to seed")
@@ -52,6 +64,10 @@ func main() {
 	listRate := flag.Int("list-rate", 500, "random list pages per second")
 	after := flag.Duration("after", 20*time.Second, "wait after the last phase before the last sample")
 	keep := flag.Bool("keep", false, "keep the data directory")
+	flag.StringVar(&opts.phases, "phases", "product,search,list", "open-loop phases to run, in order (product, search, list)")
+	flag.StringVar(&opts.pprof, "pprof", "", "address the server serves pprof on (MODSHOP_BENCH_PPROF; needs a binary from pprofhook/build.sh): a CPU profile per phase goes to -out")
+	flag.StringVar(&opts.out, "out", "", "directory for CPU profiles and the path files of the closed loop (default: a temporary one)")
+	flag.DurationVar(&opts.closed, "closed", 0, "length of each closed-loop wrk run (0: no closed loop)")
 	flag.Parse()
 	if err := run(*bin, *n, *dur, *productRate, *searchRate, *listRate, *after, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "varied:", err)
@@ -78,6 +94,15 @@ func run(bin string, n int, dur time.Duration, productRate, searchRate, listRate
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	env := append(os.Environ(), "MODSHOP_DATA_DIR="+filepath.Join(dir, "data"),
 		"MODSHOP_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port), "MODSHOP_LOG_LEVEL=warn")
+	if opts.pprof != "" {
+		env = append(env, "MODSHOP_BENCH_PPROF="+opts.pprof)
+	}
+	if opts.out == "" {
+		opts.out = filepath.Join(dir, "out")
+	}
+	if err := os.MkdirAll(opts.out, 0o755); err != nil {
+		return err
+	}
 
 	fmt.Printf("machine: %d cores, %s; load average %s\n", numCPU(), cpuModel(), loadavg())
 	start := time.Now()
@@ -123,36 +148,217 @@ func run(bin string, n int, dur time.Duration, productRate, searchRate, listRate
 	pick := func(f func(r *rand.Rand) string) func() string {
 		return func() string { mu.Lock(); defer mu.Unlock(); return f(rng) }
 	}
-	phases := []struct {
-		name string
-		rate int
-		path func() string
-	}{
-		{"random product pages", productRate, pick(func(r *rand.Rand) string {
+	type phase struct {
+		key, name string
+		rate      int
+		path      func() string
+	}
+	all := []phase{
+		{"product", "random product pages", productRate, pick(func(r *rand.Rand) string {
 			return "/v1/products/" + cat.slugs[r.IntN(len(cat.slugs))]
 		})},
-		{"random two-word searches", searchRate, pick(func(r *rand.Rand) string {
+		{"search", "random two-word searches", searchRate, pick(func(r *rand.Rand) string {
 			q := cat.words[r.IntN(len(cat.words))] + " " + cat.words[r.IntN(len(cat.words))]
 			return "/v1/search?q=" + url.QueryEscape(q)
 		})},
-		{"random list pages", listRate, pick(func(r *rand.Rand) string {
+		{"list", "random list pages", listRate, pick(func(r *rand.Rand) string {
 			return cat.cursors[r.IntN(len(cat.cursors))]
 		})},
 	}
+	var phases []phase
+	for key := range strings.SplitSeq(opts.phases, ",") {
+		i := slices.IndexFunc(all, func(p phase) bool { return p.key == strings.TrimSpace(key) })
+		if i < 0 {
+			return fmt.Errorf("unknown phase %q", key)
+		}
+		phases = append(phases, all[i])
+	}
 	var results []string
 	for _, ph := range phases {
+		var prof sync.WaitGroup
+		if opts.pprof != "" {
+			secs := max(1, int(dur.Seconds())-4)
+			prof.Go(func() {
+				time.Sleep(2 * time.Second) // past the start of the phase
+				if err := saveProfile(opts.pprof, secs, filepath.Join(opts.out, "cpu-"+ph.key+".pprof")); err != nil {
+					fmt.Fprintln(os.Stderr, "varied: profile:", err)
+				}
+			})
+		}
+		cpu0, self0 := procCPU(pid), procCPU(os.Getpid())
+		t0 := time.Now()
 		res := load(c, base, ph.rate, dur, ph.path)
-		results = append(results, fmt.Sprintf("%-26s %5d/s for %s: sent %d, ok %d, failed %d, dropped %d (in flight > 256); p50 %s p99 %s max %s; load average %s",
-			ph.name, ph.rate, dur, res.sent, res.ok, res.failed, res.dropped, res.q(0.5), res.q(0.99), res.q(1), loadavg()))
+		wall := time.Since(t0)
+		cpu, self := procCPU(pid)-cpu0, procCPU(os.Getpid())-self0
+		prof.Wait()
+		per := func(d time.Duration) string {
+			if res.ok == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.3f", float64(d.Microseconds())/1000/float64(res.ok))
+		}
+		results = append(results, fmt.Sprintf("%-26s %5d/s for %s: sent %d, ok %d (%.0f/s), failed %d, dropped %d (in flight > 256); p50 %s p99 %s max %s; server CPU %.2f cores, %s cpu-ms/req; load generator %.2f cores; load average %s",
+			ph.name, ph.rate, dur, res.sent, res.ok, float64(res.ok)/wall.Seconds(), res.failed, res.dropped, res.q(0.5), res.q(0.99), res.q(1),
+			cpu.Seconds()/wall.Seconds(), per(cpu), self.Seconds()/wall.Seconds(), loadavg()))
 		sample(c, base, pid, "after "+ph.name)
+	}
+	if opts.closed > 0 {
+		if err := closedLoop(base, pid, cat, rng); err != nil {
+			return err
+		}
+		sample(c, base, pid, "after the closed loop")
 	}
 	time.Sleep(after)
 	sample(c, base, pid, fmt.Sprintf("%s after the last phase", after))
-	fmt.Println("\nload (latency taken on a shared machine: read it as such):")
+	fmt.Println("\nopen loop (latency from each request's scheduled moment):")
 	for _, r := range results {
 		fmt.Println("  " + r)
 	}
+	if opts.closed > 0 {
+		fmt.Println("\nclosed loop (wrk -t2 -c64):")
+		for _, r := range closedResults {
+			fmt.Println("  " + r)
+		}
+	}
 	return nil
+}
+
+var closedResults []string
+
+// closedLoop writes a file of paths per endpoint and runs wrk on each with a
+// script that sends a random line of the file per request. /healthz runs
+// through the same script (a file of one line), so the per-request cost of
+// the Lua script is the same on both sides of each share.
+func closedLoop(base string, pid int, cat *catalog, rng *rand.Rand) error {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return errors.New("-closed needs wrk (apt-get install wrk)")
+	}
+	script := filepath.Join(opts.out, "paths.lua")
+	if err := os.WriteFile(script, []byte(luaPaths), 0o644); err != nil {
+		return err
+	}
+	var searches []string
+	for range 100_000 {
+		q := cat.words[rng.IntN(len(cat.words))] + " " + cat.words[rng.IntN(len(cat.words))]
+		searches = append(searches, "/v1/search?q="+url.QueryEscape(q))
+	}
+	var products []string
+	for _, s := range cat.slugs {
+		products = append(products, "/v1/products/"+s)
+	}
+	runs := []struct {
+		name  string
+		paths []string
+	}{
+		{"healthz", []string{"/healthz"}},
+		{"random product pages", products},
+		{"random two-word searches", searches},
+		{"random list pages", cat.cursors},
+		{"healthz again", []string{"/healthz"}},
+	}
+	var health float64
+	for _, r := range runs {
+		file := filepath.Join(opts.out, "paths-"+strings.ReplaceAll(r.name, " ", "-")+".txt")
+		if err := os.WriteFile(file, []byte(strings.Join(r.paths, "\n")+"\n"), 0o644); err != nil {
+			return err
+		}
+		cpu0 := procCPU(pid)
+		out, err := exec.Command("wrk", "-t2", "-c64", "-d"+opts.closed.String(), "--latency", "-s", script, base, "--", file).CombinedOutput()
+		cpu := procCPU(pid) - cpu0
+		if err != nil {
+			return fmt.Errorf("wrk %s: %w: %s", r.name, err, out)
+		}
+		rps, p50, p99, non2xx := wrkField(out, "Requests/sec:", 1), wrkField(out, "50%", 1), wrkField(out, "99%", 1), wrkField(out, "Non-2xx", 4)
+		f, _ := strconv.ParseFloat(rps, 64)
+		if r.name == "healthz" {
+			health = f
+		}
+		share := "-"
+		if health > 0 {
+			share = fmt.Sprintf("%.1f%%", 100*f/health)
+		}
+		cpuPer := "-"
+		if f > 0 {
+			cpuPer = fmt.Sprintf("%.3f", cpu.Seconds()*1000/(f*opts.closed.Seconds()))
+		}
+		if non2xx == "" {
+			non2xx = "0"
+		}
+		line := fmt.Sprintf("%-26s %9s req/s  share of /healthz %6s  p50 %8s  p99 %8s  non-2xx %s  server %s cpu-ms/req  load average %s",
+			r.name, rps, share, p50, p99, non2xx, cpuPer, loadavg())
+		fmt.Println(line)
+		closedResults = append(closedResults, line)
+	}
+	return nil
+}
+
+// luaPaths is a wrk script: `wrk ... -s paths.lua URL -- FILE` sends, per
+// request, a random line of FILE as the path.
+const luaPaths = `local paths = {}
+function init(args)
+  for line in io.lines(args[1]) do
+    if #line > 0 then paths[#paths + 1] = line end
+  end
+  math.randomseed(os.time() + math.floor(os.clock() * 1e6))
+end
+function request()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+`
+
+// wrkField returns the field'th word after the first line of wrk's output
+// that starts with prefix.
+func wrkField(out []byte, prefix string, field int) string {
+	for line := range strings.SplitSeq(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) > field && f[0] == prefix {
+			return f[field]
+		}
+	}
+	return ""
+}
+
+// saveProfile fetches a CPU profile of secs seconds from the pprof server.
+func saveProfile(addr string, secs int, file string) error {
+	c := &http.Client{Timeout: time.Duration(secs+30) * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("pprof: %s", resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	fmt.Printf("CPU profile: %s\n", file)
+	return f.Close()
+}
+
+// procCPU is the user+system CPU time a process has used (/proc/PID/stat,
+// fields 14 and 15, in clock ticks of 1/100 s).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+2:]
+	}
+	f := strings.Fields(s) // f[0] is field 3 (state)
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond
 }
 
 func freePort() (int, error) {
