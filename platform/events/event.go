@@ -261,3 +261,28 @@ CREATE INDEX {m}_dead_letters_open ON {m}_dead_letters (failed_at) WHERE replaye
 		SQL: r.Replace(`ALTER TABLE {m}_outbox ADD COLUMN trace_parent TEXT NOT NULL DEFAULT '';`),
 	}}}
 }
+
+// Transactions are a module store's transactions on its outbox: InTx opens
+// one, Join takes one the platform opened (an event consumer's), and wrap
+// makes the store's own Tx of it, so the use cases see the store's
+// statements and Publish, never gorm. A store embeds it
+// (modules/<m>/internal/store).
+type Transactions[T any] struct {
+	ob   *Outbox
+	wrap func(*Tx) T
+}
+
+// NewTransactions are the transactions of ob, each handed to the store as
+// wrap makes it.
+func NewTransactions[T any](ob *Outbox, wrap func(*Tx) T) Transactions[T] {
+	return Transactions[T]{ob: ob, wrap: wrap}
+}
+
+// InTx runs fn in one transaction of the module's database: the writes and
+// the events of fn commit together, or not at all when fn fails.
+func (t Transactions[T]) InTx(ctx context.Context, fn func(tx T) error) error {
+	return t.ob.Transact(ctx, func(tx *Tx) error { return fn(t.wrap(tx)) })
+}
+
+// Join is the store's Tx in a transaction the platform opened.
+func (t Transactions[T]) Join(tx *Tx) T { return t.wrap(tx) }

@@ -22,12 +22,18 @@ import (
 
 // Store reads and writes the cart's tables.
 type Store struct {
-	h  *database.Handle
-	ob *events.Outbox
+	events.Transactions[*Tx]
+	h *database.Handle
 }
 
 // New makes the store over the cart's outbox (and its database).
-func New(ob *events.Outbox) *Store { return &Store{h: ob.Handle(), ob: ob} }
+func New(ob *events.Outbox) *Store {
+	s := &Store{h: ob.Handle()}
+	s.Transactions = events.NewTransactions(ob, func(tx *events.Tx) *Tx {
+		return &Tx{queries: queries{db: tx.DB, dialect: s.h.Dialect}, events: tx}
+	})
+	return s
+}
 
 // Tx is one transaction of the cart: every query of the store, and the
 // events published with them, which are written to the outbox before it
@@ -39,18 +45,6 @@ type Tx struct {
 
 // Publish adds events to the outbox in this transaction.
 func (t *Tx) Publish(evts ...events.Event) error { return t.events.Publish(evts...) }
-
-// InTx runs fn in one transaction of the cart's database; the writes and
-// the events of fn commit together, or not at all when fn fails.
-func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return s.ob.Transact(ctx, func(tx *events.Tx) error { return fn(s.Join(tx)) })
-}
-
-// Join is the store in a transaction the platform opened, such as an event
-// consumer's (which also records the event in the inbox).
-func (s *Store) Join(tx *events.Tx) *Tx {
-	return &Tx{queries: queries{db: tx.DB, dialect: s.h.Dialect}, events: tx}
-}
 
 // queries are the statements of the store, on a transaction or a
 // connection.

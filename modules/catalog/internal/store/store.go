@@ -24,12 +24,16 @@ import (
 
 // Store reads and writes the catalog's tables.
 type Store struct {
-	h  *database.Handle
-	ob *events.Outbox
+	events.Transactions[*Tx]
+	h *database.Handle
 }
 
 // New makes a store over the catalog's outbox (and its database).
-func New(ob *events.Outbox) *Store { return &Store{h: ob.Handle(), ob: ob} }
+func New(ob *events.Outbox) *Store {
+	s := &Store{h: ob.Handle()}
+	s.Transactions = events.NewTransactions(ob, func(tx *events.Tx) *Tx { return &Tx{s: s, db: tx.DB, events: tx} })
+	return s
+}
 
 // Tx is one transaction of the catalog: the store's writes, and the events
 // published with them, which are written to the outbox before it commits.
@@ -41,12 +45,6 @@ type Tx struct {
 
 // Publish adds events to the outbox in this transaction.
 func (t *Tx) Publish(evts ...events.Event) error { return t.events.Publish(evts...) }
-
-// InTx runs fn in one transaction of the catalog's database; the writes and
-// the events of fn commit together, or not at all when fn fails.
-func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return s.ob.Transact(ctx, func(tx *events.Tx) error { return fn(&Tx{s: s, db: tx.DB, events: tx}) })
-}
 
 // maxVars keeps one statement under SQLite's limit of 32,766 bound
 // parameters (PostgreSQL allows 65,535).

@@ -20,12 +20,16 @@ import (
 
 // Store reads and writes the customers module's tables.
 type Store struct {
-	h  *database.Handle
-	ob *events.Outbox
+	events.Transactions[*Tx]
+	h *database.Handle
 }
 
 // New makes the store over the module's outbox (and its database).
-func New(ob *events.Outbox) *Store { return &Store{h: ob.Handle(), ob: ob} }
+func New(ob *events.Outbox) *Store {
+	s := &Store{h: ob.Handle()}
+	s.Transactions = events.NewTransactions(ob, func(tx *events.Tx) *Tx { return &Tx{queries: queries{db: tx.DB}, events: tx} })
+	return s
+}
 
 // Tx is one transaction of the module: every query of the store, and the
 // events it publishes, which are written to the outbox before it commits.
@@ -36,14 +40,6 @@ type Tx struct {
 
 // Publish adds events to the outbox in this transaction.
 func (t *Tx) Publish(evts ...events.Event) error { return t.events.Publish(evts...) }
-
-// InTx runs fn in one transaction of the module's database; the writes and
-// the events of fn commit together, or not at all when fn fails.
-func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return s.ob.Transact(ctx, func(tx *events.Tx) error {
-		return fn(&Tx{queries: queries{db: tx.DB}, events: tx})
-	})
-}
 
 // queries are the statements of the store, on a transaction or a
 // connection.

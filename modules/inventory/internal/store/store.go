@@ -76,12 +76,16 @@ CREATE UNIQUE INDEX inventory_adjustments_idem_key ON inventory_adjustments (sku
 // transaction on the Store, every change on a Tx (InTx). The service holds
 // one and never sees gorm.
 type Store struct {
-	h  *database.Handle
-	ob *events.Outbox
+	events.Transactions[*Tx]
+	h *database.Handle
 }
 
 // New makes the store of the module's outbox (and its database handle).
-func New(ob *events.Outbox) *Store { return &Store{h: ob.Handle(), ob: ob} }
+func New(ob *events.Outbox) *Store {
+	s := &Store{h: ob.Handle()}
+	s.Transactions = events.NewTransactions(ob, func(tx *events.Tx) *Tx { return &Tx{etx: tx, db: tx.DB, dialect: s.h.Dialect} })
+	return s
+}
 
 // Tx is one transaction of the inventory: its changes, ledger entries and
 // the events it publishes commit together, or not at all.
@@ -90,17 +94,6 @@ type Tx struct {
 	db      *gorm.DB
 	dialect database.Dialect
 }
-
-// InTx runs fn in one transaction; the events fn publishes are written to
-// the outbox in it and relayed once it commits. An error from fn rolls it
-// back.
-func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return s.ob.Transact(ctx, func(etx *events.Tx) error { return fn(s.Join(etx)) })
-}
-
-// Join is the Tx of a transaction the platform opened: an event handler's,
-// whose inbox write commits with it.
-func (s *Store) Join(etx *events.Tx) *Tx { return &Tx{etx: etx, db: etx.DB, dialect: s.h.Dialect} }
 
 // Publish adds events to the transaction's outbox writes.
 func (t *Tx) Publish(evts ...events.Event) error { return t.etx.Publish(evts...) }

@@ -119,12 +119,16 @@ CREATE INDEX orders_effects_due ON orders_effects (next_at) WHERE done_at IS NUL
 // one-statement writes on the Store, everything else on a Tx (InTx). The
 // service holds one and never sees gorm.
 type Store struct {
-	h  *database.Handle
-	ob *events.Outbox
+	events.Transactions[*Tx]
+	h *database.Handle
 }
 
 // New makes the store of the module's outbox (and its database handle).
-func New(ob *events.Outbox) *Store { return &Store{h: ob.Handle(), ob: ob} }
+func New(ob *events.Outbox) *Store {
+	s := &Store{h: ob.Handle()}
+	s.Transactions = events.NewTransactions(ob, func(tx *events.Tx) *Tx { return &Tx{etx: tx, db: tx.DB} })
+	return s
+}
 
 // Tx is one transaction of the orders module: its writes and the events it
 // publishes commit together, or not at all.
@@ -132,17 +136,6 @@ type Tx struct {
 	etx *events.Tx
 	db  *gorm.DB
 }
-
-// InTx runs fn in one transaction; the events fn publishes are written to
-// the outbox in it and relayed once it commits (a transaction that
-// publishes nothing writes nothing more). An error from fn rolls it back.
-func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return s.ob.Transact(ctx, func(etx *events.Tx) error { return fn(s.Join(etx)) })
-}
-
-// Join is the Tx of a transaction the platform opened: an event handler's,
-// whose inbox write commits with it.
-func (s *Store) Join(etx *events.Tx) *Tx { return &Tx{etx: etx, db: etx.DB} }
 
 // Publish adds events to the transaction's outbox writes.
 func (t *Tx) Publish(evts ...events.Event) error { return t.etx.Publish(evts...) }

@@ -98,23 +98,20 @@ func portable(version int, name, script string) database.Migration {
 // writes on the Store, moves inside InTx. The service holds one and never
 // sees gorm.
 type Store struct {
-	h  *database.Handle
-	ob *events.Outbox
+	events.Transactions[*Tx]
+	h *database.Handle
 }
 
 // New makes the store of the module's outbox (and its database handle).
-func New(ob *events.Outbox) *Store { return &Store{h: ob.Handle(), ob: ob} }
+func New(ob *events.Outbox) *Store {
+	s := &Store{h: ob.Handle()}
+	s.Transactions = events.NewTransactions(ob, func(tx *events.Tx) *Tx { return &Tx{etx: tx} })
+	return s
+}
 
 // Tx is one transaction of the payments module: its moves and the events it
 // publishes commit together, or not at all.
 type Tx struct{ etx *events.Tx }
-
-// InTx runs fn in one transaction; the events fn publishes are written to
-// the outbox in it and relayed once it commits. An error from fn rolls it
-// back.
-func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return s.ob.Transact(ctx, func(etx *events.Tx) error { return fn(&Tx{etx: etx}) })
-}
 
 // Publish adds events to the transaction's outbox writes.
 func (tx *Tx) Publish(evts ...events.Event) error { return tx.etx.Publish(evts...) }

@@ -35,28 +35,22 @@ import (
 
 // Store reads and writes the search module's read model.
 type Store struct {
-	h  *database.Handle
-	ob *events.Outbox
+	events.Transactions[*Tx]
+	h *database.Handle
 }
 
 // New makes the store over the module's outbox (and its database).
-func New(ob *events.Outbox) *Store { return &Store{h: ob.Handle(), ob: ob} }
+func New(ob *events.Outbox) *Store {
+	s := &Store{h: ob.Handle()}
+	s.Transactions = events.NewTransactions(ob, func(tx *events.Tx) *Tx { return &Tx{db: tx.DB, events: tx} })
+	return s
+}
 
 // Tx is one transaction of the search module's database.
 type Tx struct {
 	db     *gorm.DB
 	events *events.Tx
 }
-
-// InTx runs fn in one transaction; its writes commit together, or not at
-// all when fn fails.
-func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return s.ob.Transact(ctx, func(tx *events.Tx) error { return fn(s.Join(tx)) })
-}
-
-// Join is the store in a transaction the platform opened: an event
-// consumer's, which also records the events in the inbox.
-func (s *Store) Join(tx *events.Tx) *Tx { return &Tx{db: tx.DB, events: tx} }
 
 // ApplySnapshots stores product snapshots (see applySnapshots); run Stamp
 // before the commit, or StampBeforeCommit.
