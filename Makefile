@@ -65,7 +65,7 @@ bench: ## run benchmarks (BENCH, BENCHTIME, PKG narrow them)
 fuzz: ## run each fuzz target for FUZZTIME (default 5s) and print its executions
 	@set -e; for t in $(FUZZ); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
-		out=$$(go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
+		out=$$(go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
 		echo "$$name ($$pkg): $$(echo "$$out" | grep -o 'execs: [0-9]*' | tail -1)"; \
 	done
 

@@ -118,9 +118,16 @@ func (q queries) TakeDelayedAttempt(subject string, d Delay, now time.Time) (boo
 		seen = rows[0].Failures
 	}
 	n := seen + 1
-	next := nowMs + d.After(n).Milliseconds()
+	// No wait within the allowance: next_at stays 0, not "now". Concurrent
+	// attempts read the clock before they queue for the row, so a "now"
+	// written by one could lie in the future of another and refuse it.
+	wait := d.After(n).Milliseconds()
+	next := int64(0)
+	if wait > 0 {
+		next = nowMs + wait
+	}
 	err := q.db.Exec("UPDATE customers_signin_delays SET failures = ?, next_at = ?, forget_at = ? WHERE subject = ?",
-		n, next, next+d.Memory.Milliseconds(), subject).Error
+		n, next, nowMs+wait+d.Memory.Milliseconds(), subject).Error
 	if err != nil {
 		return false, time.Time{}, translate("count sign-in attempt", err)
 	}
