@@ -24,6 +24,7 @@ import (
 	"github.com/modshop/modshop/modules/orders"
 	"github.com/modshop/modshop/modules/payments"
 	"github.com/modshop/modshop/modules/search"
+	"github.com/modshop/modshop/modules/web"
 	"github.com/modshop/modshop/platform/app"
 	"github.com/modshop/modshop/platform/config"
 )
@@ -37,6 +38,7 @@ var modules = []app.Module{
 	{Name: customers.Name, Local: customers.Module, Remote: customers.Remote, Settings: app.ReadsSettings(customers.ReadSettings)},
 	{Name: payments.Name, Local: payments.Module, Remote: payments.Remote},
 	{Name: orders.Name, Local: orders.Module, Remote: orders.Remote, Needs: []string{cart.Name, inventory.Name, payments.Name}},
+	{Name: web.Name, Local: web.Module, Needs: web.Needs},
 }
 
 const usage = `modshop — an e-commerce backend, one binary of modules
