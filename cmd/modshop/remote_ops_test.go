@@ -71,6 +71,9 @@ func TestEveryAPIMethodHasAServedOperation(t *testing.T) {
 	rec := newRecorder(t, shop.URL)
 	methods := 0
 	for _, m := range modules {
+		if m.Remote == nil {
+			continue // a module that offers no api (web): nothing calls it
+		}
 		apis := remote.APIs(remote.NewClient(m.Name, rec.URL, splitToken))
 		if len(apis) == 0 {
 			t.Errorf("%s: its Remote provides no api interface", m.Name)

@@ -19,15 +19,16 @@ var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Ro
 // The operations of api.Customers, one per method. Both are reads, retried
 // when the module cannot be reached.
 var (
-	customer = remote.Op1[string, api.Customer]{Name: "customer", Retry: remote.Retry}
-	address  = remote.Op2[string, string, api.Address]{Name: "address", Retry: remote.Retry}
+	customer  = remote.Op1[string, api.Customer]{Name: "customer", Retry: remote.Retry}
+	address   = remote.Op2[string, string, api.Address]{Name: "address", Retry: remote.Retry}
+	addresses = remote.Op1[string, []api.Address]{Name: "address_book", Retry: remote.Retry}
 )
 
 // endpoints are the module's api, one typed operation per method: served
 // to remote callers (internalRoutes) and to this process's other modules
 // (Local).
 func endpoints(s *service.Service) []remote.Endpoint {
-	return []remote.Endpoint{customer.Serve(s.Customer), address.Serve(s.Address)}
+	return []remote.Endpoint{customer.Serve(s.Customer), address.Serve(s.Address), addresses.Serve(s.AddressBook)}
 }
 
 // internalRoutes serve the api to remote callers.
@@ -51,4 +52,8 @@ func (c *Client) Customer(ctx context.Context, id string) (api.Customer, error) 
 
 func (c *Client) Address(ctx context.Context, customerID, addressID string) (api.Address, error) {
 	return address.Call(ctx, c.c, customerID, addressID)
+}
+
+func (c *Client) AddressBook(ctx context.Context, customerID string) ([]api.Address, error) {
+	return addresses.Call(ctx, c.c, customerID)
 }

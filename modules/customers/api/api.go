@@ -18,6 +18,9 @@ type Customers interface {
 	// ErrAddressNotFound when it does not exist or belongs to someone else,
 	// so a caller cannot tell the two apart.
 	Address(ctx context.Context, customerID, addressID string) (Address, error)
+	// AddressBook is a customer's whole address book (at most MaxAddresses)
+	// in the order it was filled: what a checkout offers to ship to.
+	AddressBook(ctx context.Context, customerID string) ([]Address, error)
 }
 
 // Role is what an account may do.

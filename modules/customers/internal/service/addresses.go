@@ -47,6 +47,13 @@ func (s *Service) Addresses(ctx context.Context, customerID, cursor string, limi
 	return page, nil
 }
 
+// AddressBook is the customer's whole address book (api.Customers):
+// it never holds more than MaxAddresses.
+func (s *Service) AddressBook(ctx context.Context, customerID string) ([]api.Address, error) {
+	page, err := s.Addresses(ctx, customerID, "", api.MaxAddresses)
+	return page.Items, err
+}
+
 // Address returns one of the customer's addresses (api.Customers).
 func (s *Service) Address(ctx context.Context, customerID, addressID string) (api.Address, error) {
 	a, err := s.store.AddressOf(ctx, customerID, addressID)
