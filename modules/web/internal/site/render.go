@@ -122,13 +122,13 @@ func (s *Site) fail(c echo.Context, v *Visit, err error) error {
 }
 
 var funcs = template.FuncMap{
-	"money":    Money,
-	"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-	"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
-	"asset":    assetURL,
-	"query":    url.QueryEscape,
-	"path":     url.PathEscape,
-	"add":      func(a, b int) int { return a + b },
+	"money":     Money,
+	"date":      func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+	"datetime":  func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+	"asset":     assetURL,
+	"query":     url.QueryEscape,
+	"path":      url.PathEscape,
+	"add":       func(a, b int) int { return a + b },
 	"hasPrefix": strings.HasPrefix,
 	"deref": func(p *string) string {
 		if p == nil {
