@@ -29,11 +29,20 @@ help: ## list the targets
 # The seed marker lives in the data folder the binary uses.
 DATA_DIR  := $(or $(MODSHOP_DATA_DIR),data)
 
-run: build ## build, migrate, seed a demo catalog once (marker $MODSHOP_DATA_DIR/.seeded), serve on :8080
+# The demo shop's back-office account, made at the first `make run` unless
+# MODSHOP_BOOTSTRAP_ADMIN_* say otherwise. A demo's only: a deployment sets
+# its own (docs/deploy.md).
+DEMO_ADMIN_EMAIL    := admin@example.com
+DEMO_ADMIN_PASSWORD := modshop-demo-admin
+
+run: build ## build, migrate, seed a demo catalog once (marker $MODSHOP_DATA_DIR/.seeded), serve the shop on :8080
 	./$(BIN) migrate
 	@if [ ! -f "$(DATA_DIR)/.seeded" ]; then \
 		./$(BIN) seed --products 200 && mkdir -p "$(DATA_DIR)" && touch "$(DATA_DIR)/.seeded"; \
 	fi
+	@echo "shop: http://localhost:8080/   back office: http://localhost:8080/admin ($${MODSHOP_BOOTSTRAP_ADMIN_EMAIL:-$(DEMO_ADMIN_EMAIL)})"
+	MODSHOP_BOOTSTRAP_ADMIN_EMAIL="$${MODSHOP_BOOTSTRAP_ADMIN_EMAIL:-$(DEMO_ADMIN_EMAIL)}" \
+	MODSHOP_BOOTSTRAP_ADMIN_PASSWORD="$${MODSHOP_BOOTSTRAP_ADMIN_PASSWORD:-$(DEMO_ADMIN_PASSWORD)}" \
 	./$(BIN) serve
 
 build: ## build bin/modshop (static, no cgo)
