@@ -131,10 +131,18 @@ func historyContract(t *testing.T, e *env, h api.History) {
 	lee := e.register(t, "lee@example.com")
 	var placed []api.Order // kim's, oldest first
 	for i := range 3 {
-		c := e.checkout(t, e.cart(t, kim.token, item{"MUG", int64(i + 1)}), kim.token)
+		cartID := e.cart(t, kim.token, item{"MUG", int64(i + 1)})
+		c := e.checkout(t, cartID, kim.token)
 		var o api.Order
 		testkit.Expect(t, e.order(c.ID, "pm_card_visa", "k-kim-"+c.ID, kim.token), http.StatusCreated).JSON(t, &o)
 		placed = append(placed, o)
+		// The order closes its cart by an event; until then the customer's
+		// next cart would be this one.
+		e.drain(t)
+		testkit.Eventually(t, 5*time.Second, func() bool {
+			r := e.shop.Get("/v1/carts/"+cartID, kim.token)
+			return r.Status == http.StatusOK && r.Map(t)["status"] == "checked_out"
+		}, "the cart of order %s is closed", o.Number)
 	}
 	e.place(t, item{"MUG", 1}) // a guest's: nobody's history
 
