@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modshop/modshop/platform/testkit"
 )
@@ -324,22 +325,79 @@ func TestAccountProfileAddressesAndOrders(t *testing.T) {
 
 	// An order placed through the JSON API shows in the history, with a
 	// link to its page.
-	var c apiCart
-	testkit.Expect(t, shop.Get("/v1/me/cart", token), http.StatusOK).JSON(t, &c)
-	testkit.Expect(t, shop.Post("/v1/carts/"+c.ID+"/items", token, map[string]any{"sku": "SCF-1", "quantity": 2}), http.StatusCreated)
-	var co struct{ ID string }
-	testkit.Expect(t, shop.Post("/v1/carts/"+c.ID+"/checkout", token, map[string]any{"shipping_address": map[string]any{
-		"name": "Paula Page", "line1": "Hauptstr. 5", "city": "Berlin", "postal_code": "10115", "country": "DE"}}), http.StatusCreated).JSON(t, &co)
-	var order struct {
-		ID, Number string
-	}
-	testkit.Expect(t, shop.Do(testkit.Req{Method: http.MethodPost, Path: "/v1/orders", Token: token,
-		Header: map[string]string{"Idempotency-Key": "account-test-1"},
-		Body:   map[string]any{"checkout_id": co.ID, "payment_method": "pm_card_visa"}}), http.StatusCreated).JSON(t, &order)
+	order := placeOrder(t, shop, token, "SCF-1", 2)
 	b.get("/account").expect(t, 200).contains(t, `<a href="/orders/`+order.ID+`">`+order.Number+`</a>`, "placed", "€43.00").
 		lacks(t, `id="orders-none"`, `id="orders-older"`)
 	// Someone else's history does not show it.
 	o.get("/account").expect(t, 200).contains(t, `id="orders-none"`).lacks(t, order.Number)
 	// A cursor made up by hand shows the newest orders, not an error.
 	b.get("/account?orders=nonsense").expect(t, 200).contains(t, order.Number)
+}
+
+type apiOrder struct {
+	ID     string `json:"id"`
+	Number string `json:"number"`
+}
+
+// placeOrder places an order of quantity of sku from the token's
+// customer's cart through the JSON API, and waits until the order closed
+// the cart (by an event), so that the next order starts a new one.
+func placeOrder(t testing.TB, shop *testkit.Shop, token, sku string, quantity int64) apiOrder {
+	t.Helper()
+	var c apiCart
+	testkit.Expect(t, shop.Get("/v1/me/cart", token), http.StatusOK).JSON(t, &c)
+	testkit.Expect(t, shop.Post("/v1/carts/"+c.ID+"/items", token, map[string]any{"sku": sku, "quantity": quantity}), http.StatusCreated)
+	var co struct{ ID string }
+	testkit.Expect(t, shop.Post("/v1/carts/"+c.ID+"/checkout", token, map[string]any{"shipping_address": map[string]any{
+		"name": "Paula Page", "line1": "Hauptstr. 5", "city": "Berlin", "postal_code": "10115", "country": "DE"}}), http.StatusCreated).JSON(t, &co)
+	var o apiOrder
+	testkit.Expect(t, shop.Do(testkit.Req{Method: http.MethodPost, Path: "/v1/orders", Token: token,
+		Header: map[string]string{"Idempotency-Key": "order-" + co.ID},
+		Body:   map[string]any{"checkout_id": co.ID, "payment_method": "pm_card_visa"}}), http.StatusCreated).JSON(t, &o)
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		var now apiCart
+		r := shop.Get("/v1/carts/"+c.ID, token)
+		if r.Status != http.StatusOK {
+			return false
+		}
+		r.JSON(t, &now)
+		return now.Status == "checked_out"
+	}, "the cart of order %s was not closed", o.Number)
+	return o
+}
+
+var orderLink = regexp.MustCompile(`<a href="/orders/([^"]+)">([^<]+)</a>`)
+var olderLink = regexp.MustCompile(`<a href="(/account\?orders=[^"#]+)#orders" id="orders-older"`)
+
+func TestAccountOrderHistoryPages(t *testing.T) {
+	shop := startShop(t, testkit.Options{})
+	b := newBrowser(t, shop)
+	registerAs(t, b, "Olga Often", "olga@example.com", "olga-password-1")
+	token := apiLogin(t, shop, "olga@example.com", "olga-password-1")
+	var placed []apiOrder // oldest first
+	for i := range 21 {
+		sku := "SCF-1"
+		if i == 20 {
+			sku = "RUN-40"
+		}
+		placed = append(placed, placeOrder(t, shop, token, sku, 1))
+	}
+
+	// The newest 20, newest first, and a link to the rest.
+	p := b.get("/account").expect(t, 200)
+	rows := orderLink.FindAllStringSubmatch(p.Body, -1)
+	if len(rows) != 20 || rows[0][1] != placed[20].ID || rows[19][1] != placed[1].ID {
+		t.Fatalf("the first page lists %d orders: %v", len(rows), rows)
+	}
+	p.lacks(t, `id="orders-newest"`)
+	m := olderLink.FindStringSubmatch(p.Body)
+	if m == nil {
+		t.Fatal("no link to older orders")
+	}
+	// The oldest on the next page, with a way back and no further.
+	p = b.get(html.UnescapeString(m[1])).expect(t, 200).contains(t, `id="orders-newest"`).lacks(t, `id="orders-older"`)
+	rows = orderLink.FindAllStringSubmatch(p.Body, -1)
+	if len(rows) != 1 || rows[0][1] != placed[0].ID || rows[0][2] != placed[0].Number {
+		t.Fatalf("the second page lists %v", rows)
+	}
 }
