@@ -138,6 +138,10 @@ func TestAccountRegisterSignOutAndSignIn(t *testing.T) {
 	b.get("/account").expectRedirect(t, "/signin?next=%2Faccount")
 	b.get("/signin?next=%2Faccount").expect(t, 200).contains(t, `<input type="hidden" name="next" value="/account">`)
 
+	// Nothing typed: each field says so, and nothing is counted.
+	b.post("/signin", "/signin", url.Values{"email": {""}, "password": {""}}).expect(t, http.StatusUnprocessableEntity).
+		contains(t, `id="signin-email-error"`, `id="signin-password-error"`, "Password is required")
+
 	// A wrong password: one generic message, 401, the e-mail kept, no
 	// session; an unknown e-mail answers the very same.
 	wrong := b.post("/signin", "/signin", url.Values{"email": {"rita@example.com"}, "password": {"wrong-password"}, "next": {"/account"}}).

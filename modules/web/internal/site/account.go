@@ -121,7 +121,8 @@ func (s *Site) startSession(v *Visit, cu customers.Customer) error {
 		return nil
 	}
 	if _, err := s.d.Merger.Merge(v.Ctx(), cu.ID, v.GuestCart); err != nil {
-		s.d.Log.Warn("guest cart not merged at sign-in", "cart", v.GuestCart, "customer", cu.ID, "err", err)
+		// The cart's id is its capability: it stays out of the log.
+		s.d.Log.Warn("guest cart not merged at sign-in", "customer", cu.ID, "err", err)
 	}
 	v.SetGuestCart("")
 	return nil
@@ -223,7 +224,7 @@ func (s *Site) accountData(c echo.Context, v *Visit) (accountPage, error) {
 	}
 	cursor := c.QueryParam("orders")
 	page, err := s.d.History.CustomerOrders(ctx, cu.ID, cursor, OrdersPerPage)
-	if errs.As(err) != nil && errs.As(err).Kind == errs.KindValidation {
+	if e := errs.As(err); e != nil && e.Kind == errs.KindValidation && cursor != "" {
 		// A cursor the page did not make (edited by hand): the newest orders.
 		cursor = ""
 		page, err = s.d.History.CustomerOrders(ctx, cu.ID, "", OrdersPerPage)
