@@ -148,3 +148,67 @@ func wantErr(t *testing.T, what string, err error, want *errs.Error, status int)
 		t.Fatalf("%s: got %#v (%v), want %s (%d)", what, e, err, want.Code, status)
 	}
 }
+
+// The contract of api.Merger, in process and over HTTP: a guest cart's
+// lines move into the customer's cart once, capped at what is available.
+func TestMergeContract(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
+		t.Run("local", func(t *testing.T) {
+			e := start(t, db, true)
+			mergeContract(t, e, cart.Local(e.svc))
+		})
+		t.Run("http", func(t *testing.T) {
+			e := start(t, testkit.Fresh(t, db), true)
+			mergeContract(t, e, cart.NewClient(remote.NewClient(cart.Name, e.shop.URL, internalToken)))
+		})
+	})
+}
+
+func mergeContract(t *testing.T, e *env, m api.Merger) {
+	ctx := context.Background()
+	e.product(t, "TEE", 1999, 5)
+	e.product(t, "MUG", 899, 50)
+	ann := e.shop.Token("cust-ann", "customer")
+	owned := cartOf(t, e.shop.Get("/v1/me/cart", ann), http.StatusOK)
+	cartOf(t, add(e, owned.ID, ann, "TEE", 1), http.StatusCreated)
+	guest := newGuestCart(t, e)
+	cartOf(t, add(e, guest.ID, "", "TEE", 2), http.StatusCreated)
+	cartOf(t, add(e, guest.ID, "", "MUG", 1), http.StatusCreated)
+
+	got, err := m.Merge(ctx, "cust-ann", guest.ID)
+	if err != nil {
+		t.Fatalf("Merge: %v", err)
+	}
+	want := cartOf(t, e.shop.Get("/v1/me/cart", ann), http.StatusOK)
+	sameCart(t, "the merged cart", got, want)
+	if got.ID != owned.ID || len(got.Items) != 2 || got.ItemCount != 4 || got.Subtotal.Amount != 3*1999+899 {
+		t.Fatalf("the merged cart: %+v", got)
+	}
+	if g := cartOf(t, e.shop.Get("/v1/carts/"+guest.ID, ""), http.StatusOK); g.Status != api.StatusMerged {
+		t.Fatalf("the guest cart after the merge: %+v", g)
+	}
+	// Again (a retry): nothing changes.
+	again, err := m.Merge(ctx, "cust-ann", guest.ID)
+	if err != nil {
+		t.Fatalf("Merge again: %v", err)
+	}
+	sameCart(t, "the cart merged again", again, want)
+
+	// Quantities add up to what is available, no more.
+	more := newGuestCart(t, e)
+	cartOf(t, add(e, more.ID, "", "TEE", 4), http.StatusCreated)
+	got, err = m.Merge(ctx, "cust-ann", more.ID)
+	if err != nil || got.ItemCount != 6 || got.Items[0].SKU != "TEE" || got.Items[0].Quantity != 5 {
+		t.Fatalf("Merge over the stock: %+v %v", got, err)
+	}
+
+	// What cannot be merged.
+	wantErr(t, "Merge of a merged cart into another's", second(m.Merge(ctx, "cust-bob", guest.ID)), api.ErrNotActive, http.StatusConflict)
+	wantErr(t, "Merge of an unknown cart", second(m.Merge(ctx, "cust-ann", "nope")), api.ErrCartNotFound, http.StatusNotFound)
+	wantErr(t, "Merge of another customer's cart", second(m.Merge(ctx, "cust-bob", owned.ID)), api.ErrCartNotFound, http.StatusNotFound)
+	wantErr(t, "Merge of no cart", second(m.Merge(ctx, "cust-ann", "")),
+		errs.Invalid(errs.FieldError{Field: "cart_id", Message: "is required"}), http.StatusUnprocessableEntity)
+	if c := cartOf(t, e.shop.Get("/v1/me/cart", ann), http.StatusOK); c.ItemCount != 6 {
+		t.Fatalf("refused merges changed the cart: %+v", c)
+	}
+}

@@ -13,7 +13,8 @@ import (
 // Remote gives a process that does not run the cart its api over HTTP
 // (MODSHOP_REMOTE_CART), and forwards the cart's public routes there.
 var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
-	func(c *remote.Client) api.Carts { return NewClient(c) })
+	func(c *remote.Client) api.Carts { return NewClient(c) },
+	func(c *remote.Client) api.Merger { return NewClient(c) }) // remote_merge.go
 
 // The operations of api.Carts, one per method. Both only read, so both are
 // retried.
@@ -26,7 +27,9 @@ var (
 // to remote callers (internalRoutes) and to this process's other modules
 // (Local).
 func endpoints(s *service.Service) []remote.Endpoint {
-	return []remote.Endpoint{cart.Serve(s.Cart), cartFor.Serve(s.CartFor)}
+	eps := []remote.Endpoint{cart.Serve(s.Cart), cartFor.Serve(s.CartFor)}
+	eps = append(eps, mergeEndpoints(s)...) // api.Merger, remote_merge.go
+	return eps
 }
 
 // internalRoutes serve the api to remote callers.

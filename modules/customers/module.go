@@ -23,6 +23,13 @@
 // counter back. The client address is the TCP peer unless the server is
 // configured with an IP extractor for trusted proxies.
 //
+// The web storefront registers and signs in through api.Accounts
+// (remote_accounts.go), which runs the very code of /v1/auth/register and
+// /v1/auth/login, counters and limits included, with the visitor's address
+// the web module passes on, but opens no token session: the web module
+// keeps sessions of its own. Its limits are api errors
+// (ErrTooManySignIns, ErrTooManyRegistrations) with "retry_after".
+//
 // Tokens: access tokens are 15-minute HS256 JWTs signed with the shop's key
 // (platform/auth), carrying the account id and role; every process verifies
 // them locally. A refresh token is 256 random bits, stored only as its
@@ -77,6 +84,7 @@ func NewModule(cfg service.Config) fx.Option {
 			},
 		),
 		fx.Provide(func(s *service.Service) api.Customers { return Local(s) }),
+		fx.Provide(func(s *service.Service) api.Accounts { return Local(s) }), // remote_accounts.go
 		modkit.Routes(httpapi.Routes),
 		modkit.Routes(internalRoutes),
 		modkit.Workers(bootstrapAdmin),

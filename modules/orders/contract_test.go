@@ -109,3 +109,93 @@ func sameOrder(t *testing.T, what string, got, want api.Order) {
 		t.Fatalf("%s:\n got %s\nwant %s", what, gj, wj)
 	}
 }
+
+// The contract of api.History, in process and over HTTP: a customer's own
+// orders, newest first, a page at a time.
+func TestHistoryContract(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
+		t.Run("local", func(t *testing.T) {
+			e := start(t, db)
+			historyContract(t, e, e.orders.(api.History))
+		})
+		t.Run("http", func(t *testing.T) {
+			e := start(t, testkit.Fresh(t, db))
+			historyContract(t, e, orders.NewClient(remote.NewClient(orders.Name, e.shop.URL, internalToken)))
+		})
+	})
+}
+
+func historyContract(t *testing.T, e *env, h api.History) {
+	e.product(t, 900, 20, "MUG")
+	kim := e.register(t, "kim@example.com")
+	lee := e.register(t, "lee@example.com")
+	var placed []api.Order // kim's, oldest first
+	for i := range 3 {
+		cartID := e.cart(t, kim.token, item{"MUG", int64(i + 1)})
+		c := e.checkout(t, cartID, kim.token)
+		var o api.Order
+		testkit.Expect(t, e.order(c.ID, "pm_card_visa", "k-kim-"+c.ID, kim.token), http.StatusCreated).JSON(t, &o)
+		placed = append(placed, o)
+		// The order closes its cart by an event; until then the customer's
+		// next cart would be this one.
+		e.drain(t)
+		testkit.Eventually(t, 5*time.Second, func() bool {
+			r := e.shop.Get("/v1/carts/"+cartID, kim.token)
+			return r.Status == http.StatusOK && r.Map(t)["status"] == "checked_out"
+		}, "the cart of order %s is closed", o.Number)
+	}
+	e.place(t, item{"MUG", 1}) // a guest's: nobody's history
+
+	// Newest first, the page as GET /v1/orders answers it.
+	all, err := h.CustomerOrders(ctx, kim.id, "", 10)
+	if err != nil || len(all.Items) != 3 || all.NextCursor != "" {
+		t.Fatalf("CustomerOrders: %+v %v", all, err)
+	}
+	var list struct {
+		Items []api.Order `json:"items"`
+	}
+	testkit.Expect(t, e.shop.Get("/v1/orders", kim.token), http.StatusOK).JSON(t, &list)
+	for i, o := range all.Items {
+		sameOrder(t, "order "+o.Number, o, list.Items[i])
+		if o.ID != placed[2-i].ID {
+			t.Fatalf("order %d is %s, want %s", i, o.Number, placed[2-i].Number)
+		}
+	}
+
+	// A page at a time, following the cursor.
+	var seen []string
+	cursor := ""
+	for range 3 {
+		page, err := h.CustomerOrders(ctx, kim.id, cursor, 1)
+		if err != nil || len(page.Items) != 1 {
+			t.Fatalf("a page after %q: %+v %v", cursor, page, err)
+		}
+		seen = append(seen, page.Items[0].ID)
+		cursor = page.NextCursor
+		if len(seen) < 3 && cursor == "" {
+			t.Fatalf("page %d has no next cursor", len(seen))
+		}
+	}
+	if cursor != "" || seen[0] != placed[2].ID || seen[2] != placed[0].ID {
+		t.Fatalf("pages %v, last cursor %q", seen, cursor)
+	}
+
+	// Nobody else's: an empty page (a list, not null).
+	none, err := h.CustomerOrders(ctx, lee.id, "", 10)
+	if err != nil || none.Items == nil || len(none.Items) != 0 || none.NextCursor != "" {
+		t.Fatalf("a customer without orders: %+v %v", none, err)
+	}
+
+	// Bad input, refused: never every customer's orders.
+	for what, call := range map[string]func() error{
+		"no customer":  func() error { _, err := h.CustomerOrders(ctx, "", "", 10); return err },
+		"limit 0":      func() error { _, err := h.CustomerOrders(ctx, kim.id, "", 0); return err },
+		"limit 101":    func() error { _, err := h.CustomerOrders(ctx, kim.id, "", api.MaxOrderPage+1); return err },
+		"a bad cursor": func() error { _, err := h.CustomerOrders(ctx, kim.id, "nonsense", 10); return err },
+	} {
+		err := call()
+		if e := errs.As(err); e == nil || e.Kind != errs.KindValidation || !errors.Is(err, errs.Invalid()) {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+}

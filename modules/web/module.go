@@ -80,6 +80,12 @@ type siteIn struct {
 	Keys      *auth.Keys
 	Log       *slog.Logger
 	Clock     clock.Clock `optional:"true"` // tests supply a fake one
+
+	// account pages (account.go): registration, sign-in, profile, address
+	// book, order history, guest cart merge
+	Accounts customers.Accounts
+	Merger   cart.Merger
+	History  orders.History
 }
 
 func newSite(in siteIn) (*site.Site, error) {
@@ -87,5 +93,6 @@ func newSite(in siteIn) (*site.Site, error) {
 		Catalog: in.Catalog, Carts: in.Carts, Customers: in.Customers, Orders: in.Orders,
 		Inventory: in.Inventory, Payments: in.Payments, Sessions: in.Sessions, Bus: in.Bus,
 		CSRFKey: in.Keys.Derive("web.csrf"), Clock: in.Clock, Log: in.Log.With("module", Name),
+		Accounts: in.Accounts, Merger: in.Merger, History: in.History, // account pages
 	})
 }

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/modshop/modshop/modules/customers/api"
 	"github.com/modshop/modshop/modules/customers/internal/domain"
@@ -25,6 +26,22 @@ type Credentials struct {
 // Register creates a customer account, publishes CustomerRegistered and
 // signs the customer in.
 func (s *Service) Register(ctx context.Context, in Registration) (api.Customer, Tokens, error) {
+	var tokens Tokens
+	cust, err := s.register(ctx, in, func(tx *store.Tx, a store.Account) (err error) {
+		tokens, err = s.openSession(tx, a, a.CreatedAt)
+		return err
+	})
+	if err != nil {
+		return api.Customer{}, Tokens{}, err
+	}
+	return cust, tokens, nil
+}
+
+// register checks a registration, counts it against its address and
+// creates the account, with also in its transaction: Register opens a
+// token session there, Accounts.Register (a front end with sessions of its
+// own) nothing.
+func (s *Service) register(ctx context.Context, in Registration, also func(tx *store.Tx, a store.Account) error) (api.Customer, error) {
 	var fe errs.Fields
 	email := checkEmail(in.Email, &fe)
 	if msg := domain.CheckNewPassword(in.Password); msg != "" {
@@ -32,20 +49,16 @@ func (s *Service) Register(ctx context.Context, in Registration) (api.Customer, 
 	}
 	name := domain.CleanName(in.Name, &fe)
 	if err := fe.Err(); err != nil {
-		return api.Customer{}, Tokens{}, err
+		return api.Customer{}, err
 	}
 	if err := s.takeRegistration(ctx, in.ClientAddr); err != nil {
-		return api.Customer{}, Tokens{}, err
+		return api.Customer{}, err
 	}
-	var tokens Tokens
-	acct, err := s.createAccount(ctx, email, in.Password, name, api.RoleCustomer, func(tx *store.Tx, a store.Account) (err error) {
-		tokens, err = s.openSession(tx, a, a.CreatedAt)
-		return err
-	})
+	acct, err := s.createAccount(ctx, email, in.Password, name, api.RoleCustomer, also)
 	if err != nil {
-		return api.Customer{}, Tokens{}, err
+		return api.Customer{}, err
 	}
-	return customerOf(acct), tokens, nil
+	return customerOf(acct), nil
 }
 
 // createAccount hashes the password and stores the account with its
@@ -78,35 +91,49 @@ func (s *Service) createAccount(ctx context.Context, email, password, name strin
 }
 
 // Login checks credentials and opens a session.
+func (s *Service) Login(ctx context.Context, in Credentials) (Tokens, error) {
+	var tokens Tokens
+	_, err := s.signIn(ctx, in, func(tx *store.Tx, acct store.Account, now time.Time) (err error) {
+		tokens, err = s.openSession(tx, acct, now)
+		return err
+	})
+	if err != nil {
+		return Tokens{}, err
+	}
+	return tokens, nil
+}
+
+// signIn checks credentials under the failure limits and settles a success
+// in one transaction with also: Login opens a token session there,
+// Accounts.Authenticate nothing. Both count, delay and clear failures alike.
 //
 // An unknown e-mail and a wrong password give the same error after the same
 // work: the password is verified against a dummy hash of the current cost
 // when there is no account, and the failure is counted either way.
-func (s *Service) Login(ctx context.Context, in Credentials) (Tokens, error) {
+func (s *Service) signIn(ctx context.Context, in Credentials, also func(tx *store.Tx, acct store.Account, now time.Time) error) (store.Account, error) {
 	var fe errs.Fields
 	email := checkEmail(in.Email, &fe)
 	if msg := domain.CheckPresentedPassword(in.Password); msg != "" {
 		fe.Add("password", msg)
 	}
 	if err := fe.Err(); err != nil {
-		return Tokens{}, err
+		return store.Account{}, err
 	}
 	att, err := s.beginAttempt(ctx, email, in.ClientAddr)
 	if err != nil {
-		return Tokens{}, err
+		return store.Account{}, err
 	}
 	acct, ok, rehash, err := s.verify(ctx, email, in.Password)
 	if err != nil {
-		return Tokens{}, err
+		return store.Account{}, err
 	}
 	if !ok {
-		return Tokens{}, api.ErrInvalidCredentials
+		return store.Account{}, api.ErrInvalidCredentials
 	}
 	newHash := ""
 	if rehash {
 		newHash = s.rehash(ctx, in.Password)
 	}
-	var tokens Tokens
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		now := s.now()
 		if err := endAttempt(tx, att); err != nil {
@@ -117,10 +144,12 @@ func (s *Service) Login(ctx context.Context, in Credentials) (Tokens, error) {
 				return err
 			}
 		}
-		tokens, err = s.openSession(tx, acct, now)
-		return err
+		if also == nil {
+			return nil
+		}
+		return also(tx, acct, now)
 	})
-	return tokens, err
+	return acct, err
 }
 
 // verify looks the account up and checks the password; ok is false for an

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/modshop/modshop/modules/customers/api"
 	"github.com/modshop/modshop/modules/customers/internal/store"
-	"github.com/modshop/modshop/platform/errs"
 )
 
 // Limit is at most Max failed sign-ins per Window.
@@ -48,7 +48,9 @@ var DefaultLimits = Limits{
 	PerAddressRegistrations: Limit{Max: 20, Window: time.Hour},
 }
 
-var errTooManyRegistrations = errs.New(errs.KindRateLimited, "rate_limited", "too many registrations from this address; try again later")
+// errTooManyRegistrations is an api error, so a caller of Accounts.Register
+// over HTTP still knows it.
+var errTooManyRegistrations = api.ErrTooManyRegistrations
 
 // takeRegistration counts a registration against the client's address
 // before its password is hashed, and refuses it with 429 once the
@@ -171,7 +173,9 @@ func endAttempt(tx *store.Tx, a attempt) error {
 	return tx.GiveBackAttempt(a.addr, a.addrWindowEnds)
 }
 
-var errRateLimited = errs.New(errs.KindRateLimited, "rate_limited", "too many failed sign-ins; try again later")
+// errRateLimited is an api error, so a caller of Accounts.Authenticate over
+// HTTP still knows it.
+var errRateLimited = api.ErrTooManySignIns
 
 // rateLimited is the 429 with Retry-After in whole seconds (at least 1).
 func rateLimited(wait time.Duration) error {

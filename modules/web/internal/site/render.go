@@ -101,6 +101,9 @@ func (s *Site) fail(c echo.Context, v *Visit, err error) error {
 		return nil
 	}
 	e := errs.As(err)
+	if e == nil { // not an api error (a database's, say): a 500, logged below
+		e = errs.Internal(err)
+	}
 	status := e.Kind.Status()
 	page := ErrorPage{Status: status, Message: e.Message, Fields: e.Fields}
 	switch {

@@ -52,6 +52,11 @@ type Deps struct {
 	CSRFKey []byte
 	Clock   clock.Clock
 	Log     *slog.Logger
+
+	// account pages (account.go)
+	Accounts customers.Accounts
+	Merger   cart.Merger
+	History  orders.History
 }
 
 // Site serves the pages.
@@ -216,14 +221,15 @@ func (s *Site) visit(c echo.Context) (*Visit, error) {
 	return v, nil
 }
 
-// validID accepts what a cart id can look like (a UUID), so that a
-// tampered cookie is not sent on to the cart module.
+// validID accepts what a cart id can look like (the cart module's are 26
+// lower-case base32 characters; letters, digits, '-' and '_' are let
+// through), so that a tampered cookie is not sent on to the cart module.
 func validID(s string) bool {
 	if len(s) < 8 || len(s) > 64 {
 		return false
 	}
 	for _, r := range s {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F' || r == '-') {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
 			return false
 		}
 	}
