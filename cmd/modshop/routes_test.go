@@ -92,21 +92,6 @@ var routeAccess = map[string]string{
 	"POST /v1/admin/orders/:id/deliver": "admin",
 	"POST /v1/admin/orders/:id/cancel":  "admin",
 	"POST /v1/admin/orders/:id/refund":  "admin",
-
-	// web, account pages (modules/web/internal/site/account.go): public to
-	// the platform, which knows no cookies; the site's own session sends a
-	// guest from /account to /signin
-	"GET /register":                      "public",
-	"POST /register":                     "public",
-	"GET /signin":                        "public",
-	"POST /signin":                       "public",
-	"POST /signout":                      "public",
-	"GET /account":                       "public",
-	"POST /account/profile":              "public",
-	"POST /account/addresses":            "public",
-	"GET /account/addresses/:id":         "public",
-	"POST /account/addresses/:id":        "public",
-	"POST /account/addresses/:id/delete": "public",
 }
 
 // decision is a route's access class: from routeAccess, and "internal" for
