@@ -48,6 +48,7 @@ var Module = fx.Module(Name,
 	// cannot name its internal type and see only api.Carts.
 	fx.Provide(newService),
 	fx.Provide(func(s *service.Service) api.Carts { return Local(s) }),
+	fx.Provide(func(s *service.Service) api.Shopping { return Local(s) }),
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
 	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
 	modkit.Routes(internalRoutes),

@@ -13,7 +13,8 @@ import (
 // Remote gives a process that does not run the cart its api over HTTP
 // (MODSHOP_REMOTE_CART), and forwards the cart's public routes there.
 var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
-	func(c *remote.Client) api.Carts { return NewClient(c) })
+	func(c *remote.Client) api.Carts { return NewClient(c) },
+	func(c *remote.Client) api.Shopping { return NewClient(c) })
 
 // The operations of api.Carts, one per method. Both only read, so both are
 // retried.
@@ -26,7 +27,9 @@ var (
 // to remote callers (internalRoutes) and to this process's other modules
 // (Local).
 func endpoints(s *service.Service) []remote.Endpoint {
-	return []remote.Endpoint{cart.Serve(s.Cart), cartFor.Serve(s.CartFor)}
+	out := []remote.Endpoint{cart.Serve(s.Cart), cartFor.Serve(s.CartFor)}
+	out = append(out, shoppingEndpoints(s)...) // api.Shopping (remote_shopping.go)
+	return out
 }
 
 // internalRoutes serve the api to remote callers.
