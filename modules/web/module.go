@@ -75,11 +75,15 @@ type siteIn struct {
 	Orders    orders.Orders
 	Inventory inventory.Inventory
 	Payments  payments.Payments
-	Sessions  *store.Store
-	Bus       *events.Bus
-	Keys      *auth.Keys
-	Log       *slog.Logger
-	Clock     clock.Clock `optional:"true"` // tests supply a fake one
+	// cart, checkout and orders pages (cart.go)
+	Shopping cart.Shopping
+	Shop     orders.Shop
+
+	Sessions *store.Store
+	Bus      *events.Bus
+	Keys     *auth.Keys
+	Log      *slog.Logger
+	Clock    clock.Clock `optional:"true"` // tests supply a fake one
 }
 
 func newSite(in siteIn) (*site.Site, error) {
@@ -87,5 +91,6 @@ func newSite(in siteIn) (*site.Site, error) {
 		Catalog: in.Catalog, Carts: in.Carts, Customers: in.Customers, Orders: in.Orders,
 		Inventory: in.Inventory, Payments: in.Payments, Sessions: in.Sessions, Bus: in.Bus,
 		CSRFKey: in.Keys.Derive("web.csrf"), Clock: in.Clock, Log: in.Log.With("module", Name),
+		Shopping: in.Shopping, Shop: in.Shop, // cart, checkout and orders pages (cart.go)
 	})
 }
