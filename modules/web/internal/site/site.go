@@ -221,14 +221,15 @@ func (s *Site) visit(c echo.Context) (*Visit, error) {
 	return v, nil
 }
 
-// validID accepts what a cart id can look like (a UUID), so that a
+// validID accepts what a cart id can look like (26 characters of
+// lower-case base32; letters, digits and dashes allowed), so that a
 // tampered cookie is not sent on to the cart module.
 func validID(s string) bool {
 	if len(s) < 8 || len(s) > 64 {
 		return false
 	}
 	for _, r := range s {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F' || r == '-') {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-') {
 			return false
 		}
 	}
