@@ -16,8 +16,8 @@ import (
 // outcomes checked through the JSON API: the order exists with the lines
 // and total the pages showed, and one form never places two orders.
 
-// lineID is the id of the cart line of sku, read from its update form.
-func lineID(t *testing.T, cartPage, sku string) string {
+// cartLineID is the id of the cart line of sku, read from its update form.
+func cartLineID(t *testing.T, cartPage, sku string) string {
 	t.Helper()
 	m := regexp.MustCompile(`<tr id="line-` + regexp.QuoteMeta(sku) + `">[\s\S]*?action="/cart/items/([^"/]+)"`).FindStringSubmatch(cartPage)
 	if m == nil {
@@ -26,29 +26,29 @@ func lineID(t *testing.T, cartPage, sku string) string {
 	return m[1]
 }
 
-var keyField = regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`)
+var cartKeyField = regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`)
 
-// checkoutKey is the idempotency key of the checkout form on a page.
-func checkoutKey(t *testing.T, p page) string {
+// cartCheckoutKey is the idempotency key of the checkout form on a page.
+func cartCheckoutKey(t *testing.T, p page) string {
 	t.Helper()
-	m := keyField.FindStringSubmatch(p.Body)
+	m := cartKeyField.FindStringSubmatch(p.Body)
 	if m == nil {
 		t.Fatalf("the page has no checkout form (status %d):\n%.2000s", p.Status, p.Body)
 	}
 	return m[1]
 }
 
-// checkoutForm is a filled-in checkout form.
-func checkoutForm(csrf, key, method string) url.Values {
+// cartCheckoutForm is a filled-in checkout form.
+func cartCheckoutForm(csrf, key, method string) url.Values {
 	return url.Values{"csrf": {csrf}, "idempotency_key": {key}, "email": {"gus@example.com"}, "name": {"Gus Guest"},
 		"line1": {"Hauptstr. 1"}, "city": {"Berlin"}, "postal_code": {"10115"}, "country": {"DE"}, "payment_method": {method}}
 }
 
-// startCart gives the browser a guest cart holding quantity of sku, made
+// cartStart gives the browser a guest cart holding quantity of sku, made
 // through the JSON API and remembered in the cart cookie as the pages do
 // (the cart's id is a guest's capability), so that the cart page has
 // forms, and their CSRF token, before any product page does.
-func (b *browser) startCart(t *testing.T, shop *testkit.Shop, sku string, quantity int) {
+func (b *browser) cartStart(t *testing.T, shop *testkit.Shop, sku string, quantity int) {
 	t.Helper()
 	var c struct{ ID string }
 	testkit.Expect(t, shop.Post("/v1/carts", "", nil), http.StatusCreated).JSON(t, &c)
@@ -57,9 +57,9 @@ func (b *browser) startCart(t *testing.T, shop *testkit.Shop, sku string, quanti
 	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "modshop_cart", Value: c.ID, Path: "/"}})
 }
 
-// addToCart posts the product page's form (from the cart page, which
+// cartAdd posts the product page's form (from the cart page, which
 // carries the same CSRF token) and expects the cart.
-func (b *browser) addToCart(t *testing.T, sku, quantity string) page {
+func (b *browser) cartAdd(t *testing.T, sku, quantity string) page {
 	t.Helper()
 	p := b.post("/cart", "/cart/items", url.Values{"sku": {sku}, "quantity": {quantity}}).expect(t, http.StatusSeeOther)
 	if loc := p.Header.Get("Location"); loc != "/cart" {
@@ -68,30 +68,30 @@ func (b *browser) addToCart(t *testing.T, sku, quantity string) page {
 	return p
 }
 
-// adminOrders is every order as the admin JSON API lists them.
-func adminOrders(t *testing.T, shop *testkit.Shop) []orders.Order {
+// cartAdminOrders is every order as the admin JSON API lists them.
+func cartAdminOrders(t *testing.T, shop *testkit.Shop) []orders.Order {
 	t.Helper()
 	var list struct{ Items []orders.Order }
 	testkit.Expect(t, shop.Get("/v1/admin/orders?limit=100", shop.AdminToken()), http.StatusOK).JSON(t, &list)
 	return list.Items
 }
 
-var orderLocation = regexp.MustCompile(`^/orders/([^/?]+)\?token=([^&]+)$`)
+var cartOrderLocation = regexp.MustCompile(`^/orders/([^/?]+)\?token=([^&]+)$`)
 
 func TestGuestShopsAndChecksOut(t *testing.T) {
 	shop := startShop(t, testkit.Options{})
 	b := newBrowser(t, shop)
 
 	b.get("/cart").expect(t, http.StatusOK).contains(t, `id="cart-empty"`, "Your cart is empty")
-	b.startCart(t, shop, "BOOT-42", 1)
-	b.addToCart(t, "BOOT-42", "1")
-	b.addToCart(t, "RUN-40", "1")
+	b.cartStart(t, shop, "BOOT-42", 1)
+	b.cartAdd(t, "BOOT-42", "1")
+	b.cartAdd(t, "RUN-40", "1")
 	cart := b.get("/cart").expect(t, http.StatusOK).contains(t, "Added 1 × Running Shoes – Blue, EU 40 to your cart.",
 		"Leather Boots – Brown, EU 42", `href="/products/leather-boots"`, "€129.00", "€347.00", `<span class="count" aria-label="3 items">3</span>`)
 
 	// A quantity changed, a line removed.
-	b.post("/cart", "/cart/items/"+lineID(t, cart.Body, "BOOT-42"), url.Values{"quantity": {"3"}}).expect(t, http.StatusSeeOther)
-	b.post("/cart", "/cart/items/"+lineID(t, cart.Body, "RUN-40")+"/remove", nil).expect(t, http.StatusSeeOther)
+	b.post("/cart", "/cart/items/"+cartLineID(t, cart.Body, "BOOT-42"), url.Values{"quantity": {"3"}}).expect(t, http.StatusSeeOther)
+	b.post("/cart", "/cart/items/"+cartLineID(t, cart.Body, "RUN-40")+"/remove", nil).expect(t, http.StatusSeeOther)
 	cart = b.get("/cart").expect(t, http.StatusOK).contains(t, "Removed the line", `<dd id="cart-subtotal">€387.00</dd>`, `<dd id="cart-count">3</dd>`)
 	if strings.Contains(cart.Body, "RUN-40") {
 		t.Fatal("the removed line is still in the cart")
@@ -100,8 +100,8 @@ func TestGuestShopsAndChecksOut(t *testing.T) {
 	// Checkout with a card that approves: the order page through the
 	// guest's token link.
 	form := b.get("/checkout").expect(t, http.StatusOK).contains(t, `id="checkout"`, `value="pm_card_visa"`, `value="pm_card_chargeDeclined"`)
-	placed := b.post("/checkout", "/checkout", checkoutForm(b.csrf("/checkout"), checkoutKey(t, form), "pm_card_visa")).expect(t, http.StatusSeeOther)
-	m := orderLocation.FindStringSubmatch(placed.Header.Get("Location"))
+	placed := b.post("/checkout", "/checkout", cartCheckoutForm(b.csrf("/checkout"), cartCheckoutKey(t, form), "pm_card_visa")).expect(t, http.StatusSeeOther)
+	m := cartOrderLocation.FindStringSubmatch(placed.Header.Get("Location"))
 	if m == nil {
 		t.Fatalf("placing went to %q, want the order's token link", placed.Header.Get("Location"))
 	}
@@ -118,33 +118,33 @@ func TestGuestShopsAndChecksOut(t *testing.T) {
 
 	// Without the token, with a wrong one, or from another browser: not
 	// found, as an order that does not exist.
-	b.get("/orders/" + id).expect(t, http.StatusNotFound)
-	b.get("/orders/" + id + "?token=wrong").expect(t, http.StatusNotFound)
-	newBrowser(t, shop).get("/orders/" + id + "?token=" + token[:len(token)-2] + "xx").expect(t, http.StatusNotFound)
+	b.get("/orders/"+id).expect(t, http.StatusNotFound)
+	b.get("/orders/"+id+"?token=wrong").expect(t, http.StatusNotFound)
+	newBrowser(t, shop).get("/orders/"+id+"?token="+token[:len(token)-2]+"xx").expect(t, http.StatusNotFound)
 	newBrowser(t, shop).get("/orders/no-such-order").expect(t, http.StatusNotFound)
 }
 
 func TestDeclinedCardKeepsTheFormAndPlacesNothing(t *testing.T) {
 	shop := startShop(t, testkit.Options{})
 	b := newBrowser(t, shop)
-	b.startCart(t, shop, "SCF-1", 2)
+	b.cartStart(t, shop, "SCF-1", 2)
 
-	first := checkoutKey(t, b.get("/checkout").expect(t, http.StatusOK))
-	declined := b.post("/checkout", "/checkout", checkoutForm(b.csrf("/checkout"), first, "pm_card_chargeDeclined")).
+	first := cartCheckoutKey(t, b.get("/checkout").expect(t, http.StatusOK))
+	declined := b.post("/checkout", "/checkout", cartCheckoutForm(b.csrf("/checkout"), first, "pm_card_chargeDeclined")).
 		expect(t, http.StatusPaymentRequired).contains(t, `role="alert"`, "The card was declined.", "No order was placed",
 		`value="gus@example.com"`, `value="Hauptstr. 1"`, `value="10115"`)
-	if n := len(adminOrders(t, shop)); n != 0 {
+	if n := len(cartAdminOrders(t, shop)); n != 0 {
 		t.Fatalf("%d orders after a declined card", n)
 	}
-	retry := checkoutKey(t, declined)
+	retry := cartCheckoutKey(t, declined)
 	if retry == first {
 		t.Fatal("the form came back with the key of the declined attempt")
 	}
-	placed := b.post("/checkout", "/checkout", checkoutForm(b.csrf("/cart"), retry, "pm_card_visa")).expect(t, http.StatusSeeOther)
-	if !orderLocation.MatchString(placed.Header.Get("Location")) {
+	placed := b.post("/checkout", "/checkout", cartCheckoutForm(b.csrf("/cart"), retry, "pm_card_visa")).expect(t, http.StatusSeeOther)
+	if !cartOrderLocation.MatchString(placed.Header.Get("Location")) {
 		t.Fatalf("the retry went to %q", placed.Header.Get("Location"))
 	}
-	list := adminOrders(t, shop)
+	list := cartAdminOrders(t, shop)
 	if len(list) != 1 || list[0].Total.Amount != 2*1900+orders.ShippingFee || list[0].Payment.Brand != "visa" {
 		t.Fatalf("orders after the retry: %+v", list)
 	}
@@ -153,8 +153,8 @@ func TestDeclinedCardKeepsTheFormAndPlacesNothing(t *testing.T) {
 func TestOneCheckoutFormPlacesOneOrder(t *testing.T) {
 	shop := startShop(t, testkit.Options{})
 	b := newBrowser(t, shop)
-	b.startCart(t, shop, "RUN-40", 1)
-	form := checkoutForm(b.csrf("/checkout"), checkoutKey(t, b.get("/checkout")), "pm_card_mastercard")
+	b.cartStart(t, shop, "RUN-40", 1)
+	form := cartCheckoutForm(b.csrf("/checkout"), cartCheckoutKey(t, b.get("/checkout")), "pm_card_mastercard")
 
 	// A double click: the same form twice at once. Both answers lead to the
 	// same order.
@@ -181,7 +181,7 @@ func TestOneCheckoutFormPlacesOneOrder(t *testing.T) {
 			t.Fatalf("submit %d: %d to %q; the later one went to %q", i, codes[i], locs[i], again.Header.Get("Location"))
 		}
 	}
-	if list := adminOrders(t, shop); len(list) != 1 {
+	if list := cartAdminOrders(t, shop); len(list) != 1 {
 		t.Fatalf("%d orders from one form, want 1", len(list))
 	}
 	b.get(again.Header.Get("Location")).expect(t, http.StatusOK).contains(t, "Running Shoes")
@@ -190,7 +190,7 @@ func TestOneCheckoutFormPlacesOneOrder(t *testing.T) {
 func TestOutOfStockLinesAreFlagged(t *testing.T) {
 	shop := startShop(t, testkit.Options{})
 	b := newBrowser(t, shop)
-	b.startCart(t, shop, "SCF-1", 1)
+	b.cartStart(t, shop, "SCF-1", 1)
 
 	// SWT-L has no stock: it is not added, and the shopper is told why.
 	p := b.post("/cart", "/cart/items", url.Values{"sku": {"SWT-L"}, "quantity": {"1"}}).expect(t, http.StatusSeeOther)
@@ -202,29 +202,29 @@ func TestOutOfStockLinesAreFlagged(t *testing.T) {
 
 	// SWT-M in the cart, then most of its stock drained by the admin: the
 	// line says how many are left, and checkout explains why it cannot go on.
-	b.addToCart(t, "SWT-M", "3")
+	b.cartAdd(t, "SWT-M", "3")
 	testkit.Expect(t, shop.Do(testkit.Req{Method: http.MethodPost, Path: "/v1/admin/inventory/SWT-M/adjustments", Token: shop.AdminToken(),
 		Body: map[string]any{"delta": -2, "reason": "damaged"}, Header: map[string]string{"Idempotency-Key": "drain-SWT-M"}}), http.StatusCreated)
 	cart := b.get("/cart").expect(t, http.StatusOK).contains(t, `data-problem="SWT-M">Only 1 left`, `id="cart-problems"`)
 	if strings.Contains(cart.Body, `data-problem="SCF-1"`) || strings.Contains(cart.Body, `id="to-checkout"`) {
 		t.Fatal("the cart flags a line in stock, or offers checkout")
 	}
-	b.post("/cart", "/cart/items/"+lineID(t, cart.Body, "SWT-M"), url.Values{"quantity": {"5"}}).expect(t, http.StatusSeeOther)
+	b.post("/cart", "/cart/items/"+cartLineID(t, cart.Body, "SWT-M"), url.Values{"quantity": {"5"}}).expect(t, http.StatusSeeOther)
 	b.get("/cart").contains(t, "only 1 left in stock")
 	b.get("/checkout").expect(t, http.StatusOK).contains(t, `id="checkout-problems"`, "Wool Sweater – Grey, M: Only 1 left")
 
 	// Lowered to what is left, the cart checks out.
-	b.post("/cart", "/cart/items/"+lineID(t, cart.Body, "SWT-M"), url.Values{"quantity": {"1"}}).expect(t, http.StatusSeeOther)
+	b.post("/cart", "/cart/items/"+cartLineID(t, cart.Body, "SWT-M"), url.Values{"quantity": {"1"}}).expect(t, http.StatusSeeOther)
 	b.get("/cart").expect(t, http.StatusOK).contains(t, `id="to-checkout"`)
-	key := checkoutKey(t, b.get("/checkout").expect(t, http.StatusOK))
-	b.post("/checkout", "/checkout", checkoutForm(b.csrf("/checkout"), key, "pm_card_visa")).expect(t, http.StatusSeeOther)
+	key := cartCheckoutKey(t, b.get("/checkout").expect(t, http.StatusOK))
+	b.post("/checkout", "/checkout", cartCheckoutForm(b.csrf("/checkout"), key, "pm_card_visa")).expect(t, http.StatusSeeOther)
 }
 
 func TestCheckoutFieldErrors(t *testing.T) {
 	shop := startShop(t, testkit.Options{})
 	b := newBrowser(t, shop)
-	b.startCart(t, shop, "SCF-1", 1)
-	form := checkoutForm(b.csrf("/checkout"), checkoutKey(t, b.get("/checkout")), "pm_card_visa")
+	b.cartStart(t, shop, "SCF-1", 1)
+	form := cartCheckoutForm(b.csrf("/checkout"), cartCheckoutKey(t, b.get("/checkout")), "pm_card_visa")
 	form.Set("email", "not-an-address")
 	form.Set("city", "")
 	b.post("/checkout", "/checkout", form).expect(t, http.StatusUnprocessableEntity).
@@ -232,9 +232,9 @@ func TestCheckoutFieldErrors(t *testing.T) {
 	form.Set("payment_method", "pm_card_bogus")
 	form.Set("email", "gus@example.com")
 	form.Set("city", "Berlin")
-	form.Set("idempotency_key", checkoutKey(t, b.get("/checkout")))
+	form.Set("idempotency_key", cartCheckoutKey(t, b.get("/checkout")))
 	b.post("/checkout", "/checkout", form).expect(t, http.StatusUnprocessableEntity).contains(t, `id="payment_method-error"`)
-	if n := len(adminOrders(t, shop)); n != 0 {
+	if n := len(cartAdminOrders(t, shop)); n != 0 {
 		t.Fatalf("%d orders from bad forms", n)
 	}
 }
