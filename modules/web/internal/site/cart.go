@@ -1,6 +1,7 @@
 package site
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -421,16 +422,16 @@ func (s *Site) renderCheckout(v *Visit, status int, form checkoutForm, alert str
 	return v.Render(status, "checkout", "Checkout", data)
 }
 
-// readCheckoutForm reads the form, the saved address chosen (if any)
-// standing in for the address fields.
-func (s *Site) readCheckoutForm(c echo.Context, v *Visit) (checkoutForm, error) {
+// readCheckoutForm reads the form as entered; address_id "new" (or none)
+// means the address fields.
+func readCheckoutForm(c echo.Context) checkoutForm {
 	f := checkoutForm{Email: strings.TrimSpace(c.FormValue("email")), AddressID: c.FormValue("address_id"), Method: c.FormValue("payment_method"),
 		Address: orders.Address{Name: c.FormValue("name"), Line1: c.FormValue("line1"), Line2: c.FormValue("line2"), City: c.FormValue("city"),
 			PostalCode: c.FormValue("postal_code"), Country: c.FormValue("country"), Phone: c.FormValue("phone")}}
 	if f.AddressID == "" {
 		f.AddressID = "new"
 	}
-	return f, nil
+	return f
 }
 
 // addressOf is the address an order ships to: a saved one of the
@@ -465,18 +466,23 @@ const (
 // places from the same checkout with the same key, and the orders module
 // answers it with the first order: never two.
 func (s *Site) placeOrder(c echo.Context, v *Visit) error {
-	f, _ := s.readCheckoutForm(c, v)
+	f := readCheckoutForm(c)
 	key := c.FormValue("idempotency_key")
 	if key == "" || len(key) > 255 {
 		return s.renderCheckout(v, http.StatusUnprocessableEntity, f, "The form has expired; please check your details and place the order again.", nil)
 	}
-	claimed, err := s.d.Sessions.ClaimCheckoutKey(v.Ctx(), key, s.d.Clock.Now())
+	// A browser that sends the form again (a double click without
+	// JavaScript) drops the first request: its work goes on regardless, so
+	// the key is never left bound to a checkout half made.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(v.Ctx()), 2*checkoutWait)
+	defer cancel()
+	claimed, err := s.d.Sessions.ClaimCheckoutKey(ctx, key, s.d.Clock.Now())
 	if err != nil {
 		return err
 	}
 	var checkoutID string
 	if claimed {
-		if checkoutID, err = s.checkOut(v, f, key); err != nil || checkoutID == "" {
+		if checkoutID, err = s.checkOut(ctx, v, f, key); err != nil || checkoutID == "" {
 			return err
 		}
 	} else if checkoutID, err = s.waitForCheckout(v, key); err != nil {
@@ -490,7 +496,7 @@ func (s *Site) placeOrder(c echo.Context, v *Visit) error {
 	var o orders.Order
 	deadline := s.d.Clock.Now().Add(checkoutWait)
 	for {
-		o, err = s.d.Shop.PlaceOrder(v.Ctx(), v.Visitor.CustomerID, key, req)
+		o, err = s.d.Shop.PlaceOrder(ctx, v.Visitor.CustomerID, key, req)
 		if !errors.Is(err, orders.ErrRequestInProgress) || !s.d.Clock.Now().Before(deadline) {
 			break
 		}
@@ -515,8 +521,8 @@ func (s *Site) placeOrder(c echo.Context, v *Visit) error {
 // checkOut makes the checkout of the visitor's cart for a key just
 // claimed; when it fails, the key is let go and the form shown again
 // (checkoutID "" with a nil error: the answer is sent).
-func (s *Site) checkOut(v *Visit, f checkoutForm, key string) (string, error) {
-	forget := func() { _ = s.d.Sessions.ForgetCheckoutKey(v.Ctx(), key) }
+func (s *Site) checkOut(ctx context.Context, v *Visit, f checkoutForm, key string) (string, error) {
+	forget := func() { _ = s.d.Sessions.ForgetCheckoutKey(ctx, key) }
 	cr, ok, err := s.currentCart(v)
 	if err != nil {
 		forget()
@@ -529,13 +535,13 @@ func (s *Site) checkOut(v *Visit, f checkoutForm, key string) (string, error) {
 	addr, err := s.addressOf(v, f)
 	var co orders.Checkout
 	if err == nil {
-		co, err = s.d.Shop.Checkout(v.Ctx(), cr.ID, v.Visitor.CustomerID, orders.CheckoutRequest{Email: f.Email, ShippingAddress: &addr})
+		co, err = s.d.Shop.Checkout(ctx, cr.ID, v.Visitor.CustomerID, orders.CheckoutRequest{Email: f.Email, ShippingAddress: &addr})
 	}
 	if err != nil {
 		forget()
 		return "", s.checkoutFailed(v, f, err)
 	}
-	if err := s.d.Sessions.SetCheckoutKey(v.Ctx(), key, co.ID); err != nil {
+	if err := s.d.Sessions.SetCheckoutKey(ctx, key, co.ID); err != nil {
 		return "", err
 	}
 	return co.ID, nil
