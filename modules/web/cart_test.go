@@ -7,8 +7,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	orders "github.com/modshop/modshop/modules/orders/api"
+	webstore "github.com/modshop/modshop/modules/web/internal/store"
+	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/testkit"
 )
 
@@ -253,4 +256,80 @@ func TestCartFormsNeedTheCSRFToken(t *testing.T) {
 		readPage(t, resp).expect(t, http.StatusForbidden)
 	}
 	b.get("/cart").contains(t, "Your cart is empty")
+}
+
+// cartSignIn registers a customer through the JSON API and gives the
+// browser a session of theirs, written where the sign-in page writes it
+// (the sign-in page is the account area's; this test is about the cart).
+// It returns the customer's id and bearer token.
+func (b *browser) cartSignIn(t *testing.T, shop *testkit.Shop, email, name string) (string, string) {
+	t.Helper()
+	var reg struct {
+		Customer    struct{ ID string }
+		AccessToken string `json:"access_token"`
+	}
+	testkit.Expect(t, shop.Post("/v1/auth/register", "", map[string]string{"email": email, "password": "correct horse battery", "name": name}),
+		http.StatusCreated).JSON(t, &reg)
+	db, err := database.Open(shop.Config.DatabaseURLFor("web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	secret := "session-of-" + reg.Customer.ID
+	now := time.Now()
+	err = webstore.New(&database.Handle{Module: "web", DB: db}).Create(t.Context(), secret, webstore.Session{CustomerID: reg.Customer.ID,
+		Email: email, Name: name, Role: "customer", CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(b.base)
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "modshop_session", Value: secret, Path: "/"}})
+	return reg.Customer.ID, reg.AccessToken
+}
+
+func TestSignedInCustomerChecksOutToASavedAddress(t *testing.T) {
+	shop := startShop(t, testkit.Options{})
+	b := newBrowser(t, shop)
+	id, token := b.cartSignIn(t, shop, "kim@example.com", "Kim")
+	var saved struct{ ID string }
+	testkit.Expect(t, shop.Post("/v1/me/addresses", token, map[string]string{"name": "Kim Park", "line1": "Ringstr. 9",
+		"city": "Hamburg", "postal_code": "20095", "country": "DE"}), http.StatusCreated).JSON(t, &saved)
+
+	// The customer's cart is the one the JSON API shows as theirs.
+	var mine struct{ ID string }
+	testkit.Expect(t, shop.Get("/v1/me/cart", token), http.StatusOK).JSON(t, &mine)
+	testkit.Expect(t, shop.Post("/v1/carts/"+mine.ID+"/items", token, map[string]any{"sku": "SCF-1", "quantity": 1}), http.StatusCreated)
+	b.cartAdd(t, "BOOT-43", "1")
+	var c struct {
+		ItemCount int64 `json:"item_count"`
+	}
+	testkit.Expect(t, shop.Get("/v1/me/cart", token), http.StatusOK).JSON(t, &c)
+	if c.ItemCount != 2 {
+		t.Fatalf("the customer's cart has %d items, want 2", c.ItemCount)
+	}
+
+	// Checkout offers the saved address (chosen) and the account's e-mail.
+	form := b.get("/checkout").expect(t, http.StatusOK).contains(t, `value="kim@example.com"`,
+		`id="address-`+saved.ID+`" value="`+saved.ID+`" checked`, "Ringstr. 9", `id="address-new" value="new"`)
+	placed := b.post("/checkout", "/checkout", url.Values{"idempotency_key": {cartCheckoutKey(t, form)}, "email": {"kim@example.com"},
+		"address_id": {saved.ID}, "payment_method": {"pm_card_mastercard"}}).expect(t, http.StatusSeeOther)
+	loc := placed.Header.Get("Location")
+	if !strings.HasPrefix(loc, "/orders/ord_") || strings.Contains(loc, "token=") {
+		t.Fatalf("placing went to %q, want the order page without a token", loc)
+	}
+	var o orders.Order
+	testkit.Expect(t, shop.Get("/v1"+loc, token), http.StatusOK).JSON(t, &o)
+	if o.CustomerID == nil || *o.CustomerID != id || o.ShippingAddress.City != "Hamburg" || len(o.Lines) != 2 || o.Payment.Brand != "mastercard" {
+		t.Fatalf("the customer's order: %+v", o)
+	}
+	b.get(loc).expect(t, http.StatusOK).contains(t, "Order "+o.Number, "Ringstr. 9", "mastercard card")
+	if strings.Contains(b.get(loc).Body, "Keep this link") {
+		t.Fatal("a customer's order page shows a guest link")
+	}
+
+	// Another customer, or a guest, does not learn that the order exists.
+	other := newBrowser(t, shop)
+	other.cartSignIn(t, shop, "lee@example.com", "Lee")
+	other.get(loc).expect(t, http.StatusNotFound)
+	newBrowser(t, shop).get(loc).expect(t, http.StatusNotFound)
 }
