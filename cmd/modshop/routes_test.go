@@ -92,6 +92,17 @@ var routeAccess = map[string]string{
 	"POST /v1/admin/orders/:id/deliver": "admin",
 	"POST /v1/admin/orders/:id/cancel":  "admin",
 	"POST /v1/admin/orders/:id/refund":  "admin",
+
+	// web: the cart, checkout and order pages (modules/web/internal/site/cart.go).
+	// Public to the bearer check: a page knows its visitor by the session
+	// cookie, and an order page answers 404 to anyone but its reader.
+	"GET /cart":                   "public",
+	"POST /cart/items":            "public",
+	"POST /cart/items/:id":        "public",
+	"POST /cart/items/:id/remove": "public",
+	"GET /checkout":               "public",
+	"POST /checkout":              "public",
+	"GET /orders/:id":             "public",
 }
 
 // decision is a route's access class: from routeAccess, and "internal" for
