@@ -119,6 +119,10 @@ func TestGuestShopsAndChecksOut(t *testing.T) {
 		"Order "+o.Number, "Keep this link", "?token="+token, "Hauptstr. 1", "visa card", `<dd id="order-total">€387.00</dd>`)
 	b.get("/cart").expect(t, http.StatusOK).contains(t, "Your cart is empty")
 
+	// Shipped, the page says so, with the tracking number.
+	testkit.Expect(t, shop.Post("/v1/admin/orders/"+id+"/ship", shop.AdminToken(), map[string]string{"tracking_number": "TRK-4711"}), http.StatusOK)
+	b.get(placed.Header.Get("Location")).expect(t, http.StatusOK).contains(t, `<strong class="badge">shipped</strong>`, `<strong id="tracking">TRK-4711</strong>`)
+
 	// Without the token, with a wrong one, or from another browser: not
 	// found, as an order that does not exist.
 	b.get("/orders/"+id).expect(t, http.StatusNotFound)
@@ -332,4 +336,18 @@ func TestSignedInCustomerChecksOutToASavedAddress(t *testing.T) {
 	other.cartSignIn(t, shop, "lee@example.com", "Lee")
 	other.get(loc).expect(t, http.StatusNotFound)
 	newBrowser(t, shop).get(loc).expect(t, http.StatusNotFound)
+}
+
+func TestAForgottenCartIsNotShown(t *testing.T) {
+	shop := startShop(t, testkit.Options{})
+	b := newBrowser(t, shop)
+	u, _ := url.Parse(b.base)
+	// A cart id the cart module does not know (deleted after 30 days, or
+	// made up): the cookie is dropped and the cart is empty.
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "modshop_cart", Value: "abcdefghijklmnopqrstuvwxyz", Path: "/"}})
+	p := b.get("/cart").expect(t, http.StatusOK).contains(t, "Your cart is empty")
+	if sc := strings.Join(p.Header.Values("Set-Cookie"), "\n"); !strings.Contains(sc, "modshop_cart=;") {
+		t.Fatalf("the unknown cart's cookie is kept: %q", p.Header.Values("Set-Cookie"))
+	}
+	b.get("/checkout").expect(t, http.StatusOK).contains(t, "Your cart is empty")
 }
