@@ -49,6 +49,7 @@ var Module = fx.Module(Name,
 	fx.Provide(newService),
 	fx.Provide(func(s *service.Service) api.Carts { return Local(s) }),
 	fx.Provide(func(s *service.Service) api.Merger { return Local(s) }), // remote_merge.go
+	fx.Provide(func(s *service.Service) api.Shopping { return Local(s) }),
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
 	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
 	modkit.Routes(internalRoutes),

@@ -14,7 +14,8 @@ import (
 // (MODSHOP_REMOTE_CART), and forwards the cart's public routes there.
 var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
 	func(c *remote.Client) api.Carts { return NewClient(c) },
-	func(c *remote.Client) api.Merger { return NewClient(c) }) // remote_merge.go
+	func(c *remote.Client) api.Merger { return NewClient(c) },   // remote_merge.go
+	func(c *remote.Client) api.Shopping { return NewClient(c) }) // remote_shopping.go
 
 // The operations of api.Carts, one per method. Both only read, so both are
 // retried.
@@ -28,7 +29,8 @@ var (
 // (Local).
 func endpoints(s *service.Service) []remote.Endpoint {
 	eps := []remote.Endpoint{cart.Serve(s.Cart), cartFor.Serve(s.CartFor)}
-	eps = append(eps, mergeEndpoints(s)...) // api.Merger, remote_merge.go
+	eps = append(eps, mergeEndpoints(s)...)    // api.Merger, remote_merge.go
+	eps = append(eps, shoppingEndpoints(s)...) // api.Shopping, remote_shopping.go
 	return eps
 }
 

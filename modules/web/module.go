@@ -86,6 +86,10 @@ type siteIn struct {
 	Accounts customers.Accounts
 	Merger   cart.Merger
 	History  orders.History
+
+	// cart, checkout and orders pages (cart.go)
+	Shopping cart.Shopping
+	Shop     orders.Shop
 }
 
 func newSite(in siteIn) (*site.Site, error) {
@@ -94,5 +98,6 @@ func newSite(in siteIn) (*site.Site, error) {
 		Inventory: in.Inventory, Payments: in.Payments, Sessions: in.Sessions, Bus: in.Bus,
 		CSRFKey: in.Keys.Derive("web.csrf"), Clock: in.Clock, Log: in.Log.With("module", Name),
 		Accounts: in.Accounts, Merger: in.Merger, History: in.History, // account pages
+		Shopping: in.Shopping, Shop: in.Shop, // cart, checkout and orders pages (cart.go)
 	})
 }

@@ -1,5 +1,6 @@
 // Package api is the cart module's public face: what the orders module asks
-// of a cart at checkout.
+// of a cart at checkout (Carts), and what a storefront does with a shopper's
+// cart (Shopping, shopping.go).
 package api
 
 import (

@@ -45,8 +45,13 @@ type Deps struct {
 	Orders    orders.Orders
 	Inventory inventory.Inventory
 	Payments  payments.Payments
-	Sessions  *store.Store
-	Bus       *events.Bus
+	// Shopping and Shop change carts and place orders for the cart,
+	// checkout and order pages (cart.go).
+	Shopping cart.Shopping
+	Shop     orders.Shop
+
+	Sessions *store.Store
+	Bus      *events.Bus
 	// CSRFKey signs the forms' tokens (derived from the shop's secret, so
 	// every replica accepts every other's).
 	CSRFKey []byte

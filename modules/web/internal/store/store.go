@@ -1,6 +1,6 @@
-// Package store keeps the web module's one table: the sessions of
-// signed-in visitors (a guest has none; a guest's cart id travels in its
-// own cookie). A session's id is a random secret held only by the
+// Package store keeps the web module's tables: the sessions of signed-in
+// visitors (a guest has none; a guest's cart id travels in its own cookie)
+// and the checkout forms' keys. A session's id is a random secret held only by the
 // browser; the table keeps its SHA-256, so a leaked table signs no one in.
 // Only this package touches gorm.
 package store
@@ -15,7 +15,7 @@ import (
 	"github.com/modshop/modshop/platform/database"
 )
 
-// Store reads and writes web_sessions.
+// Store reads and writes the web module's tables.
 type Store struct{ h *database.Handle }
 
 // New makes the store over the module's database handle.
@@ -52,6 +52,19 @@ CREATE TABLE web_sessions (
 );
 CREATE INDEX web_sessions_customer ON web_sessions (customer_id);
 CREATE INDEX web_sessions_expires ON web_sessions (expires_at);
+`}, {
+	// The checkout form's Idempotency-Key and the checkout it made: a
+	// second submit of one form (a double click, a reload) places its order
+	// from the same checkout with the same key, so the orders module
+	// answers it with the first order instead of placing another.
+	Version: 2, Name: "checkout_keys",
+	SQL: `
+CREATE TABLE web_checkout_keys (
+	id TEXT PRIMARY KEY,
+	checkout_id TEXT NOT NULL DEFAULT '',
+	created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX web_checkout_keys_created ON web_checkout_keys (created_at);
 `}}}
 
 // Hash is the row id of a session secret.
@@ -91,8 +104,51 @@ func (s *Store) Delete(ctx context.Context, secret string) error {
 	return s.h.Conn(ctx).Exec(`DELETE FROM web_sessions WHERE id = ?`, Hash(secret)).Error
 }
 
-// DeleteExpired removes sessions that expired before now.
+// DeleteExpired removes sessions that expired before now, and checkout
+// keys older than CheckoutKeyTTL.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	res := s.h.Conn(ctx).Exec(`DELETE FROM web_sessions WHERE expires_at <= ?`, now.UTC())
-	return res.RowsAffected, res.Error
+	if res.Error != nil {
+		return res.RowsAffected, res.Error
+	}
+	err := s.h.Conn(ctx).Exec(`DELETE FROM web_checkout_keys WHERE created_at <= ?`, now.Add(-CheckoutKeyTTL).UTC()).Error
+	return res.RowsAffected, err
+}
+
+// CheckoutKeyTTL is how long a checkout form's key is remembered: longer
+// than a checkout holds its stock, as long as the orders module keeps the
+// key's answer.
+const CheckoutKeyTTL = 24 * time.Hour
+
+// ClaimCheckoutKey records a checkout form's key (kept as its hash: with
+// the checkout id, it replays a guest's order). It reports false when the
+// key was claimed before, by an earlier submit of the same form.
+func (s *Store) ClaimCheckoutKey(ctx context.Context, key string, now time.Time) (bool, error) {
+	res := s.h.Conn(ctx).Exec(`INSERT INTO web_checkout_keys (id, checkout_id, created_at) VALUES (?, '', ?) ON CONFLICT (id) DO NOTHING`,
+		Hash(key), now.UTC())
+	return res.RowsAffected == 1, res.Error
+}
+
+// SetCheckoutKey records the checkout a key's submit made.
+func (s *Store) SetCheckoutKey(ctx context.Context, key, checkoutID string) error {
+	return s.h.Conn(ctx).Exec(`UPDATE web_checkout_keys SET checkout_id = ? WHERE id = ?`, checkoutID, Hash(key)).Error
+}
+
+// CheckoutOfKey is the checkout a key's submit made: "" while it is being
+// made, ErrNotFound when the key is not (or no longer) claimed.
+func (s *Store) CheckoutOfKey(ctx context.Context, key string) (string, error) {
+	var rows []string
+	if err := s.h.Conn(ctx).Raw(`SELECT checkout_id FROM web_checkout_keys WHERE id = ?`, Hash(key)).Scan(&rows).Error; err != nil {
+		return "", err
+	}
+	if len(rows) == 0 {
+		return "", ErrNotFound
+	}
+	return rows[0], nil
+}
+
+// ForgetCheckoutKey lets a key go after its checkout failed (bad input,
+// no stock), so nothing is bound to it.
+func (s *Store) ForgetCheckoutKey(ctx context.Context, key string) error {
+	return s.h.Conn(ctx).Exec(`DELETE FROM web_checkout_keys WHERE id = ?`, Hash(key)).Error
 }
