@@ -14,7 +14,8 @@ import (
 // over HTTP (MODSHOP_REMOTE_CUSTOMERS), and forwards the module's public
 // routes there.
 var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
-	func(c *remote.Client) api.Customers { return NewClient(c) })
+	func(c *remote.Client) api.Customers { return NewClient(c) },
+	func(c *remote.Client) api.BackOffice { return NewClient(c) }) // back office (web admin)
 
 // The operations of api.Customers, one per method. Both are reads, retried
 // when the module cannot be reached.
@@ -28,7 +29,9 @@ var (
 // to remote callers (internalRoutes) and to this process's other modules
 // (Local).
 func endpoints(s *service.Service) []remote.Endpoint {
-	return []remote.Endpoint{customer.Serve(s.Customer), address.Serve(s.Address), addresses.Serve(s.AddressBook)}
+	eps := []remote.Endpoint{customer.Serve(s.Customer), address.Serve(s.Address), addresses.Serve(s.AddressBook)}
+	eps = append(eps, backOfficeEndpoints(s)...) // back office (web admin)
+	return eps
 }
 
 // internalRoutes serve the api to remote callers.

@@ -60,6 +60,7 @@ var Module = fx.Module(Name,
 	// cannot name its internal type and see only api.Orders.
 	fx.Provide(newService),
 	fx.Provide(func(s *service.Service) api.Orders { return Local(s) }),
+	fx.Provide(func(s *service.Service) api.BackOffice { return Local(s) }), // back office (web admin)
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
 	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
 	modkit.Routes(internalRoutes),

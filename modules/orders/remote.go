@@ -13,7 +13,8 @@ import (
 // Remote gives a process that does not run orders its api over HTTP
 // (MODSHOP_REMOTE_ORDERS), and forwards the orders' public routes there.
 var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
-	func(c *remote.Client) api.Orders { return NewClient(c) })
+	func(c *remote.Client) api.Orders { return NewClient(c) },
+	func(c *remote.Client) api.BackOffice { return NewClient(c) }) // back office (web admin)
 
 // The operation of api.Orders. Order only reads, so it is retried.
 var order = remote.Op1[string, api.Order]{Name: "order", Retry: remote.Retry}
@@ -22,7 +23,9 @@ var order = remote.Op1[string, api.Order]{Name: "order", Retry: remote.Retry}
 // to remote callers (internalRoutes) and to this process's other modules
 // (Local).
 func endpoints(s *service.Service) []remote.Endpoint {
-	return []remote.Endpoint{order.Serve(s.Order)}
+	eps := []remote.Endpoint{order.Serve(s.Order)}
+	eps = append(eps, backOfficeEndpoints(s)...) // back office (web admin)
+	return eps
 }
 
 // internalRoutes serve the api to remote callers.

@@ -80,12 +80,17 @@ type siteIn struct {
 	Keys      *auth.Keys
 	Log       *slog.Logger
 	Clock     clock.Clock `optional:"true"` // tests supply a fake one
+
+	// back office (orders, customers): every order and its commands, every account
+	OrderDesk        orders.BackOffice
+	CustomerAccounts customers.BackOffice
 }
 
 func newSite(in siteIn) (*site.Site, error) {
 	return site.New(site.Deps{
 		Catalog: in.Catalog, Carts: in.Carts, Customers: in.Customers, Orders: in.Orders,
 		Inventory: in.Inventory, Payments: in.Payments, Sessions: in.Sessions, Bus: in.Bus,
+		OrderDesk: in.OrderDesk, CustomerAccounts: in.CustomerAccounts, // back office (orders, customers)
 		CSRFKey: in.Keys.Derive("web.csrf"), Clock: in.Clock, Log: in.Log.With("module", Name),
 	})
 }

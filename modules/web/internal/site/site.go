@@ -52,6 +52,10 @@ type Deps struct {
 	CSRFKey []byte
 	Clock   clock.Clock
 	Log     *slog.Logger
+
+	// back office (orders, customers): every order and its commands, every account
+	OrderDesk        orders.BackOffice
+	CustomerAccounts customers.BackOffice
 }
 
 // Site serves the pages.
