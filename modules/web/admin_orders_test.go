@@ -246,9 +246,9 @@ func TestAdminSeesCustomers(t *testing.T) {
 		t.Fatal("the e-mail prefix search does not filter")
 	}
 	b.get("/admin/customers?email=nobody").expect(t, 200).contains(t, "No customers")
-	b.get("/admin/customers?email=" + url.QueryEscape("%")).expect(t, 200).contains(t, "No customers") // not a pattern
+	b.get("/admin/customers?email="+url.QueryEscape("%")).expect(t, 200).contains(t, "No customers") // not a pattern
 
-	detail := b.get("/admin/customers/" + reg.Customer.ID).expect(t, 200).contains(t, "kim.lee@example.com", "customer", "Elm Road 9", "LS1 4AP", kims.Number)
+	detail := b.get("/admin/customers/"+reg.Customer.ID).expect(t, 200).contains(t, "kim.lee@example.com", "customer", "Elm Road 9", "LS1 4AP", kims.Number)
 	if strings.Contains(detail.Body, other.Number) {
 		t.Fatal("a customer's page lists another's order")
 	}
