@@ -11,7 +11,7 @@ import (
 // The operations of api.BackOffice. The list is a read, retried; the
 // commands are not: a second Ship after a lost answer would be a 409.
 var (
-	adminOrders  = remote.Op1[api.OrderQuery, api.OrderPage]{Name: "admin_orders", Retry: remote.Retry}
+	adminOrders  = remote.Op1[api.OrderQuery, api.AdminOrderPage]{Name: "admin_orders", Retry: remote.Retry}
 	adminShip    = remote.Op2[string, string, api.Order]{Name: "admin_ship"}
 	adminDeliver = remote.Op1[string, api.Order]{Name: "admin_deliver"}
 	adminCancel  = remote.Op1[string, api.Order]{Name: "admin_cancel"}
@@ -26,7 +26,7 @@ func backOfficeEndpoints(s *service.Service) []remote.Endpoint {
 
 var _ api.BackOffice = (*Client)(nil)
 
-func (c *Client) AdminOrders(ctx context.Context, q api.OrderQuery) (api.OrderPage, error) {
+func (c *Client) AdminOrders(ctx context.Context, q api.OrderQuery) (api.AdminOrderPage, error) {
 	return adminOrders.Call(ctx, c.c, q)
 }
 

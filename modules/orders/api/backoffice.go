@@ -10,7 +10,7 @@ import "context"
 // caller does not retry them blindly.
 type BackOffice interface {
 	// AdminOrders pages through orders newest first, filtered by the query.
-	AdminOrders(ctx context.Context, q OrderQuery) (OrderPage, error)
+	AdminOrders(ctx context.Context, q OrderQuery) (AdminOrderPage, error)
 	// AdminShip ships a placed order with a tracking number (1..100
 	// characters, else a 422 naming "tracking_number"); the payment is
 	// captured.
@@ -39,8 +39,8 @@ type OrderQuery struct {
 // DefaultPageSize is a page of orders when the query gives no limit.
 const DefaultPageSize = 20
 
-// OrderPage is a page of orders, newest first.
-type OrderPage struct {
+// AdminOrderPage is a page of the back office's orders, newest first.
+type AdminOrderPage struct {
 	Items []Order `json:"items"`
 	// NextCursor continues the list; "" on the last page.
 	NextCursor string `json:"next_cursor"`

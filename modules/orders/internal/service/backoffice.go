@@ -12,19 +12,19 @@ import (
 // /v1/admin/orders routes run.
 
 // AdminOrders pages through every order, or one customer's, newest first.
-func (s *Service) AdminOrders(ctx context.Context, q api.OrderQuery) (api.OrderPage, error) {
+func (s *Service) AdminOrders(ctx context.Context, q api.OrderQuery) (api.AdminOrderPage, error) {
 	limit := q.Limit
 	if limit == 0 {
 		limit = api.DefaultPageSize
 	}
 	if limit < 1 || limit > 100 {
-		return api.OrderPage{}, errs.Invalid(errs.FieldError{Field: "limit", Message: "must be between 1 and 100"})
+		return api.AdminOrderPage{}, errs.Invalid(errs.FieldError{Field: "limit", Message: "must be between 1 and 100"})
 	}
 	items, next, err := s.ListOrders(ctx, q.CustomerID, string(q.Status), q.Cursor, limit)
 	if err != nil {
-		return api.OrderPage{}, err
+		return api.AdminOrderPage{}, err
 	}
-	page := api.OrderPage{Items: items}
+	page := api.AdminOrderPage{Items: items}
 	if page.Items == nil {
 		page.Items = []api.Order{}
 	}
