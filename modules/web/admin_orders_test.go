@@ -253,6 +253,7 @@ func TestAdminSeesCustomers(t *testing.T) {
 		t.Fatal("a customer's page lists another's order")
 	}
 	b.get("/admin/customers/nope").expect(t, 404)
+	b.get("/admin/customers?cursor=bogus").expect(t, 422).contains(t, "cursor")
 	// The order page links its account.
 	b.get("/admin/orders/"+kims.ID).expect(t, 200).contains(t, `href="/admin/customers/`+reg.Customer.ID+`"`)
 }
@@ -313,6 +314,7 @@ func TestAdminReplaysADeadLetter(t *testing.T) {
 	b := newBrowser(t, shop)
 	signIn(t, shop, b, adminEmail, adminPassword)
 	b.get("/admin/dead-letters").expect(t, 200).contains(t, "No dead letters waiting", "each shows its own")
+	b.get("/admin/dead-letters?cursor=bogus").expect(t, 422).contains(t, "cursor")
 
 	o := guestOrder(t, shop, "ann@example.com", "SCF-1", 1)
 	page := "/admin/orders/" + o.ID
