@@ -84,7 +84,8 @@ func NewModule(cfg service.Config) fx.Option {
 			},
 		),
 		fx.Provide(func(s *service.Service) api.Customers { return Local(s) }),
-		fx.Provide(func(s *service.Service) api.Accounts { return Local(s) }), // remote_accounts.go
+		fx.Provide(func(s *service.Service) api.Accounts { return Local(s) }),   // remote_accounts.go
+		fx.Provide(func(s *service.Service) api.BackOffice { return Local(s) }), // back office (web admin)
 		modkit.Routes(httpapi.Routes),
 		modkit.Routes(internalRoutes),
 		modkit.Workers(bootstrapAdmin),

@@ -15,7 +15,8 @@ import (
 // routes there.
 var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
 	func(c *remote.Client) api.Customers { return NewClient(c) },
-	func(c *remote.Client) api.Accounts { return NewClient(c) }) // remote_accounts.go
+	func(c *remote.Client) api.Accounts { return NewClient(c) },   // remote_accounts.go
+	func(c *remote.Client) api.BackOffice { return NewClient(c) }) // back office (web admin)
 
 // The operations of api.Customers, one per method. Both are reads, retried
 // when the module cannot be reached.
@@ -30,7 +31,8 @@ var (
 // (Local).
 func endpoints(s *service.Service) []remote.Endpoint {
 	eps := []remote.Endpoint{customer.Serve(s.Customer), address.Serve(s.Address), addresses.Serve(s.AddressBook)}
-	eps = append(eps, accountEndpoints(s)...) // api.Accounts, remote_accounts.go
+	eps = append(eps, accountEndpoints(s)...)    // api.Accounts, remote_accounts.go
+	eps = append(eps, backOfficeEndpoints(s)...) // back office (web admin)
 	return eps
 }
 

@@ -62,6 +62,7 @@ var Module = fx.Module(Name,
 	fx.Provide(func(s *service.Service) api.Orders { return Local(s) }),
 	fx.Provide(func(s *service.Service) api.History { return Local(s) }), // remote_history.go
 	fx.Provide(func(s *service.Service) api.Shop { return Local(s) }),
+	fx.Provide(func(s *service.Service) api.BackOffice { return Local(s) }), // back office (web admin)
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
 	modkit.Routes(func(s *service.Service) httpx.RouteSet { return httpapi.Routes(s) }),
 	modkit.Routes(internalRoutes),

@@ -14,8 +14,9 @@ import (
 // (MODSHOP_REMOTE_ORDERS), and forwards the orders' public routes there.
 var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
 	func(c *remote.Client) api.Orders { return NewClient(c) },
-	func(c *remote.Client) api.History { return NewClient(c) }, // remote_history.go
-	func(c *remote.Client) api.Shop { return NewClient(c) })    // remote_shop.go
+	func(c *remote.Client) api.History { return NewClient(c) },    // remote_history.go
+	func(c *remote.Client) api.Shop { return NewClient(c) },       // remote_shop.go
+	func(c *remote.Client) api.BackOffice { return NewClient(c) }) // back office (web admin)
 
 // The operation of api.Orders. Order only reads, so it is retried.
 var order = remote.Op1[string, api.Order]{Name: "order", Retry: remote.Retry}
@@ -25,8 +26,9 @@ var order = remote.Op1[string, api.Order]{Name: "order", Retry: remote.Retry}
 // (Local).
 func endpoints(s *service.Service) []remote.Endpoint {
 	eps := []remote.Endpoint{order.Serve(s.Order)}
-	eps = append(eps, historyEndpoints(s)...) // api.History, remote_history.go
-	eps = append(eps, shopEndpoints(s)...)    // api.Shop, remote_shop.go
+	eps = append(eps, historyEndpoints(s)...)    // api.History, remote_history.go
+	eps = append(eps, shopEndpoints(s)...)       // api.Shop, remote_shop.go
+	eps = append(eps, backOfficeEndpoints(s)...) // back office (web admin)
 	return eps
 }
 

@@ -90,12 +90,17 @@ type siteIn struct {
 	// cart, checkout and orders pages (cart.go)
 	Shopping cart.Shopping
 	Shop     orders.Shop
+
+	// back office (orders, customers): every order and its commands, every account
+	OrderDesk        orders.BackOffice
+	CustomerAccounts customers.BackOffice
 }
 
 func newSite(in siteIn) (*site.Site, error) {
 	return site.New(site.Deps{
 		Catalog: in.Catalog, Carts: in.Carts, Customers: in.Customers, Orders: in.Orders,
 		Inventory: in.Inventory, Payments: in.Payments, Sessions: in.Sessions, Bus: in.Bus,
+		OrderDesk: in.OrderDesk, CustomerAccounts: in.CustomerAccounts, // back office (orders, customers)
 		CSRFKey: in.Keys.Derive("web.csrf"), Clock: in.Clock, Log: in.Log.With("module", Name),
 		Accounts: in.Accounts, Merger: in.Merger, History: in.History, // account pages
 		Shopping: in.Shopping, Shop: in.Shop, // cart, checkout and orders pages (cart.go)

@@ -1,13 +1,8 @@
 package app
 
 import (
-	"encoding/base64"
-	"errors"
-	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -47,48 +42,6 @@ func platformRoutes(bus *events.Bus) httpx.RouteSet {
 		}}
 }
 
-// deadLetterKey orders dead letters newest first, then by module and id.
-type deadLetterKey struct {
-	at     int64
-	module string
-	id     int64
-}
-
-func keyOf(d events.DeadLetter) deadLetterKey {
-	return deadLetterKey{d.FailedAt.UnixNano(), d.Module, d.ID}
-}
-
-func (k deadLetterKey) before(o deadLetterKey) bool {
-	if k.at != o.at {
-		return k.at > o.at
-	}
-	if k.module != o.module {
-		return k.module < o.module
-	}
-	return k.id > o.id
-}
-
-func (k deadLetterKey) cursor() string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d|%s|%d", k.at, k.module, k.id))
-}
-
-func parseCursor(s string) (deadLetterKey, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return deadLetterKey{}, false
-	}
-	parts := strings.Split(string(b), "|")
-	if len(parts) != 3 {
-		return deadLetterKey{}, false
-	}
-	at, err1 := strconv.ParseInt(parts[0], 10, 64)
-	id, err2 := strconv.ParseInt(parts[2], 10, 64)
-	if err1 != nil || err2 != nil {
-		return deadLetterKey{}, false
-	}
-	return deadLetterKey{at, parts[1], id}, true
-}
-
 func listDeadLetters(bus *events.Bus) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var fe errs.Fields
@@ -99,31 +52,16 @@ func listDeadLetters(bus *events.Bus) echo.HandlerFunc {
 			fe.Check(err == nil, "include_replayed", "must be true or false")
 			includeReplayed = b
 		}
-		var after *deadLetterKey
-		if v := c.QueryParam("cursor"); v != "" {
-			k, ok := parseCursor(v)
-			fe.Check(ok, "cursor", "is not a cursor this list gave")
-			after = &k
-		}
 		if err := fe.Err(); err != nil {
 			return err
 		}
-		all, err := bus.DeadLetters(c.Request().Context(), includeReplayed)
+		items, next, err := bus.DeadLetterPage(c.Request().Context(), includeReplayed, c.QueryParam("cursor"), int(limit))
 		if err != nil {
-			return errs.Internal(err)
+			return err
 		}
-		sort.Slice(all, func(i, j int) bool { return keyOf(all[i]).before(keyOf(all[j])) })
-		page := DeadLetterPage{Items: []events.DeadLetter{}}
-		for _, d := range all {
-			if after != nil && !after.before(keyOf(d)) {
-				continue
-			}
-			if int64(len(page.Items)) == limit {
-				next := keyOf(page.Items[len(page.Items)-1]).cursor()
-				page.NextCursor = &next
-				break
-			}
-			page.Items = append(page.Items, d)
+		page := DeadLetterPage{Items: items}
+		if next != "" {
+			page.NextCursor = &next
 		}
 		return c.JSON(http.StatusOK, page)
 	}
@@ -131,23 +69,13 @@ func listDeadLetters(bus *events.Bus) echo.HandlerFunc {
 
 func replayDeadLetter(bus *events.Bus) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		module := c.Param("module")
 		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 		if err != nil {
 			return errs.NotFound("no such dead letter")
 		}
-		ctx := c.Request().Context()
-		switch err := bus.Replay(ctx, module, id); {
-		case errors.Is(err, events.ErrNoDeadLetter):
-			return errs.NotFound("no such dead letter, or it was replayed already")
-		case errors.Is(err, events.ErrReplayFailed):
-			return errs.Conflict("conflict", "the consumer failed again; the dead letter stays").WithCause(err)
-		case err != nil:
-			return errs.Internal(err)
-		}
-		dl, err := bus.DeadLetter(ctx, module, id)
+		dl, err := bus.ReplayDeadLetter(c.Request().Context(), c.Param("module"), id)
 		if err != nil {
-			return errs.Internal(err)
+			return err
 		}
 		return c.JSON(http.StatusOK, dl)
 	}

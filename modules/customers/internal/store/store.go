@@ -142,6 +142,10 @@ CREATE INDEX customers_signin_delays_forget ON customers_signin_delays (forget_a
 	// (service.LoadRevocations).
 	Version: 3, Name: "revoked_sessions",
 	SQL: `CREATE INDEX customers_token_families_revoked ON customers_token_families (revoked_at) WHERE revoked_at IS NOT NULL;`,
+}, {
+	// The back office lists accounts newest first (ListAccounts).
+	Version: 4, Name: "accounts_by_creation",
+	SQL: `CREATE INDEX customers_accounts_created ON customers_accounts (created_at, id);`,
 }}}
 
 // ErrNotFound is a row that does not exist (or is not the caller's).

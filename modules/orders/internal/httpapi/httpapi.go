@@ -201,9 +201,8 @@ func (h *Handler) ship(c echo.Context) error {
 	if err := httpx.Bind(c, &req); err != nil {
 		return err
 	}
-	n := len([]rune(req.TrackingNumber))
-	if n == 0 || n > 100 {
-		return errs.Invalid(errs.FieldError{Field: "tracking_number", Message: "is required (1..100 characters)"})
+	if err := service.CheckTracking(req.TrackingNumber); err != nil {
+		return err
 	}
 	o, err := h.svc.Apply(c.Request().Context(), c.Param("id"), domain.Ship, service.Reader{Admin: true}, &req.TrackingNumber)
 	if err != nil {

@@ -62,6 +62,10 @@ type Deps struct {
 	Accounts customers.Accounts
 	Merger   cart.Merger
 	History  orders.History
+
+	// back office (orders, customers): every order and its commands, every account
+	OrderDesk        orders.BackOffice
+	CustomerAccounts customers.BackOffice
 }
 
 // Site serves the pages.
