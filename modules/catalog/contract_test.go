@@ -303,7 +303,9 @@ func storefrontContract(t *testing.T, e *env, sf api.Storefront, f fixture) {
 		t.Fatalf("browse by price: %v %v", slugs(p), err)
 	}
 	p, err = sf.Browse(ctx, api.BrowseQuery{Sort: api.SortTitle})
-	byTitle := func(a, b api.ProductSummary) int { return strings.Compare(strings.ToLower(a.Title), strings.ToLower(b.Title)) }
+	byTitle := func(a, b api.ProductSummary) int {
+		return strings.Compare(strings.ToLower(a.Title), strings.ToLower(b.Title))
+	}
 	if got := slugs(p); err != nil || len(got) != 4 || !slices.Contains(got, "mallet") || !slices.IsSortedFunc(p.Items, byTitle) {
 		t.Fatalf("browse everything by title: %v %v", got, err)
 	}

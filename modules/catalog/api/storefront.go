@@ -31,7 +31,7 @@ const (
 
 // BrowseQuery selects a page of published products.
 type BrowseQuery struct {
-	Category string `json:"category,omitempty"` // slug or id; includes its subcategories
+	Category string `json:"category,omitempty"`  // slug or id; includes its subcategories
 	MinPrice *int64 `json:"min_price,omitempty"` // inclusive, minor units, on the lowest variant price
 	MaxPrice *int64 `json:"max_price,omitempty"`
 	Sort     string `json:"sort,omitempty"`   // one of the Sort* constants; "" is newest
