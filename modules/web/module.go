@@ -20,6 +20,7 @@ import (
 	inventory "github.com/modshop/modshop/modules/inventory/api"
 	orders "github.com/modshop/modshop/modules/orders/api"
 	payments "github.com/modshop/modshop/modules/payments/api"
+	search "github.com/modshop/modshop/modules/search/api"
 	"github.com/modshop/modshop/modules/web/internal/site"
 	"github.com/modshop/modshop/modules/web/internal/store"
 	"github.com/modshop/modshop/platform/auth"
@@ -80,6 +81,10 @@ type siteIn struct {
 	Keys      *auth.Keys
 	Log       *slog.Logger
 	Clock     clock.Clock `optional:"true"` // tests supply a fake one
+
+	// storefront: the browsing pages (home, categories, search, products)
+	Storefront catalog.Storefront
+	Search     search.Searcher
 }
 
 func newSite(in siteIn) (*site.Site, error) {
@@ -87,5 +92,6 @@ func newSite(in siteIn) (*site.Site, error) {
 		Catalog: in.Catalog, Carts: in.Carts, Customers: in.Customers, Orders: in.Orders,
 		Inventory: in.Inventory, Payments: in.Payments, Sessions: in.Sessions, Bus: in.Bus,
 		CSRFKey: in.Keys.Derive("web.csrf"), Clock: in.Clock, Log: in.Log.With("module", Name),
+		Storefront: in.Storefront, Search: in.Search, // storefront
 	})
 }
