@@ -103,7 +103,7 @@ func TestStorefront(t *testing.T) {
 		if !strings.Contains(band, "min_price=100") || !strings.Contains(band, "max_price=249.99") {
 			t.Fatalf("price band link %q", band)
 		}
-		b.get(band).expect(t, 200).contains(t, "/products/leather-boots", "Price: 100 to 249.99")
+		b.get(band).expect(t, 200).contains(t, "/products/leather-boots", "Price: €100.00 to €249.99")
 		// Only what is out of stock: nothing here.
 		b.get("/search?q=lether+boots&in_stock=false").expect(t, 200).contains(t, "No products match", "Out of stock only")
 		// Several results, in the order asked.

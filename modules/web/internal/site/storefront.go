@@ -379,7 +379,17 @@ func (s *Site) facets(page *searchPage, params url.Values, res search.Result) {
 	money := func(a int64) string { return Money(catalog.Money{Amount: a, Currency: currency}) }
 	if params.Get("min_price") != "" || params.Get("max_price") != "" {
 		label := "Price: "
-		switch lo, hi := params.Get("min_price"), params.Get("max_price"); {
+		lo, hi := params.Get("min_price"), params.Get("max_price")
+		if currency != "" { // as the prices show; the input was checked
+			var fe errs.Fields
+			if a := parseMoney(&fe, "", lo); a != nil {
+				lo = money(*a)
+			}
+			if a := parseMoney(&fe, "", hi); a != nil {
+				hi = money(*a)
+			}
+		}
+		switch {
 		case lo != "" && hi != "":
 			label += lo + " to " + hi
 		case lo != "":
