@@ -31,11 +31,11 @@ func (r *Reads) PublishedProduct(ctx context.Context, ref string) (api.ProductVi
 	}
 	if p.CategoryID != nil {
 		// The categories are one cached answer too: no query per page.
-		cats, err := r.ShopCategories(ctx)
+		c, ok, err := r.category(ctx, *p.CategoryID)
 		if err != nil {
 			return api.ProductView{}, err
 		}
-		if c, ok := findCategory(cats, *p.CategoryID); ok {
+		if ok {
 			v.Category = &c
 		}
 	}
@@ -53,11 +53,10 @@ func (r *Reads) Browse(ctx context.Context, q api.BrowseQuery) (api.ProductPage,
 	if q.Category != "" {
 		// GET /v1/products lists nothing for an unknown category; a page
 		// that names one is not found.
-		cats, err := r.ShopCategories(ctx)
+		c, ok, err := r.category(ctx, q.Category)
 		if err != nil {
 			return api.ProductPage{}, err
 		}
-		c, ok := findCategory(cats, q.Category)
 		if !ok {
 			return api.ProductPage{}, api.ErrCategoryNotFound
 		}
@@ -94,11 +93,17 @@ func (r *Reads) ShopCategories(ctx context.Context) ([]api.Category, error) {
 	return slices.Clone(e.page.cats), nil
 }
 
-func findCategory(cats []api.Category, idOrSlug string) (api.Category, bool) {
-	for _, c := range cats {
+// category finds a category by id or slug in the cached tree, without
+// copying the tree.
+func (r *Reads) category(ctx context.Context, idOrSlug string) (api.Category, bool, error) {
+	e, err := r.h.categoriesEntry(ctx, false)
+	if err != nil {
+		return api.Category{}, false, err
+	}
+	for _, c := range e.page.cats {
 		if c.ID == idOrSlug || c.Slug == idOrSlug {
-			return c, true
+			return c, true, nil
 		}
 	}
-	return api.Category{}, false
+	return api.Category{}, false, nil
 }
