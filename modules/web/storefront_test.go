@@ -115,8 +115,8 @@ func TestStorefront(t *testing.T) {
 		b.get("/search").expect(t, 200).contains(t, "Type what you are looking for")
 		b.get("/search?q=+++").expect(t, 200).contains(t, "Type what you are looking for")
 		b.get("/search?q=xylophone").expect(t, 200).contains(t, "No products match “xylophone”")
-		b.get("/search?q=boots&min_price=cheap").expect(t, 422).contains(t, "must be an amount")
-		b.get("/search?q=boots&category=no-such-category").expect(t, 422).contains(t, "no such category")
+		b.get("/search?q=boots&min_price=cheap").expect(t, 422).contains(t, "The lowest price must be an amount such as 25 or 19.99.")
+		b.get("/search?q=boots&category=no-such-category").expect(t, 422).contains(t, "The category does not exist in this shop.")
 	})
 
 	t.Run("category pages by cursor", func(t *testing.T) {

@@ -246,6 +246,7 @@ type searchPage struct {
 	Result   search.Result
 	Products []card
 	Fields   []errs.FieldError
+	Problems []string // Fields as sentences
 	// Facets as links that add a filter, and the filters applied, each
 	// with the link that removes it.
 	Categories, Prices, Stock []facetLink
@@ -254,6 +255,27 @@ type searchPage struct {
 	Next, First               string
 	// Hidden are the filters the sort form keeps.
 	Hidden []param
+}
+
+// searchFieldNames are the search's parameters as a shopper calls them.
+var searchFieldNames = map[string]string{"min_price": "The lowest price", "max_price": "The highest price",
+	"in_stock": "Availability", "category": "The category", "sort": "The order", "cursor": "The page", "q": "The search"}
+
+// problems are a search's field errors as sentences.
+func problems(fields []errs.FieldError) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		name, ok := searchFieldNames[f.Field]
+		if !ok {
+			name = f.Field
+		}
+		msg := f.Message
+		if f.Field == "category" {
+			msg = "does not exist in this shop" // search says "no such category"
+		}
+		out[i] = name + " " + msg + "."
+	}
+	return out
 }
 
 // param is one URL parameter, kept by a form as a hidden input.
@@ -316,12 +338,12 @@ func (s *Site) search(c echo.Context, v *Visit) error {
 		}
 	}
 	if len(fe) > 0 {
-		page.Fields = fe
+		page.Fields, page.Problems = fe, problems(fe)
 		return v.Render(http.StatusUnprocessableEntity, "search", "Search", page)
 	}
 	res, err := s.d.Search.Query(v.Ctx(), q)
 	if e := errs.As(err); e != nil && e.Kind == errs.KindValidation {
-		page.Fields = e.Fields
+		page.Fields, page.Problems = e.Fields, problems(e.Fields)
 		return v.Render(http.StatusUnprocessableEntity, "search", "Search", page)
 	}
 	if err != nil {
