@@ -56,7 +56,7 @@ func TestStorefront(t *testing.T) {
 		lacks(t, p, "/products/leather-boots")
 		b.get("/categories/shoes?min_price=50&max_price=20").expect(t, 422).contains(t, "Highest price must not be below the lowest price")
 		b.get("/categories/shoes?min_price=-5").expect(t, 422).contains(t, "must be an amount")
-		b.get("/categories/shoes?cursor=not-a-cursor").expect(t, 422).contains(t, "start from the first page")
+		b.get("/categories/shoes?cursor=not-a-cursor").expect(t, 422).contains(t, `start from the <a href="/categories/shoes">first page</a>`)
 	})
 
 	t.Run("unknown category and product are 404 pages", func(t *testing.T) {
