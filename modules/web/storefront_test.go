@@ -59,6 +59,26 @@ func TestStorefront(t *testing.T) {
 		b.get("/categories/shoes?cursor=not-a-cursor").expect(t, 422).contains(t, `start from the <a href="/categories/shoes">first page</a>`)
 	})
 
+	t.Run("category lists its subcategories and their products", func(t *testing.T) {
+		admin := shop.AdminToken()
+		var shoes struct{ Items []struct{ ID, Slug string } }
+		testkit.Expect(t, shop.Get("/v1/categories", ""), 200).JSON(t, &shoes)
+		parent := ""
+		for _, c := range shoes.Items {
+			if c.Slug == "shoes" {
+				parent = c.ID
+			}
+		}
+		var sandals struct{ ID string }
+		testkit.Expect(t, shop.Post("/v1/admin/categories", admin, map[string]any{"slug": "sandals", "name": "Sandals", "parent_id": parent}), 201).JSON(t, &sandals)
+		testkit.Expect(t, shop.Post("/v1/admin/products", admin, map[string]any{"slug": "beach-sandals", "title": "Beach Sandals",
+			"category_id": sandals.ID, "status": "published", "variants": []map[string]any{{"sku": "SAND-1", "title": "EU 40", "price": 2900}}}), 201)
+		b.get("/categories/shoes").expect(t, 200).contains(t, `id="subcategories"`, `href="/categories/sandals">Sandals</a>`,
+			"/products/beach-sandals", "/products/leather-boots")
+		p := b.get("/categories/sandals").expect(t, 200).contains(t, "<h1>Sandals</h1>", "/products/beach-sandals", "Out of stock")
+		lacks(t, p, "/products/leather-boots", `id="subcategories"`)
+	})
+
 	t.Run("unknown category and product are 404 pages", func(t *testing.T) {
 		b.get("/categories/no-such-category").expect(t, 404).contains(t, "Not found")
 		b.get("/products/no-such-product").expect(t, 404).contains(t, "Not found")

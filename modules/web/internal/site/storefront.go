@@ -94,6 +94,7 @@ type categoryPage struct {
 	Fields                   []errs.FieldError
 	Filtered                 bool   // a price filter is applied
 	Next, First              string // pager links; "" when there is none
+	Children                 []catalog.Category
 }
 
 func (s *Site) category(c echo.Context, v *Visit) error {
@@ -142,6 +143,16 @@ func (s *Site) category(c echo.Context, v *Visit) error {
 		return err
 	}
 	page.Category, page.Products = *res.Category, cardsOf(res.Items)
+	// Its subcategories (their products are listed here too).
+	cats, err := s.d.Storefront.ShopCategories(v.Ctx())
+	if err != nil {
+		return err
+	}
+	for _, ch := range cats {
+		if ch.ParentID != nil && *ch.ParentID == res.Category.ID {
+			page.Children = append(page.Children, ch)
+		}
+	}
 	base := "/categories/" + url.PathEscape(res.Category.Slug)
 	keep := url.Values{}
 	if sort != catalog.SortNewest {
