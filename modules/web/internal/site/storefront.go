@@ -119,25 +119,24 @@ func (s *Site) category(c echo.Context, v *Visit) error {
 		fe.Add("sort", "choose one of the listed orders")
 	}
 	page.Filtered = q.MinPrice != nil || q.MaxPrice != nil
-	if len(fe) > 0 {
-		// The category is still shown by name, and unknown is still 404.
+	// invalid is the form again, with what is wrong, and no products; the
+	// category is still named (and an unknown one is still 404).
+	invalid := func(fields []errs.FieldError) error {
 		res, err := s.d.Storefront.Browse(v.Ctx(), catalog.BrowseQuery{Category: slug, Limit: 1})
 		if err != nil {
 			return err
 		}
-		page.Category, page.Fields = *res.Category, fe
+		page.Category, page.Fields = *res.Category, fields
 		return v.Render(http.StatusUnprocessableEntity, "category", page.Category.Name, page)
+	}
+	if len(fe) > 0 {
+		return invalid(fe)
 	}
 	res, err := s.d.Storefront.Browse(v.Ctx(), q)
 	if e := errs.As(err); e != nil && e.Kind == errs.KindValidation {
 		// What the catalog refused that the form did not (a price out of
-		// range, a cursor that is not one): shown next to the form.
-		fallback, ferr := s.d.Storefront.Browse(v.Ctx(), catalog.BrowseQuery{Category: slug, Limit: 1})
-		if ferr != nil {
-			return ferr
-		}
-		page.Category, page.Fields = *fallback.Category, e.Fields
-		return v.Render(http.StatusUnprocessableEntity, "category", page.Category.Name, page)
+		// its range, a cursor that is not one).
+		return invalid(e.Fields)
 	}
 	if err != nil {
 		return err
