@@ -307,7 +307,10 @@ var searchSorts = []option{
 
 // searchParams are the URL parameters of a search that facets and the
 // pager keep (cursor is not one: a change of filter starts again).
-var searchParams = []string{"q", "category", "min_price", "max_price", "in_stock", "sort"}
+var searchParams = append(append([]string{"q"}, searchFilters...), "sort")
+
+// searchFilters are the parameters that narrow a search down.
+var searchFilters = []string{"category", "min_price", "max_price", "in_stock"}
 
 func (s *Site) search(c echo.Context, v *Visit) error {
 	text := strings.TrimSpace(c.QueryParam("q"))
@@ -342,7 +345,7 @@ func (s *Site) search(c echo.Context, v *Visit) error {
 	default:
 		fe.Add("in_stock", "must be true or false")
 	}
-	for _, k := range searchParams[1:5] {
+	for _, k := range searchFilters {
 		if val := params.Get(k); val != "" {
 			page.Hidden = append(page.Hidden, param{Name: k, Value: val})
 		}
