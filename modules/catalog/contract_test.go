@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,22 +28,23 @@ func TestContract(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, db testkit.DB) {
 		t.Run("local", func(t *testing.T) {
 			e := start(t, db)
-			contract(t, e, e.catalog, e.adm)
+			contract(t, e, e.catalog, e.adm, e.store)
 		})
 		t.Run("http", func(t *testing.T) {
 			e := start(t, testkit.Fresh(t, db))
 			c := catalog.NewClient(remote.NewClient(catalog.Name, e.URL, internalToken))
-			contract(t, e, c, c)
+			contract(t, e, c, c, c)
 		})
 	})
 }
 
-func contract(t *testing.T, e *env, cat api.Catalog, adm api.Admin) {
+func contract(t *testing.T, e *env, cat api.Catalog, adm api.Admin, sf api.Storefront) {
 	var f fixture
 	if !t.Run("Admin", func(t *testing.T) { f = adminContract(t, e, adm) }) {
 		return
 	}
 	t.Run("Catalog", func(t *testing.T) { catalogContract(t, e, cat, f) })
+	t.Run("Storefront", func(t *testing.T) { storefrontContract(t, e, sf, f) })
 }
 
 // fixture is what the admin contract created, for the catalog contract to
@@ -233,6 +235,88 @@ func catalogContract(t *testing.T, e *env, cat api.Catalog, f fixture) {
 		t.Fatalf("products with limit 0: %d products, next %q, %v", len(ps), next, err)
 	}
 	wantFields(t, "products after a bad cursor", second3(cat.Products(ctx, "not-a-cursor", 2)), "cursor")
+}
+
+func storefrontContract(t *testing.T, e *env, sf api.Storefront, f fixture) {
+	ctx := context.Background()
+	cur := e.Config.Currency
+	// Stock of one variant (its level is made when inventory hears of the
+	// SKU, so the first adjustment may find none yet).
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		r := e.Do(testkit.Req{Method: http.MethodPost, Path: "/v1/admin/inventory/SAW-S/adjustments", Token: e.admin,
+			Body: map[string]any{"delta": 4, "reason": "contract"}, Header: map[string]string{"Idempotency-Key": "contract-saw-s"}})
+		return r.Status == 201 || r.Status == 200
+	}, "stock of SAW-S could not be booked")
+
+	if cats, err := sf.ShopCategories(ctx); err != nil || !reflect.DeepEqual(cats, []api.Category{f.root, f.leaf}) {
+		t.Fatalf("shop categories: %+v %v", cats, err)
+	}
+
+	// A product by slug and by id: the product as stored, its category, the
+	// stock of each variant (the stock may be cached for a second).
+	for _, ref := range []string{"panel-saw", f.saw.ID} {
+		var v api.ProductView
+		var err error
+		testkit.Eventually(t, 5*time.Second, func() bool {
+			v, err = sf.PublishedProduct(ctx, ref)
+			return err == nil && v.Available(0) == 4
+		}, "published product %s: %+v %v, want 4 of SAW-S available", ref, v, err)
+		if !sameProduct(v.Product, f.saw) || !reflect.DeepEqual(v.Category, &f.leaf) ||
+			!slices.Equal(v.Availability, []int64{4, 0}) || v.Available(2) != 0 {
+			t.Fatalf("published product %s: %+v", ref, v)
+		}
+	}
+	wantErr(t, "a draft product", second(sf.PublishedProduct(ctx, "claw-hammer")), api.ErrProductNotFound, http.StatusNotFound)
+	wantErr(t, "an unknown product", second(sf.PublishedProduct(ctx, "no-such-product")), api.ErrProductNotFound, http.StatusNotFound)
+
+	slugs := func(p api.ProductPage) []string {
+		var out []string
+		for _, it := range p.Items {
+			out = append(out, it.Slug)
+		}
+		return out
+	}
+	// A category includes its subcategories; drafts are left out.
+	p, err := sf.Browse(ctx, api.BrowseQuery{Category: "tools", Sort: api.SortPriceAsc})
+	if err != nil || !slices.Equal(slugs(p), []string{"panel-saw", "rip-saw", "jigsaw"}) || p.Next != "" ||
+		!reflect.DeepEqual(p.Category, &f.root) {
+		t.Fatalf("browse tools by price: %v %+v %v", slugs(p), p.Category, err)
+	}
+	saw := p.Items[0]
+	if saw.ID != f.saw.ID || saw.Title != "Panel Saw" || saw.CategoryID == nil || *saw.CategoryID != f.leaf.ID ||
+		saw.PriceFrom != (api.Money{Amount: 1999, Currency: cur}) || saw.PriceTo != (api.Money{Amount: 2999, Currency: cur}) ||
+		saw.Available != 4 || !saw.InStock() || p.Items[1].InStock() {
+		t.Fatalf("browse: panel saw %+v, rip saw %+v", saw, p.Items[1])
+	}
+	// Pages by cursor, the other way round.
+	p, err = sf.Browse(ctx, api.BrowseQuery{Category: f.root.ID, Sort: api.SortPriceDesc, Limit: 2})
+	if err != nil || !slices.Equal(slugs(p), []string{"jigsaw", "rip-saw"}) || p.Next == "" {
+		t.Fatalf("browse page 1: %v next %q %v", slugs(p), p.Next, err)
+	}
+	p, err = sf.Browse(ctx, api.BrowseQuery{Category: f.root.ID, Sort: api.SortPriceDesc, Limit: 2, Cursor: p.Next})
+	if err != nil || !slices.Equal(slugs(p), []string{"panel-saw"}) || p.Next != "" {
+		t.Fatalf("browse page 2: %v next %q %v", slugs(p), p.Next, err)
+	}
+	// Prices bound the lowest variant price, both inclusive.
+	lo, hi := int64(2800), int64(4000)
+	if p, err = sf.Browse(ctx, api.BrowseQuery{MinPrice: &lo, MaxPrice: &hi}); err != nil || !slices.Equal(slugs(p), []string{"rip-saw"}) || p.Category != nil {
+		t.Fatalf("browse by price: %v %v", slugs(p), err)
+	}
+	p, err = sf.Browse(ctx, api.BrowseQuery{Sort: api.SortTitle})
+	byTitle := func(a, b api.ProductSummary) int {
+		return strings.Compare(strings.ToLower(a.Title), strings.ToLower(b.Title))
+	}
+	if got := slugs(p); err != nil || len(got) != 4 || !slices.Contains(got, "mallet") || !slices.IsSortedFunc(p.Items, byTitle) {
+		t.Fatalf("browse everything by title: %v %v", got, err)
+	}
+	wantErr(t, "browse an unknown category", second(sf.Browse(ctx, api.BrowseQuery{Category: "no-such-category"})),
+		api.ErrCategoryNotFound, http.StatusNotFound)
+	neg := int64(-1)
+	wantFields(t, "browse below zero", second(sf.Browse(ctx, api.BrowseQuery{MinPrice: &neg})), "min_price")
+	wantFields(t, "browse with min above max", second(sf.Browse(ctx, api.BrowseQuery{MinPrice: &hi, MaxPrice: &lo})), "min_price")
+	wantFields(t, "browse by an unknown sort", second(sf.Browse(ctx, api.BrowseQuery{Sort: "cheapest"})), "sort")
+	wantFields(t, "browse with a bad cursor", second(sf.Browse(ctx, api.BrowseQuery{Cursor: "not-a-cursor"})), "cursor")
+	wantFields(t, "browse too many", second(sf.Browse(ctx, api.BrowseQuery{Limit: 101})), "limit")
 }
 
 // variantID is the id of a product's i-th variant, or "" when it has none.

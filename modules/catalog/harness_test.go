@@ -32,6 +32,7 @@ type env struct {
 	admin   string
 	catalog api.Catalog
 	adm     api.Admin
+	store   api.Storefront
 	events  *recorder
 }
 
@@ -60,7 +61,7 @@ func startWith(t testing.TB, db testkit.DB, inventoryModule fx.Option, vars map[
 		modkit.Consumer(func(ob *events.Outbox) events.Consumer { return e.events.consumer(ob) }),
 	)
 	e.Shop = testkit.Start(t, []app.Module{{Name: "inventory", Local: inventoryModule}, {Name: catalog.Name, Local: catalog.Module}},
-		testkit.Options{DB: &db, Env: settings, Extra: append([]fx.Option{probe, fx.Populate(&e.catalog, &e.adm)}, extra...)})
+		testkit.Options{DB: &db, Env: settings, Extra: append([]fx.Option{probe, fx.Populate(&e.catalog, &e.adm, &e.store)}, extra...)})
 	e.admin = e.AdminToken()
 	return e
 }

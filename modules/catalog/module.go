@@ -7,6 +7,7 @@ package catalog
 import (
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
 	"github.com/modshop/modshop/modules/catalog/api"
@@ -15,6 +16,7 @@ import (
 	"github.com/modshop/modshop/modules/catalog/internal/store"
 	inventory "github.com/modshop/modshop/modules/inventory/api"
 	"github.com/modshop/modshop/platform/config"
+	"github.com/modshop/modshop/platform/httpx"
 	"github.com/modshop/modshop/platform/modkit"
 )
 
@@ -54,14 +56,20 @@ var Module = fx.Module(Name,
 		}
 		return cc
 	}),
-	modkit.Routes(httpapi.Routes),
+	// The public reads and their cache, shared by the routes and
+	// api.Storefront.
+	fx.Provide(fx.Private, func(s *service.Service, cc httpapi.CacheConfig, reg prometheus.Registerer) *httpapi.Reads {
+		return httpapi.NewReads(s, cc, reg)
+	}),
+	modkit.Routes(func(r *httpapi.Reads) httpx.RouteSet { return r.Routes() }),
 	modkit.Routes(internalRoutes),
 	modkit.Workers(func(s *service.Service, log *slog.Logger) modkit.Worker {
 		return modkit.NewPeriodic("catalog.watcher", service.WatchEvery, s.Watch(),
 			modkit.RunOnStart(), modkit.WithLogger(log.With("module", Name))).Worker()
 	}),
 	fx.Provide(
-		func(s *service.Service) api.Catalog { return Local(s) },
-		func(s *service.Service) api.Admin { return Local(s) },
+		func(s *service.Service, r *httpapi.Reads) api.Catalog { return Local(s, r) },
+		func(s *service.Service, r *httpapi.Reads) api.Admin { return Local(s, r) },
+		func(s *service.Service, r *httpapi.Reads) api.Storefront { return Local(s, r) },
 	),
 )

@@ -13,7 +13,7 @@ import (
 // Remote gives a process that does not run the catalog its api over HTTP
 // (MODSHOP_REMOTE_CATALOG), and forwards the catalog's public routes there.
 var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil, httpapi.CacheConfig{}, nil) },
-	func(c *remote.Client) (api.Catalog, api.Admin) { cl := NewClient(c); return cl, cl })
+	func(c *remote.Client) (api.Catalog, api.Admin, api.Storefront) { cl := NewClient(c); return cl, cl, cl })
 
 // The operations of api.Catalog and api.Admin, one per method. The reads
 // are retried when the catalog cannot be reached; the writes never are (a
@@ -33,20 +33,25 @@ var (
 // endpoints are the module's api, one typed operation per method: served
 // to remote callers (internalRoutes) and to this process's other modules
 // (Local).
-func endpoints(s *service.Service) []remote.Endpoint {
-	return []remote.Endpoint{variantsBySKU.Serve(s.VariantsBySKU), product.Serve(s.Product), products.Serve(s.Products),
+func endpoints(s *service.Service, r *httpapi.Reads) []remote.Endpoint {
+	eps := []remote.Endpoint{variantsBySKU.Serve(s.VariantsBySKU), product.Serve(s.Product), products.Serve(s.Products),
 		categories.Serve(s.Categories), createCategory.Serve(s.CreateCategory), createProduct.Serve(s.CreateProduct),
 		importProducts.Serve(s.ImportProducts)}
+	return append(eps, storefrontEndpoints(r)...)
 }
 
 // internalRoutes serve the api to remote callers.
-func internalRoutes(s *service.Service) httpx.RouteSet { return remote.Routes(Name, endpoints(s)...) }
+func internalRoutes(s *service.Service, r *httpapi.Reads) httpx.RouteSet {
+	return remote.Routes(Name, endpoints(s, r)...)
+}
 
 // Local is the api as this process's other modules call it: through the
 // same operations, run in process.
-func Local(s *service.Service) *Client { return NewClient(remote.Local(Name, endpoints(s)...)) }
+func Local(s *service.Service, r *httpapi.Reads) *Client {
+	return NewClient(remote.Local(Name, endpoints(s, r)...))
+}
 
-// Client is api.Catalog and api.Admin over HTTP.
+// Client is api.Catalog, api.Admin and api.Storefront over HTTP.
 type Client struct{ c *remote.Client }
 
 var (

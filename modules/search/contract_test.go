@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -106,6 +107,81 @@ func contract(t *testing.T, shop *testkit.Shop, u *upstream, s searchapi.Search)
 	u.mu.Unlock()
 	if n, err := s.Reindex(ctx); err != nil || n != 4 {
 		t.Fatalf("reindex once the catalog answers: %d %v", n, err)
+	}
+
+	// api.Searcher: the same search as GET /v1/search.
+	sr, ok := s.(searchapi.Searcher)
+	if !ok {
+		t.Fatalf("%T is not a searchapi.Searcher", s)
+	}
+	searcherContract(t, shop, sr)
+}
+
+func searcherContract(t *testing.T, shop *testkit.Shop, s searchapi.Searcher) {
+	ctx := context.Background()
+	hits := func(r searchapi.Result) []string {
+		var out []string
+		for _, h := range r.Items {
+			out = append(out, h.ProductID)
+		}
+		return out
+	}
+	// A typo ("shoos") finds the product; facets count every match.
+	r, err := s.Query(ctx, searchapi.Query{Text: "trail shoos"})
+	if err != nil || !slices.Equal(hits(r), []string{"p1"}) || r.Total != 1 || r.Next != "" {
+		t.Fatalf("query with a typo: %v total %d next %q %v", hits(r), r.Total, r.Next, err)
+	}
+	web := find(t, shop, "q=trail+shoos")
+	h := r.Items[0]
+	if h.Slug != "p1" || h.Title != "Trail Shoes" || h.InStock || h.Snippet != web.Items[0].Snippet ||
+		h.PriceFrom != (catalog.Money{Amount: 8999, Currency: web.Items[0].PriceFrom.Currency}) || h.PriceFrom.Currency == "" {
+		t.Fatalf("hit %+v, GET /v1/search has %+v", h, web.Items[0])
+	}
+	if f := r.Facets; !reflect.DeepEqual(f.Category, []searchapi.CategoryCount{{ID: "c-shoes", Slug: "shoes", Name: "Shoes", Count: 1}}) ||
+		!reflect.DeepEqual(f.InStock, []searchapi.StockCount{{InStock: false, Count: 1}}) || len(f.Price) != 5 ||
+		f.Price[2].From != 5000 || *f.Price[2].To != 10000 || f.Price[2].Count != 1 || f.Price[4].To != nil {
+		t.Fatalf("facets %+v", f)
+	}
+	// Pages by cursor; filters.
+	r, err = s.Query(ctx, searchapi.Query{Sort: searchapi.SortPriceAsc, Limit: 1})
+	if err != nil || !slices.Equal(hits(r), []string{"p2"}) || r.Total != 2 || r.Next == "" {
+		t.Fatalf("page 1: %v total %d next %q %v", hits(r), r.Total, r.Next, err)
+	}
+	r, err = s.Query(ctx, searchapi.Query{Sort: searchapi.SortPriceAsc, Limit: 1, Cursor: r.Next})
+	if err != nil || !slices.Equal(hits(r), []string{"p1"}) || r.Next != "" {
+		t.Fatalf("page 2: %v next %q %v", hits(r), r.Next, err)
+	}
+	yes, lo, hi := true, int64(2000), int64(3000)
+	for _, c := range []struct {
+		q    searchapi.Query
+		want []string
+	}{
+		{searchapi.Query{InStock: &yes}, []string{"p2"}},
+		{searchapi.Query{Category: "apparel"}, []string{"p1"}}, // shoes is below apparel
+		{searchapi.Query{MinPrice: &lo, MaxPrice: &hi}, []string{"p2"}},
+		{searchapi.Query{Text: "boots"}, nil}, // a draft
+	} {
+		if r, err := s.Query(ctx, c.q); err != nil || !slices.Equal(hits(r), c.want) {
+			t.Fatalf("query %+v: %v %v, want %v", c.q, hits(r), err, c.want)
+		}
+	}
+	neg := int64(-1)
+	for _, c := range []struct {
+		q     searchapi.Query
+		field string
+	}{
+		{searchapi.Query{Category: "no-such-category"}, "category"},
+		{searchapi.Query{Sort: "cheapest"}, "sort"},
+		{searchapi.Query{MinPrice: &neg}, "min_price"},
+		{searchapi.Query{MinPrice: &hi, MaxPrice: &lo}, "max_price"},
+		{searchapi.Query{Limit: 101}, "limit"},
+		{searchapi.Query{Cursor: "not-a-cursor"}, "cursor"},
+	} {
+		_, err := s.Query(ctx, c.q)
+		e := errs.As(err)
+		if e == nil || e.Kind != errs.KindValidation || len(e.Fields) != 1 || e.Fields[0].Field != c.field {
+			t.Fatalf("query %+v: %v, want a validation error of %s", c.q, err, c.field)
+		}
 	}
 }
 

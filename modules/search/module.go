@@ -54,7 +54,14 @@ var Module = fx.Module(Name,
 		},
 		service.New,
 	),
-	fx.Provide(func(s *service.Service) api.Search { return Local(s) }),
+	// The search route's handler and its cache, shared with api.Searcher.
+	fx.Provide(fx.Private, func(s *service.Service, cfg config.Config, cc httpapi.CacheConfig, reg prometheus.Registerer) *httpapi.Handler {
+		return httpapi.NewHandler(s, cfg.Currency, cc, reg)
+	}),
+	fx.Provide(
+		func(s *service.Service, h *httpapi.Handler) api.Search { return Local(s, h) },
+		func(s *service.Service, h *httpapi.Handler) api.Searcher { return Local(s, h) },
+	),
 	// Not private, so that a test can fx.Decorate it; no other module can
 	// name the type.
 	fx.Provide(func(cfg config.Config) httpapi.CacheConfig {
@@ -65,8 +72,10 @@ var Module = fx.Module(Name,
 		return cc
 	}),
 	modkit.Consumer(func(s *service.Service, ob *events.Outbox) events.Consumer { return s.Consumer(ob) }),
-	modkit.Routes(func(s *service.Service, cfg config.Config, cc httpapi.CacheConfig, reg prometheus.Registerer, log *slog.Logger) httpx.RouteSet {
-		return routes(s, cfg.Currency, cc, reg, log)
+	modkit.Routes(func(s *service.Service, h *httpapi.Handler, log *slog.Logger) httpx.RouteSet {
+		set := h.Routes()
+		set.Routes = append(set.Routes, httpapi.AdminRoutes(s, log)...)
+		return set
 	}),
 	modkit.Routes(internalRoutes),
 	modkit.Workers(func(ix *indexer.Indexer) modkit.Worker { return ix.Worker() }),
@@ -77,8 +86,9 @@ var Module = fx.Module(Name,
 	}),
 )
 
-// routes are the module's public routes. Building them calls nothing on s,
-// so Remote builds the same table with no service to forward it.
+// routes are the module's public routes (as Module serves them). Building
+// them calls nothing on s, so Remote builds the same table with no service
+// to forward it.
 func routes(s *service.Service, currency string, cc httpapi.CacheConfig, reg prometheus.Registerer, log *slog.Logger) httpx.RouteSet {
 	set := httpapi.Routes(s, currency, cc, reg)
 	set.Routes = append(set.Routes, httpapi.AdminRoutes(s, log)...)

@@ -20,6 +20,7 @@ import (
 	inventory "github.com/modshop/modshop/modules/inventory/api"
 	orders "github.com/modshop/modshop/modules/orders/api"
 	payments "github.com/modshop/modshop/modules/payments/api"
+	search "github.com/modshop/modshop/modules/search/api"
 	"github.com/modshop/modshop/modules/web/internal/site"
 	"github.com/modshop/modshop/modules/web/internal/store"
 	"github.com/modshop/modshop/platform/auth"
@@ -94,6 +95,10 @@ type siteIn struct {
 	// back office (orders, customers): every order and its commands, every account
 	OrderDesk        orders.BackOffice
 	CustomerAccounts customers.BackOffice
+
+	// storefront: the browsing pages (home, categories, search, products)
+	Storefront catalog.Storefront
+	Search     search.Searcher
 }
 
 func newSite(in siteIn) (*site.Site, error) {
@@ -104,5 +109,6 @@ func newSite(in siteIn) (*site.Site, error) {
 		CSRFKey: in.Keys.Derive("web.csrf"), Clock: in.Clock, Log: in.Log.With("module", Name),
 		Accounts: in.Accounts, Merger: in.Merger, History: in.History, // account pages
 		Shopping: in.Shopping, Shop: in.Shop, // cart, checkout and orders pages (cart.go)
+		Storefront: in.Storefront, Search: in.Search, // storefront
 	})
 }

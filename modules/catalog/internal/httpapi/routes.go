@@ -22,7 +22,22 @@ import (
 // cache (see CacheConfig) whose metrics go to reg when it is not nil.
 // Building them calls nothing on svc (Remote builds them with none).
 func Routes(svc *service.Service, cfg CacheConfig, reg prometheus.Registerer) httpx.RouteSet {
-	h := &handlers{svc: svc, cache: newCache(svc, cfg, reg)}
+	return NewReads(svc, cfg, reg).Routes()
+}
+
+// Reads are the public reads with their cache: served as routes (Routes)
+// and as api.Storefront (storefront.go), one cache for both, so a product
+// page and GET /v1/products/{slug} warm each other.
+type Reads struct{ h *handlers }
+
+// NewReads makes the reads and their cache; it calls nothing on svc.
+func NewReads(svc *service.Service, cfg CacheConfig, reg prometheus.Registerer) *Reads {
+	return &Reads{h: &handlers{svc: svc, cache: newCache(svc, cfg, reg)}}
+}
+
+// Routes are the catalog's routes, the public reads answered from r's cache.
+func (r *Reads) Routes() httpx.RouteSet {
+	h := r.h
 	listParams := httpx.PageParams()
 	return httpx.RouteSet{Module: "catalog",
 		Description: "Categories and products with their variants and prices: what the shop sells, and the admin routes that change it.",
@@ -70,18 +85,21 @@ type handlers struct {
 }
 
 func (h *handlers) categories(c echo.Context) error {
-	pretty := httpx.WantsPretty(c)
-	e, err := h.cache.answer(c.Request().Context(), kindCategories, categoriesKey(pretty), func(ctx context.Context) (*page, error) {
+	e, err := h.categoriesEntry(c.Request().Context(), httpx.WantsPretty(c))
+	if err != nil {
+		return err
+	}
+	return writeEntry(c, e)
+}
+
+func (h *handlers) categoriesEntry(ctx context.Context, pretty bool) (*entry, error) {
+	return h.cache.answer(ctx, kindCategories, categoriesKey(pretty), func(ctx context.Context) (*page, error) {
 		cs, err := h.svc.Categories(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return categoriesPage(cs, pretty), nil
 	})
-	if err != nil {
-		return err
-	}
-	return writeEntry(c, e)
 }
 
 func (h *handlers) products(c echo.Context) error {
@@ -100,23 +118,36 @@ func (h *handlers) products(c echo.Context) error {
 	if err := r.Check().Err(); err != nil {
 		return err
 	}
-	pretty := httpx.WantsPretty(c)
-	e, err := h.cache.answer(c.Request().Context(), kindProducts, listKey(r, pretty), func(ctx context.Context) (*page, error) {
-		l, err := h.svc.PublishedPage(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		return listPage(l, pretty), nil
-	})
+	e, err := h.listEntry(c.Request().Context(), r, httpx.WantsPretty(c))
 	if err != nil {
 		return err
 	}
 	return writeEntry(c, e)
 }
 
+// listEntry is the cached answer of a checked, normalized request.
+func (h *handlers) listEntry(ctx context.Context, r service.ListRequest, pretty bool) (*entry, error) {
+	return h.cache.answer(ctx, kindProducts, listKey(r, pretty), func(ctx context.Context) (*page, error) {
+		l, err := h.svc.PublishedPage(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		return listPage(l, pretty), nil
+	})
+}
+
 func (h *handlers) product(c echo.Context) error {
-	ref, pretty := c.Param("id-or-slug"), httpx.WantsPretty(c)
-	e, err := h.cache.answer(c.Request().Context(), kindProduct, productKey(ref, pretty), func(ctx context.Context) (*page, error) {
+	e, err := h.productEntry(c.Request().Context(), c.Param("id-or-slug"), httpx.WantsPretty(c))
+	if err != nil {
+		return err
+	}
+	return writeEntry(c, e)
+}
+
+// productEntry is the cached answer of one published product;
+// api.ErrProductNotFound when there is none.
+func (h *handlers) productEntry(ctx context.Context, ref string, pretty bool) (*entry, error) {
+	e, err := h.cache.answer(ctx, kindProduct, productKey(ref, pretty), func(ctx context.Context) (*page, error) {
 		p, err := h.svc.PublishedProductOnly(ctx, ref)
 		if errors.Is(err, api.ErrProductNotFound) {
 			return &page{pretty: pretty, notFound: true}, nil // remembered like any answer
@@ -127,12 +158,12 @@ func (h *handlers) product(c echo.Context) error {
 		return productPage(p, pretty), nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if e.page.notFound {
-		return api.ErrProductNotFound
+		return nil, api.ErrProductNotFound
 	}
-	return writeEntry(c, e)
+	return e, nil
 }
 
 func (h *handlers) createCategory(c echo.Context) error {

@@ -50,6 +50,7 @@ type entry struct {
 	expires time.Time
 	body    []byte
 	etag    string
+	value   any // what body encodes (a Result), for api.Searcher
 }
 
 func newCache(svc *service.Service, cfg CacheConfig, reg prometheus.Registerer) *cache {
@@ -136,11 +137,12 @@ func (c *cache) renew(ctx context.Context, key string, search func(context.Conte
 	if err != nil {
 		return nil, true, err
 	}
-	e := &entry{gen: gen, expires: now.Add(c.cfg.TTL)}
+	e := &entry{gen: gen, expires: now.Add(c.cfg.TTL), value: v}
 	if e.body, e.etag, err = render(v, pretty); err != nil {
 		return nil, true, err
 	}
-	c.lru.Put(key, e, len(e.body)+len(e.etag))
+	// The value takes about as much memory as its encoding.
+	c.lru.Put(key, e, 2*len(e.body)+len(e.etag))
 	return e, true, nil
 }
 

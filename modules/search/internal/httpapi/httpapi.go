@@ -75,7 +75,17 @@ type Handler struct {
 // CacheConfig), with metrics in reg when it is not nil. Building them calls
 // nothing on svc (Remote builds them with none).
 func Routes(svc *service.Service, currency string, cfg CacheConfig, reg prometheus.Registerer) httpx.RouteSet {
-	h := &Handler{svc: svc, currency: currency, cache: newCache(svc, cfg, reg)}
+	return NewHandler(svc, currency, cfg, reg).Routes()
+}
+
+// NewHandler makes the handler and its cache, which serves both the route
+// and api.Searcher (query.go); it calls nothing on svc.
+func NewHandler(svc *service.Service, currency string, cfg CacheConfig, reg prometheus.Registerer) *Handler {
+	return &Handler{svc: svc, currency: currency, cache: newCache(svc, cfg, reg)}
+}
+
+// Routes are the search route, answered from h's cache.
+func (h *Handler) Routes() httpx.RouteSet {
 	return httpx.RouteSet{Module: "search",
 		Description: "Full-text search over published products: typo-tolerant, ranked, with facets; its read model follows catalog and inventory events.",
 		Schemas:     map[string]any{"SearchHit": Item{}},

@@ -28,6 +28,7 @@ import (
 	inventory "github.com/modshop/modshop/modules/inventory/api"
 	orders "github.com/modshop/modshop/modules/orders/api"
 	payments "github.com/modshop/modshop/modules/payments/api"
+	search "github.com/modshop/modshop/modules/search/api"
 	"github.com/modshop/modshop/modules/web/internal/store"
 	"github.com/modshop/modshop/platform/clock"
 	"github.com/modshop/modshop/platform/errs"
@@ -66,6 +67,11 @@ type Deps struct {
 	// back office (orders, customers): every order and its commands, every account
 	OrderDesk        orders.BackOffice
 	CustomerAccounts customers.BackOffice
+
+	// storefront: published products with their stock, from the catalog's
+	// read cache, and the shop's search.
+	Storefront catalog.Storefront
+	Search     search.Searcher
 }
 
 // Site serves the pages.
