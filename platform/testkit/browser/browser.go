@@ -154,7 +154,7 @@ func sweepProfiles() {
 		if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
 			continue // still running
 		}
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir) // best effort: the next launch tries again
 	}
 }
 

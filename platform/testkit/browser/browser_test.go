@@ -214,7 +214,7 @@ func TestScreenshotWritesAPNG(t *testing.T) {
 	isPNG(t, path)
 
 	rec := &recorder{TB: t}
-	runAs(rec, func() { b.NewPage(rec).Screenshot("../escape") })
+	runAs(func() { b.NewPage(rec).Screenshot("../escape") })
 	if !rec.failed {
 		t.Error("a screenshot name with a path was accepted")
 	}
@@ -238,7 +238,7 @@ func TestStartSkipsOrFailsWithoutChromium(t *testing.T) {
 	for _, ci := range []string{"", "false", "true"} {
 		t.Setenv("CI", ci)
 		rec := &recorder{TB: t}
-		runAs(rec, func() { Start(rec) })
+		runAs(func() { Start(rec) })
 		switch {
 		case ci == "true" && (!rec.failed || rec.skipped):
 			t.Errorf("CI=true: Start did not fail: %+v", rec)
@@ -308,7 +308,7 @@ func (r *recorder) Failed() bool {
 
 // runAs runs f in a goroutine of its own, so that a Fatal or Skip of the
 // recorder ends only f.
-func runAs(_ *recorder, f func()) {
+func runAs(f func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

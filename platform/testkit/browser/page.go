@@ -188,7 +188,10 @@ func setValue(sel chromedp.Search, value string) chromedp.Action[chromedp.Void] 
 		if err != nil {
 			return err
 		}
-		defer cdp.Call(ctx, t, runtime.ReleaseObject, runtime.ReleaseObjectParams{ObjectID: obj.Object.ObjectID})
+		defer func() {
+			// Fails only when the page has gone, which frees it anyway.
+			_, _ = cdp.Call(ctx, t, runtime.ReleaseObject, runtime.ReleaseObjectParams{ObjectID: obj.Object.ObjectID})
+		}()
 		res, err := cdp.Call(ctx, t, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
 			FunctionDeclaration: `function() {
 				const v = ` + jsString(value) + `;
