@@ -35,7 +35,7 @@ func (p *Page) Screenshot(name string) string {
 		}
 		dir = p.shotDir
 		p.mu.Unlock()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+	} else if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // G703: the developer's own directory, by design
 		p.fatalf("screenshot directory: %v", err)
 	}
 	png, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100)) // 100: PNG, not JPEG
@@ -43,7 +43,7 @@ func (p *Page) Screenshot(name string) string {
 		p.fatalf("screenshot of %s: %v", p.URL(), err)
 	}
 	path := filepath.Join(dir, name+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
+	if err := os.WriteFile(path, png, 0o644); err != nil { //nolint:gosec // G703: dir is the developer's; name is checked above
 		p.fatalf("write the screenshot: %v", err)
 	}
 	return path
