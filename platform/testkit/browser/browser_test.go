@@ -42,6 +42,7 @@ func site(t *testing.T) *httptest.Server {
 <label for="email">Email</label> <input id="email" name="email" type="email" autocomplete="email">
 <label>City <input name="city" autocomplete="address-level2"></label>
 <input name="note" aria-label="Note" value="typed before">
+<label><input type="checkbox" name="remember" value="yes"> Remember me</label>
 <button type="submit">Sign in</button>
 </form>`)
 	// The deliberate fault: a text field no label names.
@@ -51,7 +52,7 @@ func site(t *testing.T) *httptest.Server {
 	page("/error", "Error", `<p id="js">no JavaScript</p><script src="/missing.js"></script>`)
 	mux.HandleFunc("POST /sign-in", func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: "who", Value: r.FormValue("email"), Path: "/", HttpOnly: true})
-		http.Redirect(w, r, "/welcome?city="+r.FormValue("city")+"&note="+r.FormValue("note"), http.StatusSeeOther)
+		http.Redirect(w, r, "/welcome?city="+r.FormValue("city")+"&note="+r.FormValue("note")+"&remember="+r.FormValue("remember"), http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /welcome", func(w http.ResponseWriter, r *http.Request) {
 		who := "guest"
@@ -60,7 +61,8 @@ func site(t *testing.T) *httptest.Server {
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, doc("Welcome", `<p id="who">`+html.EscapeString(who)+`</p><p id="city">`+
-			html.EscapeString(r.FormValue("city"))+`</p><p id="note">`+html.EscapeString(r.FormValue("note"))+`</p>`))
+			html.EscapeString(r.FormValue("city"))+`</p><p id="note">`+html.EscapeString(r.FormValue("note"))+`</p><p id="remember">`+
+			html.EscapeString(r.FormValue("remember"))+`</p><p><a id="back" href="/clean">Back</a></p>`))
 	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", strictCSP)
@@ -173,11 +175,12 @@ func TestFillSubmitAndSeparateCookies(t *testing.T) {
 			admin.Fill("Email", "ann@example.com") // <label for>
 			admin.Fill("City", "Ghent")            // a label around the field
 			admin.Fill("note", "kept")             // by name, replacing the typed text
+			admin.Click("input[name=remember]")
 			admin.Submit("button[type=submit]")
 			if u := admin.URL(); !strings.HasPrefix(u, srv.URL+"/welcome?") {
 				t.Fatalf("after the submit the page is %s", u)
 			}
-			for sel, want := range map[string]string{"#who": "ann@example.com", "#city": "Ghent", "#note": "kept"} {
+			for sel, want := range map[string]string{"#who": "ann@example.com", "#city": "Ghent", "#note": "kept", "#remember": "yes"} {
 				if got := admin.Text(sel); got != want {
 					t.Errorf("%s = %q, want %q", sel, got, want)
 				}
@@ -188,6 +191,10 @@ func TestFillSubmitAndSeparateCookies(t *testing.T) {
 			guest.Navigate("/welcome", "#who")
 			if got := guest.Text("#who"); got != "guest" {
 				t.Errorf("the second page shares the first one's cookie: %q", got)
+			}
+			guest.Follow("#back")
+			if u := guest.URL(); u != srv.URL+"/clean" || !guest.Exists("form") || guest.Exists("#who") {
+				t.Errorf("following the link led to %s", u)
 			}
 		})
 	}
