@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -11,16 +9,14 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/modshop/modshop/platform/testkit"
+	"github.com/modshop/modshop/platform/testkit/browser"
 )
 
 // TestAPIReferenceRendersInChromium loads GET /docs in headless Chromium:
 // Redoc, served from the binary under the page's strict CSP, renders the
 // document, and every tag (one per module) shows on the page.
 func TestAPIReferenceRendersInChromium(t *testing.T) {
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("API reference test skipped: no chromium in PATH (apt-get install chromium; .ci/run installs it)")
-	}
+	chromium := browser.Start(t) // skips without chromium, except with CI=true
 	shop := testkit.Start(t, modules, testkit.Options{})
 	page := testkit.Expect(t, shop.Get("/docs", ""), 200)
 	if csp := page.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "unsafe-eval") {
@@ -34,15 +30,7 @@ func TestAPIReferenceRendersInChromium(t *testing.T) {
 		t.Fatalf("the document declares %d tags, want one per module", len(doc.Tags))
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
+	ctx := chromium.NewPage(t, browser.Timeout(90*time.Second)).Context()
 
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(shop.URL+"/docs"),
