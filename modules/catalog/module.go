@@ -63,5 +63,6 @@ var Module = fx.Module(Name,
 	fx.Provide(
 		func(s *service.Service) api.Catalog { return Local(s) },
 		func(s *service.Service) api.Admin { return Local(s) },
+		func(s *service.Service) api.BackOffice { return Local(s) },
 	),
 )
