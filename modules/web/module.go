@@ -24,6 +24,7 @@ import (
 	"github.com/modshop/modshop/modules/web/internal/store"
 	"github.com/modshop/modshop/platform/auth"
 	"github.com/modshop/modshop/platform/clock"
+	"github.com/modshop/modshop/platform/config"
 	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/events"
 	"github.com/modshop/modshop/platform/httpx"
@@ -80,6 +81,13 @@ type siteIn struct {
 	Keys      *auth.Keys
 	Log       *slog.Logger
 	Clock     clock.Clock `optional:"true"` // tests supply a fake one
+
+	// Back office of products and stock (admin_catalog.go).
+	CatalogAdmin        catalog.Admin
+	CatalogBackOffice   catalog.BackOffice
+	InventoryAdmin      inventory.Admin
+	InventoryBackOffice inventory.BackOffice
+	Config              config.Config
 }
 
 func newSite(in siteIn) (*site.Site, error) {
@@ -87,5 +95,8 @@ func newSite(in siteIn) (*site.Site, error) {
 		Catalog: in.Catalog, Carts: in.Carts, Customers: in.Customers, Orders: in.Orders,
 		Inventory: in.Inventory, Payments: in.Payments, Sessions: in.Sessions, Bus: in.Bus,
 		CSRFKey: in.Keys.Derive("web.csrf"), Clock: in.Clock, Log: in.Log.With("module", Name),
+		// Back office of products and stock (admin_catalog.go).
+		CatalogAdmin: in.CatalogAdmin, CatalogBackOffice: in.CatalogBackOffice,
+		InventoryAdmin: in.InventoryAdmin, InventoryBackOffice: in.InventoryBackOffice, Currency: in.Config.Currency,
 	})
 }

@@ -52,6 +52,15 @@ type Deps struct {
 	CSRFKey []byte
 	Clock   clock.Clock
 	Log     *slog.Logger
+
+	// The back office of products and stock (admin_catalog.go): the
+	// catalog's and inventory's write sides and back-office reads, and the
+	// shop currency that prices are typed in.
+	CatalogAdmin        catalog.Admin
+	CatalogBackOffice   catalog.BackOffice
+	InventoryAdmin      inventory.Admin
+	InventoryBackOffice inventory.BackOffice
+	Currency            string
 }
 
 // Site serves the pages.
