@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"html"
 	"net/url"
 	"regexp"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"go.uber.org/fx"
 
+	catalog "github.com/modshop/modshop/modules/catalog/api"
 	inventory "github.com/modshop/modshop/modules/inventory/api"
 	"github.com/modshop/modshop/platform/testkit"
 )
@@ -261,4 +264,74 @@ func cloneValues(v url.Values) url.Values {
 		out[k] = append([]string(nil), vs...)
 	}
 	return out
+}
+
+func TestAdminListsPageThrough(t *testing.T) {
+	var cat catalog.Admin
+	var stock inventory.Admin
+	shop := startShop(t, testkit.Options{Extra: []fx.Option{fx.Populate(&cat, &stock)}})
+	ctx := context.Background()
+	var batch []catalog.NewProduct
+	for i := range 55 {
+		batch = append(batch, catalog.NewProduct{Slug: fmt.Sprintf("bulk-%02d", i), Title: fmt.Sprintf("Bulk %02d", i),
+			Variants: []catalog.NewVariant{{SKU: fmt.Sprintf("BULK-%02d", i), Title: "One", Price: 100}}})
+	}
+	if n, err := cat.ImportProducts(ctx, batch); err != nil || n != 55 {
+		t.Fatalf("import: %d %v", n, err)
+	}
+	b := adminBrowser(t, shop)
+
+	// Products: newest first, 30 a page, then the rest.
+	first := b.get("/admin/products?status=draft").expect(t, 200)
+	next := regexp.MustCompile(`id="next-page" rel="next" href="([^"]+)"`).FindStringSubmatch(first.Body)
+	if next == nil || strings.Count(first.Body, `<a href="/admin/products/`) != 30 {
+		t.Fatalf("first page: %d products, next %v", strings.Count(first.Body, `<a href="/admin/products/`), next)
+	}
+	second := b.get(html.UnescapeString(next[1])).expect(t, 200)
+	if n := strings.Count(second.Body, `<a href="/admin/products/`); n != 25 || strings.Contains(second.Body, `id="next-page"`) {
+		t.Fatalf("second page: %d products", n)
+	}
+	for i := range 55 {
+		title := fmt.Sprintf(">Bulk %02d<", i)
+		if strings.Contains(first.Body, title) == strings.Contains(second.Body, title) {
+			t.Fatalf("Bulk %02d is on both pages or on neither", i)
+		}
+	}
+	if strings.Contains(second.Body, "Leather Boots") {
+		t.Fatal("the draft filter lists a published product")
+	}
+	b.get("/admin/products?cursor=nonsense").expect(t, 422)
+
+	// Stock levels: 50 a page in SKU order (BOOT-42, BOOT-43, BULK-00...),
+	// the next after the last SKU of the page.
+	testkit.Eventually(t, 10*time.Second, func() bool { return shop.Get("/v1/admin/inventory/BULK-54", shop.AdminToken()).Status == 200 },
+		"the imported SKUs have no stock levels")
+	levels := b.get("/admin/inventory").expect(t, 200)
+	if !strings.Contains(levels.Body, `href="/admin/inventory?after=BULK-47"`) || !strings.Contains(levels.Body, ">BULK-47<") ||
+		strings.Contains(levels.Body, ">BULK-48<") {
+		t.Fatal("the first page of levels does not end at BULK-47")
+	}
+	more := b.get("/admin/inventory?after=BULK-47").expect(t, 200).contains(t, ">BULK-48<", ">BULK-54<", ">SWT-L<", ">RUN-40<")
+	if strings.Contains(more.Body, ">BULK-47<") || strings.Contains(more.Body, `id="next-page"`) {
+		t.Fatal("the second page of levels repeats BULK-47 or has a next page")
+	}
+
+	// Ledger: 30 a page, newest first.
+	for i := 1; i <= 32; i++ {
+		if _, _, err := stock.Adjust(ctx, "BULK-00", 1, fmt.Sprintf("count %d.", i), "test", ""); err != nil {
+			t.Fatalf("adjust: %v", err)
+		}
+	}
+	ledger := b.get("/admin/inventory/BULK-00").expect(t, 200).contains(t, "count 32.", "count 3.")
+	if strings.Contains(ledger.Body, "count 2.") {
+		t.Fatal("the first ledger page holds more than 30 entries")
+	}
+	older := regexp.MustCompile(`id="older" rel="next" href="([^"]+)"`).FindStringSubmatch(ledger.Body)
+	if older == nil {
+		t.Fatal("no link to older ledger entries")
+	}
+	rest := b.get(html.UnescapeString(older[1])).expect(t, 200).contains(t, "count 2.", "count 1.")
+	if strings.Contains(rest.Body, "count 3.") {
+		t.Fatal("the older page repeats an entry")
+	}
 }
