@@ -43,13 +43,13 @@ const (
 	adminProductLimit = 30
 	adminStockLimit   = 50
 	adminLedgerLimit  = 30
-	// lowStock is the availability at or below which a level is shown as
+	// adminLowStock is the availability at or below which a level is shown as
 	// low (zero is shown as out of stock).
-	lowStock = 3
+	adminLowStock = 3
 )
 
-// productStatuses are the filters of the product list.
-var productStatuses = []catalog.Status{catalog.StatusDraft, catalog.StatusPublished, catalog.StatusArchived}
+// adminProductStatuses are the filters of the product list.
+var adminProductStatuses = []catalog.Status{catalog.StatusDraft, catalog.StatusPublished, catalog.StatusArchived}
 
 // adminProductsPage is admin_products.html's data.
 type adminProductsPage struct {
@@ -68,13 +68,13 @@ func (s *Site) adminProducts(c echo.Context, v *Visit) error {
 		return err
 	}
 	return v.Render(http.StatusOK, "admin_products", "Products", adminProductsPage{
-		Products: page.Products, Statuses: productStatuses, Status: status, Cursor: cursor, Next: page.Next})
+		Products: page.Products, Statuses: adminProductStatuses, Status: status, Cursor: cursor, Next: page.Next})
 }
 
-// form is a submitted form with its errors, for re-rendering it: Val is
+// adminForm is a submitted form with its errors, for re-rendering it: Val is
 // what the user typed (or the stored value when the form was not the one
 // submitted), Err the message of a field.
-type form struct {
+type adminForm struct {
 	Name    string // which form of the page was submitted ("" for none)
 	Input   url.Values
 	Fields  []errs.FieldError
@@ -82,7 +82,7 @@ type form struct {
 }
 
 // Val is the input of field name when this form was submitted, else def.
-func (f form) Val(name, field, def string) string {
+func (f adminForm) Val(name, field, def string) string {
 	if f.Name == name && f.Input != nil {
 		return f.Input.Get(field)
 	}
@@ -90,7 +90,7 @@ func (f form) Val(name, field, def string) string {
 }
 
 // Err is the error of the field of form name, "" if none.
-func (f form) Err(name, field string) string {
+func (f adminForm) Err(name, field string) string {
 	if f.Name != name {
 		return ""
 	}
@@ -103,7 +103,7 @@ func (f form) Err(name, field string) string {
 }
 
 // Alert is the error of form name that belongs to no field.
-func (f form) Alert(name string) string {
+func (f adminForm) Alert(name string) string {
 	if f.Name != name {
 		return ""
 	}
@@ -112,16 +112,16 @@ func (f form) Alert(name string) string {
 
 // adminNewProductPage is admin_product_new.html's data.
 type adminNewProductPage struct {
-	Form       form
+	Form       adminForm
 	Categories []catalog.Category
 	Currency   string
 }
 
 func (s *Site) adminNewProduct(c echo.Context, v *Visit) error {
-	return s.renderNewProduct(v, http.StatusOK, form{})
+	return s.renderNewProduct(v, http.StatusOK, adminForm{})
 }
 
-func (s *Site) renderNewProduct(v *Visit, status int, f form) error {
+func (s *Site) renderNewProduct(v *Visit, status int, f adminForm) error {
 	cats, err := s.d.Catalog.Categories(v.Ctx())
 	if err != nil {
 		return err
@@ -131,9 +131,9 @@ func (s *Site) renderNewProduct(v *Visit, status int, f form) error {
 
 func (s *Site) adminCreateProduct(c echo.Context, v *Visit) error {
 	in, _ := c.FormParams()
-	f := form{Name: "new", Input: in}
+	f := adminForm{Name: "new", Input: in}
 	var fe errs.Fields
-	price := parsePrice(&fe, "price", in.Get("price"))
+	price := adminParsePrice(&fe, "price", in.Get("price"))
 	status := catalog.Status(in.Get("status"))
 	if status != catalog.StatusDraft && status != catalog.StatusPublished {
 		fe.Add("status", "must be draft or published")
@@ -150,7 +150,7 @@ func (s *Site) adminCreateProduct(c echo.Context, v *Visit) error {
 	}
 	p, err := s.d.CatalogAdmin.CreateProduct(v.Ctx(), np)
 	if err != nil {
-		if status, ok := formError(&f, err, newProductFields); ok {
+		if status, ok := adminFormError(&f, err, adminNewProductFields); ok {
 			return s.renderNewProduct(v, status, f)
 		}
 		return err
@@ -158,18 +158,18 @@ func (s *Site) adminCreateProduct(c echo.Context, v *Visit) error {
 	return v.Redirect("/admin/products/"+url.PathEscape(p.ID), "Product "+p.Title+" created.")
 }
 
-// newProductFields name the new-product form's inputs by the catalog's
+// adminNewProductFields name the new-product form's inputs by the catalog's
 // field names.
-var newProductFields = map[string]string{
+var adminNewProductFields = map[string]string{
 	"category_id": "category", "variants": "sku",
 	"variants[0].sku": "sku", "variants[0].title": "variant_title", "variants[0].price": "price",
 }
 
-// formError puts an api error that the user can fix into the form: its
+// adminFormError puts an api error that the user can fix into the form: its
 // fields (renamed to the form's inputs), or a taken slug or SKU as the
 // error of that input. It answers the status to re-render the form with,
 // and false for an error that is not about the input.
-func formError(f *form, err error, rename map[string]string) (int, bool) {
+func adminFormError(f *adminForm, err error, rename map[string]string) (int, bool) {
 	e := errs.As(err)
 	switch {
 	case e == nil:
@@ -197,12 +197,12 @@ func formError(f *form, err error, rename map[string]string) (int, bool) {
 	return e.Kind.Status(), true
 }
 
-// parsePrice reads a price typed in the shop currency ("12", "12.5",
+// adminParsePrice reads a price typed in the shop currency ("12", "12.5",
 // "12.50") as minor units, recording a field error when it is not one.
-func parsePrice(fe *errs.Fields, field, s string) int64 {
+func adminParsePrice(fe *errs.Fields, field, s string) int64 {
 	s = strings.TrimSpace(s)
 	whole, frac, dot := strings.Cut(s, ".")
-	ok := whole != "" && len(whole) <= 10 && digits(whole) && (!dot || frac != "" && len(frac) <= 2 && digits(frac))
+	ok := whole != "" && len(whole) <= 10 && adminDigits(whole) && (!dot || frac != "" && len(frac) <= 2 && adminDigits(frac))
 	if !ok {
 		fe.Add(field, "must be an amount such as 12.50")
 		return 0
@@ -215,7 +215,7 @@ func parsePrice(fe *errs.Fields, field, s string) int64 {
 	return w*100 + f
 }
 
-func digits(s string) bool {
+func adminDigits(s string) bool {
 	for _, r := range s {
 		if r < '0' || r > '9' {
 			return false
@@ -224,8 +224,8 @@ func digits(s string) bool {
 	return s != ""
 }
 
-// Decimal shows minor units as the price form takes them: 1290 is "12.90".
-func Decimal(minor int64) string {
+// adminDecimal shows minor units as the price form takes them: 1290 is "12.90".
+func adminDecimal(minor int64) string {
 	return strconv.FormatInt(minor/100, 10) + "." + strconv.FormatInt(minor%100/10, 10) + strconv.FormatInt(minor%10, 10)
 }
 
@@ -234,15 +234,15 @@ type adminProductPage struct {
 	Product    catalog.Product
 	Categories []catalog.Category
 	Stock      map[string]inventory.Level
-	Form       form
+	Form       adminForm
 	Currency   string
 }
 
 func (s *Site) adminProduct(c echo.Context, v *Visit) error {
-	return s.renderProduct(c, v, http.StatusOK, form{})
+	return s.renderProduct(c, v, http.StatusOK, adminForm{})
 }
 
-func (s *Site) renderProduct(c echo.Context, v *Visit, status int, f form) error {
+func (s *Site) renderProduct(c echo.Context, v *Visit, status int, f adminForm) error {
 	ctx := v.Ctx()
 	p, err := s.d.Catalog.Product(ctx, c.Param("id"))
 	if err != nil {
@@ -273,13 +273,13 @@ func (s *Site) adminUpdateProduct(c echo.Context, v *Visit) error {
 	}
 	p, err := s.d.CatalogBackOffice.UpdateProduct(v.Ctx(), c.Param("id"), patch)
 	if err != nil {
-		f := form{Name: "product", Input: in}
-		if status, ok := formError(&f, err, map[string]string{"category_id": "category"}); ok {
+		f := adminForm{Name: "product", Input: in}
+		if status, ok := adminFormError(&f, err, map[string]string{"category_id": "category"}); ok {
 			return s.renderProduct(c, v, status, f)
 		}
 		return err
 	}
-	return v.Redirect(productPath(p.ID), "Product saved.")
+	return v.Redirect(adminProductPath(p.ID), "Product saved.")
 }
 
 // adminProductStatus publishes, unpublishes (to draft) or archives.
@@ -300,8 +300,8 @@ func (s *Site) adminProductStatus(c echo.Context, v *Visit) error {
 		err = errs.Invalid(errs.FieldError{Field: "status", Message: "must be draft, published or archived"})
 	}
 	if err != nil {
-		f := form{Name: "status"}
-		if status, ok := formError(&f, err, nil); ok {
+		f := adminForm{Name: "status"}
+		if status, ok := adminFormError(&f, err, nil); ok {
 			if f.Message == "" && len(f.Fields) > 0 {
 				f.Message = f.Fields[0].Field + " " + f.Fields[0].Message
 			}
@@ -309,43 +309,43 @@ func (s *Site) adminProductStatus(c echo.Context, v *Visit) error {
 		}
 		return err
 	}
-	return v.Redirect(productPath(id), notice)
+	return v.Redirect(adminProductPath(id), notice)
 }
 
 // adminAddVariant adds a variant to the product.
 func (s *Site) adminAddVariant(c echo.Context, v *Visit) error {
 	in, _ := c.FormParams()
-	f := form{Name: "add-variant", Input: in}
+	f := adminForm{Name: "add-variant", Input: in}
 	var fe errs.Fields
-	price := parsePrice(&fe, "price", in.Get("price"))
+	price := adminParsePrice(&fe, "price", in.Get("price"))
 	if err := fe.Err(); err != nil {
 		f.Fields = errs.As(err).Fields
 		return s.renderProduct(c, v, http.StatusUnprocessableEntity, f)
 	}
 	nv := catalog.NewVariant{SKU: strings.TrimSpace(in.Get("sku")), Title: strings.TrimSpace(in.Get("title")), Price: price}
 	if _, err := s.d.CatalogBackOffice.AddVariant(v.Ctx(), c.Param("id"), nv); err != nil {
-		if status, ok := formError(&f, err, nil); ok {
+		if status, ok := adminFormError(&f, err, nil); ok {
 			return s.renderProduct(c, v, status, f)
 		}
 		return err
 	}
-	return v.Redirect(productPath(c.Param("id")), "Variant "+nv.SKU+" added.")
+	return v.Redirect(adminProductPath(c.Param("id")), "Variant "+nv.SKU+" added.")
 }
 
 // adminUpdateVariant saves one row of the variants table: title and price.
 func (s *Site) adminUpdateVariant(c echo.Context, v *Visit) error {
 	in, _ := c.FormParams()
 	vid := c.Param("variant")
-	f := form{Name: "variant-" + vid, Input: in}
+	f := adminForm{Name: "variant-" + vid, Input: in}
 	p, err := s.d.Catalog.Product(v.Ctx(), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	if !hasVariant(p, vid) {
+	if !adminHasVariant(p, vid) {
 		return catalog.ErrVariantNotFound
 	}
 	var fe errs.Fields
-	price := parsePrice(&fe, "price", in.Get("price"))
+	price := adminParsePrice(&fe, "price", in.Get("price"))
 	if err := fe.Err(); err != nil {
 		f.Fields = errs.As(err).Fields
 		return s.renderProduct(c, v, http.StatusUnprocessableEntity, f)
@@ -353,15 +353,15 @@ func (s *Site) adminUpdateVariant(c echo.Context, v *Visit) error {
 	title := strings.TrimSpace(in.Get("title"))
 	vr, err := s.d.CatalogBackOffice.UpdateVariant(v.Ctx(), vid, catalog.VariantPatch{Title: &title, Price: &price})
 	if err != nil {
-		if status, ok := formError(&f, err, nil); ok {
+		if status, ok := adminFormError(&f, err, nil); ok {
 			return s.renderProduct(c, v, status, f)
 		}
 		return err
 	}
-	return v.Redirect(productPath(p.ID), "Variant "+vr.SKU+" saved: "+Money(vr.Price)+".")
+	return v.Redirect(adminProductPath(p.ID), "Variant "+vr.SKU+" saved: "+Money(vr.Price)+".")
 }
 
-func hasVariant(p catalog.Product, id string) bool {
+func adminHasVariant(p catalog.Product, id string) bool {
 	for _, v := range p.Variants {
 		if v.ID == id {
 			return true
@@ -370,7 +370,7 @@ func hasVariant(p catalog.Product, id string) bool {
 	return false
 }
 
-func productPath(id string) string { return "/admin/products/" + url.PathEscape(id) }
+func adminProductPath(id string) string { return "/admin/products/" + url.PathEscape(id) }
 
 // adminInventoryPage is admin_inventory.html's data.
 type adminInventoryPage struct {
@@ -387,7 +387,7 @@ func (s *Site) adminInventory(c echo.Context, v *Visit) error {
 	if err != nil {
 		return err
 	}
-	page := adminInventoryPage{Levels: levels, After: after, Low: lowStock}
+	page := adminInventoryPage{Levels: levels, After: after, Low: adminLowStock}
 	if len(levels) > adminStockLimit {
 		page.Levels = levels[:adminStockLimit]
 		page.Next = page.Levels[adminStockLimit-1].SKU
@@ -402,19 +402,19 @@ type adminStockPage struct {
 	Before string // this ledger page's cursor ("" for the newest)
 	Next   string // the next (older) page's cursor ("" on the last)
 	Key    string // the adjustment form's idempotency key
-	Form   form
+	Form   adminForm
 	Low    int64
 }
 
 func (s *Site) adminStock(c echo.Context, v *Visit) error {
-	return s.renderStock(c, v, http.StatusOK, form{}, "")
+	return s.renderStock(c, v, http.StatusOK, adminForm{}, "")
 }
 
 // renderStock shows a SKU's level, ledger and adjustment form. key is the
 // form's idempotency key: a new one for a fresh form, the submitted one
 // when the form is shown again with an error (so that fixing the reason
 // and sending again still books once).
-func (s *Site) renderStock(c echo.Context, v *Visit, status int, f form, key string) error {
+func (s *Site) renderStock(c echo.Context, v *Visit, status int, f adminForm, key string) error {
 	ctx, sku := v.Ctx(), c.Param("sku")
 	lvl, err := s.d.InventoryBackOffice.Level(ctx, sku)
 	if err != nil {
@@ -428,7 +428,7 @@ func (s *Site) renderStock(c echo.Context, v *Visit, status int, f form, key str
 	if key == "" {
 		key = randomToken()
 	}
-	page := adminStockPage{Level: lvl, Ledger: ledger, Before: before, Key: key, Form: f, Low: lowStock}
+	page := adminStockPage{Level: lvl, Ledger: ledger, Before: before, Key: key, Form: f, Low: adminLowStock}
 	if len(ledger) > adminLedgerLimit {
 		page.Ledger = ledger[:adminLedgerLimit]
 		page.Next = page.Ledger[adminLedgerLimit-1].ID
@@ -441,7 +441,7 @@ func (s *Site) renderStock(c echo.Context, v *Visit, status int, f form, key str
 func (s *Site) adminAdjust(c echo.Context, v *Visit) error {
 	in, _ := c.FormParams()
 	sku, key := c.Param("sku"), in.Get("key")
-	f := form{Name: "adjust", Input: in}
+	f := adminForm{Name: "adjust", Input: in}
 	var fe errs.Fields
 	delta, err := strconv.ParseInt(strings.TrimSpace(in.Get("delta")), 10, 64)
 	if err != nil || delta == 0 {
@@ -455,7 +455,7 @@ func (s *Site) adminAdjust(c echo.Context, v *Visit) error {
 		f.Fields = errs.As(err).Fields
 		return s.renderStock(c, v, http.StatusUnprocessableEntity, f, key)
 	}
-	adj, lvl, err := s.d.InventoryAdmin.Adjust(v.Ctx(), sku, delta, reason, s.actor(v), key)
+	adj, lvl, err := s.d.InventoryAdmin.Adjust(v.Ctx(), sku, delta, reason, s.adminActor(v), key)
 	if err != nil {
 		e := errs.As(err)
 		switch {
@@ -478,8 +478,8 @@ func (s *Site) adminAdjust(c echo.Context, v *Visit) error {
 		"Adjusted "+sku+" by "+strconv.FormatInt(adj.Delta, 10)+": "+strconv.FormatInt(lvl.OnHand, 10)+" on hand.")
 }
 
-// actor names the admin in the ledger: the e-mail address, else the id.
-func (s *Site) actor(v *Visit) string {
+// adminActor names the admin in the ledger: the e-mail address, else the id.
+func (s *Site) adminActor(v *Visit) string {
 	if v.Visitor.Email != "" {
 		return v.Visitor.Email
 	}
@@ -492,8 +492,8 @@ func (s *Site) actor(v *Visit) string {
 type adminFieldView struct{ ID, Name, Label, Value, Error, Hint string }
 
 func init() {
-	// decimal shows minor units as the price inputs take them (12.90).
-	funcs["decimal"] = Decimal
+	// adminDecimal shows minor units as the price inputs take them (12.90).
+	funcs["adminDecimal"] = adminDecimal
 	funcs["adminField"] = func(name, label, value, err, hint string) adminFieldView {
 		return adminFieldView{ID: name, Name: name, Label: label, Value: value, Error: err, Hint: hint}
 	}
