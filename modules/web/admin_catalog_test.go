@@ -189,7 +189,8 @@ func TestAdminAdjustsStock(t *testing.T) {
 	b.post(stock, stock, url.Values{"delta": {"-10"}, "reason": {" "}, "key": {key}}).expect(t, 422).
 		contains(t, `id="reason-error"`, `value="-10"`, "Nothing was changed")
 	b.post(stock, stock, url.Values{"delta": {"ten"}, "reason": {"recount"}, "key": {key}}).expect(t, 422).contains(t, `id="delta-error"`)
-	b.post(stock, stock, url.Values{"delta": {"2000000"}, "reason": {"recount"}, "key": {key}}).expect(t, 422)
+	b.post(stock, stock, url.Values{"delta": {"2000000"}, "reason": {"recount"}, "key": {key}}).expect(t, 422).
+		contains(t, `id="delta-error">must be a non-zero whole number from -1000000 to 1000000<`, "Nothing was changed")
 	if lvl := levelOf(t, shop, "BOOT-42"); lvl.OnHand != 10 {
 		t.Fatalf("refused adjustments changed the level: %+v", lvl)
 	}

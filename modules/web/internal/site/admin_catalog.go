@@ -467,8 +467,12 @@ func (s *Site) adminAdjust(c echo.Context, v *Visit) error {
 			f.Message = "This form was already used for another adjustment. Nothing was changed; check the values and send again."
 			key = ""
 		case e != nil && e.Kind == errs.KindValidation:
+			// Too large, a reason too long: the inventory's own limits,
+			// shown next to their fields.
 			f.Fields = e.Fields
-			f.Message = e.Message
+			if len(f.Fields) == 0 {
+				f.Message = e.Message
+			}
 		default:
 			return err
 		}
