@@ -160,6 +160,16 @@ func TestAdminCreatesEditsPublishesAndArchivesAProduct(t *testing.T) {
 		return r.Status == 200 && pub.Title == "Alpaca Gloves, lined" && len(pub.Variants) == 2
 	}, "the storefront API does not show the new title and variant")
 
+	// Unpublish: back to draft and out of the shop; publish again.
+	b.post(edit, edit+"/status", url.Values{"status": {"draft"}}).expect(t, 303)
+	b.get(edit).expect(t, 200).contains(t, "Product is a draft", `id="product-status">draft`, `id="publish-form"`)
+	testkit.Eventually(t, 10*time.Second, func() bool { return shop.Get("/v1/products/alpaca-gloves", "").Status == 404 },
+		"the unpublished product is still in the storefront API")
+	b.post(edit, edit+"/status", url.Values{"status": {"published"}}).expect(t, 303)
+	testkit.Eventually(t, 10*time.Second, func() bool { return shop.Get("/v1/products/alpaca-gloves", "").Status == 200 },
+		"the product published again is not in the storefront API")
+	b.post(edit, edit+"/status", url.Values{"status": {"sold"}}).expect(t, 422)
+
 	// Archive: gone from the shop, listed under archived.
 	b.get(edit).contains(t, `id="archive-form"`, `data-confirm="Archive`)
 	b.post(edit, edit+"/status", url.Values{"status": {"archived"}}).expect(t, 303)

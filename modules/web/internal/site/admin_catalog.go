@@ -294,7 +294,7 @@ func (s *Site) adminProductStatus(c echo.Context, v *Visit) error {
 		_, err = s.d.CatalogBackOffice.UpdateProduct(v.Ctx(), id, catalog.ProductPatch{Status: &st})
 		notice = "Product published: it is in the shop."
 		if st == catalog.StatusDraft {
-			notice = "Product unpublished: it is a draft again."
+			notice = "Product is a draft: it is not in the shop."
 		}
 	default:
 		err = errs.Invalid(errs.FieldError{Field: "status", Message: "must be draft, published or archived"})
