@@ -13,7 +13,7 @@ import (
 // caller should see that its change may have happened rather than have it
 // made twice).
 var (
-	adminProducts  = remote.Op1[api.AdminProductQuery, api.ProductPage]{Name: "admin_products", Retry: remote.Retry}
+	adminProducts  = remote.Op1[api.AdminProductQuery, api.AdminProductPage]{Name: "admin_products", Retry: remote.Retry}
 	updateProduct  = remote.Op2[string, api.ProductPatch, api.Product]{Name: "update_product"}
 	archiveProduct = remote.Cmd1[string]{Name: "archive_product"}
 	addVariant     = remote.Op2[string, api.NewVariant, api.Product]{Name: "add_variant"}
@@ -29,7 +29,7 @@ func backOfficeEndpoints(s *service.Service) []remote.Endpoint {
 
 var _ api.BackOffice = (*Client)(nil)
 
-func (c *Client) AdminProducts(ctx context.Context, q api.AdminProductQuery) (api.ProductPage, error) {
+func (c *Client) AdminProducts(ctx context.Context, q api.AdminProductQuery) (api.AdminProductPage, error) {
 	return adminProducts.Call(ctx, c.c, q)
 }
 

@@ -10,7 +10,7 @@ type BackOffice interface {
 	// AdminProducts pages through products of every status (or only
 	// q.Status), newest first. q.Limit 0 means 20; above MaxAdminPage, or
 	// an unknown status or a cursor of another list, is a 422.
-	AdminProducts(ctx context.Context, q AdminProductQuery) (ProductPage, error)
+	AdminProducts(ctx context.Context, q AdminProductQuery) (AdminProductPage, error)
 	// UpdateProduct changes the fields the patch sets and returns the
 	// product. A status change the lifecycle does not allow is a 409
 	// invalid_state; a slug another product has is ErrSlugTaken.
@@ -36,8 +36,8 @@ type AdminProductQuery struct {
 	Limit  int    `json:"limit,omitempty"`
 }
 
-// ProductPage is a page of products; Next is "" on the last page.
-type ProductPage struct {
+// AdminProductPage is a page of products; Next is "" on the last page.
+type AdminProductPage struct {
 	Products []Product `json:"products"`
 	Next     string    `json:"next,omitempty"`
 }

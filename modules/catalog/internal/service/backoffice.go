@@ -13,10 +13,10 @@ import (
 
 // AdminProductPage is AdminProducts without the stock (api.BackOffice):
 // the back office asks inventory for the levels it shows.
-func (s *Service) AdminProductPage(ctx context.Context, q api.AdminProductQuery) (api.ProductPage, error) {
+func (s *Service) AdminProductPage(ctx context.Context, q api.AdminProductQuery) (api.AdminProductPage, error) {
 	r := AdminListRequest{Status: string(q.Status), Limit: q.Limit, Cursor: q.Cursor}
 	if err := r.Check().Err(); err != nil {
-		return api.ProductPage{}, err
+		return api.AdminProductPage{}, err
 	}
 	lq := store.ListQuery{Status: q.Status, Sort: store.SortNewest, Limit: limitOr(q.Limit)}
 	if q.Cursor != "" {
@@ -25,9 +25,9 @@ func (s *Service) AdminProductPage(ctx context.Context, q api.AdminProductQuery)
 	}
 	l, err := s.page(ctx, lq)
 	if err != nil {
-		return api.ProductPage{}, err
+		return api.AdminProductPage{}, err
 	}
-	return api.ProductPage{Products: l.Products, Next: l.Next}, nil
+	return api.AdminProductPage{Products: l.Products, Next: l.Next}, nil
 }
 
 // PatchProduct is UpdateProduct with the api's patch (api.BackOffice).
