@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -22,6 +23,9 @@ import (
 // needs NATS: rest's in-process bus carries its own modules' events. A real
 // browser buys on web's pages; the order is in rest.
 
+// rest's bootstrap admin, who signs in to the back office on web.
+const webSplitAdmin, webSplitAdminPassword = "admin@example.com", "admin-password-1"
+
 // webSplitRemotes are the modules the web process finds in rest.
 var webSplitRemotes = []string{"inventory", "catalog", "search", "cart", "customers", "payments", "orders"}
 
@@ -36,13 +40,18 @@ func TestWebSplitPurchaseInABrowser(t *testing.T) {
 
 	// The configuration is accepted: web finds all it needs, remote.
 	out := webSplitModules(t, f, webEnv)
-	for _, want := range []string{"web  ", "local", "catalog", "remote " + f.url("rest")} {
-		if !strings.Contains(out, want) {
-			t.Fatalf("`modshop modules` for the web process lacks %q:\n%s", want, out)
+	wants := []string{`(?m)^web +local$`}
+	for _, m := range webSplitRemotes {
+		wants = append(wants, `(?m)^`+m+` +remote `+regexp.QuoteMeta(f.url("rest"))+`$`)
+	}
+	for _, want := range wants {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Fatalf("`modshop modules` for the web process does not match %s:\n%s", want, out)
 		}
 	}
 
-	f.serve("rest", "MODSHOP_MODULES="+strings.Join(webSplitRemotes, ","), "MODSHOP_DATABASE_URL="+dbs["rest"].URL)
+	f.serve("rest", "MODSHOP_MODULES="+strings.Join(webSplitRemotes, ","), "MODSHOP_DATABASE_URL="+dbs["rest"].URL,
+		"MODSHOP_BOOTSTRAP_ADMIN_EMAIL="+webSplitAdmin, "MODSHOP_BOOTSTRAP_ADMIN_PASSWORD="+webSplitAdminPassword)
 	f.serve("web", webEnv...)
 	f.waitReady("rest", 30*time.Second)
 	f.waitReady("web", 30*time.Second)
@@ -109,7 +118,9 @@ func TestWebSplitPurchaseInABrowser(t *testing.T) {
 	// The order is rest's: its JSON API lists it, with the SKU.
 	var list struct {
 		Items []struct {
+			ID     string `json:"id"`
 			Number string `json:"number"`
+			Status string `json:"status"`
 			Email  string `json:"email"`
 			Lines  []struct {
 				SKU string `json:"sku"`
@@ -117,13 +128,13 @@ func TestWebSplitPurchaseInABrowser(t *testing.T) {
 		} `json:"items"`
 	}
 	testkit.Expect(t, rest.do(http.MethodGet, "/v1/admin/orders?limit=10", rest.admin, nil), http.StatusOK).JSON(t, &list)
-	found := false
+	orderID := ""
 	for _, o := range list.Items {
 		if o.Number == number && len(o.Lines) == 1 && o.Lines[0].SKU == sku {
-			found = true
+			orderID = o.ID
 		}
 	}
-	if !found {
+	if orderID == "" {
 		t.Fatalf("rest has no order %s of %s: %+v", number, sku, list.Items)
 	}
 
@@ -166,6 +177,38 @@ func TestWebSplitPurchaseInABrowser(t *testing.T) {
 	again.Submit("#register-submit")
 	if got := again.Text("#register-email-error"); !strings.Contains(got, "already registered") {
 		t.Fatalf("registering a taken e-mail says %q", got)
+	}
+
+	// The back office on the web process: rest's bootstrap admin signs in,
+	// finds the order and ships it; rest has it shipped.
+	admin := b.NewPage(t, browser.BaseURL(f.url("web")), browser.Timeout(time.Minute))
+	admin.Navigate("/signin?next=/admin/orders", "#signin-form")
+	admin.Fill("E-mail", webSplitAdmin)
+	admin.Fill("Password", webSplitAdminPassword)
+	admin.Submit("#signin-submit")
+	if got := admin.Text("h1"); got != "Orders" {
+		t.Fatalf("the admin is on %s (%q), not the orders", admin.URL(), got)
+	}
+	admin.Follow(`a[href="/admin/orders/` + orderID + `"]`)
+	if got := admin.Text("#payment-status"); got != "captured" && got != "authorized" {
+		t.Fatalf("the back office shows the payment %q", got)
+	}
+	admin.Fill("Tracking number", "TRK-"+run)
+	admin.Submit("#ship-form button[type=submit]")
+	if got := admin.Text("#order-status"); got != "shipped" {
+		t.Fatalf("after shipping the back office shows %q", got)
+	}
+	if st := admin.Navigate("/admin/dead-letters", "h1"); st != http.StatusOK {
+		t.Fatalf("dead letters page: %d", st)
+	}
+	admin.ExpectNoProblems()
+	var shipped struct {
+		Status         string  `json:"status"`
+		TrackingNumber *string `json:"tracking_number"`
+	}
+	testkit.Expect(t, rest.do(http.MethodGet, "/v1/admin/orders/"+orderID, rest.admin, nil), http.StatusOK).JSON(t, &shipped)
+	if shipped.Status != "shipped" || shipped.TrackingNumber == nil || *shipped.TrackingNumber != "TRK-"+run {
+		t.Fatalf("rest has the order %+v after the back office shipped it", shipped)
 	}
 
 	// Each process holds its own tables only: web's sessions in web's
