@@ -39,7 +39,7 @@ func TestWebSplitPurchaseInABrowser(t *testing.T) {
 	}
 
 	// The configuration is accepted: web finds all it needs, remote.
-	out := webSplitModules(t, f, webEnv)
+	out := webSplitModules(t, webEnv)
 	wants := []string{`(?m)^web +local$`}
 	for _, m := range webSplitRemotes {
 		wants = append(wants, `(?m)^`+m+` +remote `+regexp.QuoteMeta(f.url("rest"))+`$`)
@@ -152,10 +152,13 @@ func TestWebSplitPurchaseInABrowser(t *testing.T) {
 	}
 	shopper.ExpectNoProblems()
 
-	// Signed out and in again: rest's errors keep their meaning over the
-	// wire (a wrong password is the sign-in form's message, a taken
-	// e-mail the register form's, not an error page).
+	// Signed out, the shopper fills a guest cart and signs in again: rest's
+	// errors keep their meaning over the wire (a wrong password is the
+	// sign-in form's message, a taken e-mail the register form's, not an
+	// error page), and the guest cart is merged into the customer's.
 	shopper.Submit(`form[action="/signout"] button`)
+	shopper.Navigate("/products/"+slug, "#add-to-cart")
+	shopper.Submit("#add-to-cart button[type=submit]")
 	shopper.Navigate("/signin", "#signin-form")
 	shopper.Fill("E-mail", email)
 	shopper.Fill("Password", "not the password")
@@ -165,9 +168,30 @@ func TestWebSplitPurchaseInABrowser(t *testing.T) {
 	}
 	shopper.Fill("Password", "a long enough password")
 	shopper.Submit("#signin-submit")
+	shopper.Navigate("/cart", "#cart-lines")
+	if got := shopper.Text("#line-" + sku); !strings.Contains(got, title) {
+		t.Fatalf("the signed-in cart's line %q lacks %q", got, title)
+	}
+	// The customer buys it, and finds the order in the account's history.
+	shopper.Follow("#to-checkout")
+	shopper.Fill("E-mail", email)
+	shopper.Fill("Full name", "Ann Shopper")
+	shopper.Fill("Address line 1", "Side St 2")
+	shopper.Fill("City", "Hamburg")
+	shopper.Fill("Postal code", "20095")
+	shopper.Fill("Country (two letters, e.g. DE)", "DE")
+	shopper.Fill("Payment method", "pm_card_visa")
+	shopper.Submit("#place-order")
+	if !strings.Contains(shopper.URL(), "/orders/") {
+		t.Fatalf("after placing the order the customer is on %s: %s", shopper.URL(), shopper.Text("main"))
+	}
+	mine := strings.TrimSpace(strings.TrimPrefix(shopper.Text("h1"), "Order "))
 	shopper.Navigate("/account", "#profile")
 	if got := shopper.Text("#account-email"); got != email {
 		t.Fatalf("account page after signing in again shows %q, want %q", got, email)
+	}
+	if got := shopper.Text("#order-list"); !strings.Contains(got, mine) {
+		t.Fatalf("the account's orders %q lack %s", got, mine)
 	}
 	again := b.NewPage(t, browser.BaseURL(f.url("web")), browser.Timeout(time.Minute))
 	again.Navigate("/register", "#register-form")
@@ -227,6 +251,15 @@ func TestWebSplitPurchaseInABrowser(t *testing.T) {
 	if !slices.ContainsFunc(tablesOf(t, dbs["web"].URL), func(s string) bool { return strings.Contains(s, "session") }) {
 		t.Errorf("the web process's database has no session table: %v", tablesOf(t, dbs["web"].URL))
 	}
+	// Nothing failed on the way that the pages papered over: no request
+	// to either process answered 5xx (but /readyz while starting).
+	for _, n := range []string{"web", "rest"} {
+		for _, l := range f.procs[n].logLines() {
+			if st, _ := l["status"].(float64); st >= 500 && l["path"] != "/readyz" {
+				t.Errorf("%s answered %v to %v %v", n, st, l["method"], l["path"])
+			}
+		}
+	}
 	if ended := f.ended(); len(ended) > 0 {
 		t.Fatal(strings.Join(ended, "\n"))
 	}
@@ -234,7 +267,7 @@ func TestWebSplitPurchaseInABrowser(t *testing.T) {
 
 // webSplitModules runs `modshop modules` with the web process's settings:
 // it exits 0 only when the topology is complete (web needs all seven).
-func webSplitModules(t *testing.T, f *fleet, env []string) string {
+func webSplitModules(t *testing.T, env []string) string {
 	t.Helper()
 	cmd := exec.Command(binary(t), "modules")
 	cmd.Env = append(os.Environ(), "MODSHOP_DATA_DIR="+t.TempDir(), "MODSHOP_JWT_SECRET="+testkit.JWTSecret, "MODSHOP_INTERNAL_TOKEN="+splitToken)
@@ -258,4 +291,11 @@ func tablesOf(t *testing.T, dbURL string) []string {
 		t.Fatal(err)
 	}
 	return tables
+}
+
+// logLines are the JSON log lines the process wrote so far.
+func (s *served) logLines() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.logs)
 }
