@@ -197,31 +197,19 @@ func adminFormError(f *adminForm, err error, rename map[string]string) (int, boo
 	return e.Kind.Status(), true
 }
 
-// adminParsePrice reads a price typed in the shop currency ("12", "12.5",
-// "12.50") as minor units, recording a field error when it is not one.
+// adminParsePrice reads a price typed in the shop currency as minor units
+// (parseMoney's rules, the storefront's price filter's), recording a field
+// error when it is missing or not an amount.
 func adminParsePrice(fe *errs.Fields, field, s string) int64 {
 	s = strings.TrimSpace(s)
-	whole, frac, dot := strings.Cut(s, ".")
-	ok := whole != "" && len(whole) <= 10 && adminDigits(whole) && (!dot || frac != "" && len(frac) <= 2 && adminDigits(frac))
-	if !ok {
-		fe.Add(field, "must be an amount such as 12.50")
+	if s == "" {
+		fe.Add(field, "is required")
 		return 0
 	}
-	for len(frac) < 2 {
-		frac += "0"
+	if p := parseMoney(fe, field, s); p != nil {
+		return *p
 	}
-	w, _ := strconv.ParseInt(whole, 10, 64)
-	f, _ := strconv.ParseInt(frac, 10, 64)
-	return w*100 + f
-}
-
-func adminDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
+	return 0
 }
 
 // adminDecimal shows minor units as the price form takes them: 1290 is "12.90".
