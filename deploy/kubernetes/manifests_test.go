@@ -29,11 +29,12 @@ import (
 	"github.com/modshop/modshop/modules/orders"
 	"github.com/modshop/modshop/modules/payments"
 	"github.com/modshop/modshop/modules/search"
+	"github.com/modshop/modshop/modules/web"
 	"github.com/modshop/modshop/platform/config"
 )
 
 // modules are the modules of the binary.
-var modules = []string{inventory.Name, catalog.Name, search.Name, cart.Name, customers.Name, payments.Name, orders.Name}
+var modules = []string{inventory.Name, catalog.Name, search.Name, cart.Name, customers.Name, payments.Name, orders.Name, web.Name}
 
 var overlays = []string{"monolith", "split"}
 
@@ -57,6 +58,7 @@ func TestPlantedMistakesAreCaught(t *testing.T) {
 		{"wrong probe port", "base/app/deployment.yaml", "containerPort: 8080", "containerPort: 9090", "monolith", "listens on 8080 (MODSHOP_HTTP_ADDR), but port http is 9090"},
 		{"module run twice", "overlays/split/shop/kustomization.yaml", "MODSHOP_MODULES=catalog,cart,", "MODSHOP_MODULES=catalog,search,cart,", "split", "search runs in 2 Deployments (modshop, modshop-search)"},
 		{"module run nowhere", "overlays/split/shop/kustomization.yaml", "MODSHOP_MODULES=catalog,cart,", "MODSHOP_MODULES=catalog,", "split", "cart runs in no Deployment"},
+		{"storefront run nowhere", "overlays/split/kustomization.yaml", "  - web\n", "", "split", "web runs in no Deployment"},
 		{"unknown variable", "base/kustomization.yaml", "MODSHOP_LOG_LEVEL=info", "MODSHOP_LOG_LEVLE=info", "monolith", "MODSHOP_LOG_LEVLE is not a modshop setting"},
 		{"remote without a Service", "overlays/split/shop/kustomization.yaml", "http://modshop-search:8080", "http://modshop-serch:8080", "split", `MODSHOP_REMOTE_SEARCH=http://modshop-serch:8080 names no Service`},
 		{"remote at the wrong process", "overlays/split/shop/kustomization.yaml", "MODSHOP_REMOTE_SEARCH=http://modshop-search:8080", "MODSHOP_REMOTE_SEARCH=http://modshop-inventory:8080", "split", "Service modshop-inventory does not select the Deployment that runs search"},

@@ -71,5 +71,6 @@ var Module = fx.Module(Name,
 		func(s *service.Service, r *httpapi.Reads) api.Catalog { return Local(s, r) },
 		func(s *service.Service, r *httpapi.Reads) api.Admin { return Local(s, r) },
 		func(s *service.Service, r *httpapi.Reads) api.Storefront { return Local(s, r) },
+		func(s *service.Service, r *httpapi.Reads) api.BackOffice { return Local(s, r) },
 	),
 )

@@ -13,7 +13,8 @@ import (
 // Remote gives a process that does not run the catalog its api over HTTP
 // (MODSHOP_REMOTE_CATALOG), and forwards the catalog's public routes there.
 var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil, httpapi.CacheConfig{}, nil) },
-	func(c *remote.Client) (api.Catalog, api.Admin, api.Storefront) { cl := NewClient(c); return cl, cl, cl })
+	func(c *remote.Client) (api.Catalog, api.Admin, api.Storefront) { cl := NewClient(c); return cl, cl, cl },
+	func(c *remote.Client) api.BackOffice { return NewClient(c) })
 
 // The operations of api.Catalog and api.Admin, one per method. The reads
 // are retried when the catalog cannot be reached; the writes never are (a
@@ -37,6 +38,7 @@ func endpoints(s *service.Service, r *httpapi.Reads) []remote.Endpoint {
 	eps := []remote.Endpoint{variantsBySKU.Serve(s.VariantsBySKU), product.Serve(s.Product), products.Serve(s.Products),
 		categories.Serve(s.Categories), createCategory.Serve(s.CreateCategory), createProduct.Serve(s.CreateProduct),
 		importProducts.Serve(s.ImportProducts)}
+	eps = append(eps, backOfficeEndpoints(s)...)
 	return append(eps, storefrontEndpoints(r)...)
 }
 

@@ -49,6 +49,7 @@ var Module = fx.Module(Name,
 	fx.Provide(
 		func(s *service.Service) api.Inventory { return Local(s) },
 		func(s *service.Service) api.Admin { return Local(s) },
+		func(s *service.Service) api.BackOffice { return Local(s) },
 	),
 	// Receive checks SKUs with the catalog, which in turn asks inventory for
 	// availability: bind it once both exist. Optional, so inventory still

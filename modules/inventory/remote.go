@@ -15,7 +15,8 @@ import (
 // (MODSHOP_REMOTE_INVENTORY), and forwards the inventory's public routes
 // there.
 var Remote = remote.Module(Descriptor, func() httpx.RouteSet { return httpapi.Routes(nil) },
-	func(c *remote.Client) (api.Inventory, api.Admin) { cl := NewClient(c); return cl, cl })
+	func(c *remote.Client) (api.Inventory, api.Admin) { cl := NewClient(c); return cl, cl },
+	func(c *remote.Client) api.BackOffice { return NewClient(c) })
 
 // The operations of api.Inventory and api.Admin, one per method. Every one
 // is idempotent by its ids and retried, except Receive, never retried, and
@@ -35,8 +36,10 @@ var (
 // to remote callers (internalRoutes) and to this process's other modules
 // (Local).
 func endpoints(s *service.Service) []remote.Endpoint {
-	return []remote.Endpoint{availability.Serve(s.Availability), reserve.Serve(s.Reserve), commit.Serve(s.Commit),
+	eps := []remote.Endpoint{availability.Serve(s.Availability), reserve.Serve(s.Reserve), commit.Serve(s.Commit),
 		release.Serve(s.Release), restock.Serve(s.Restock), adjust.Serve(s.Adjust), receive.Serve(s.Receive)}
+	eps = append(eps, backOfficeEndpoints(s)...)
+	return eps
 }
 
 // internalRoutes serve the api to remote callers.

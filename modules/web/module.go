@@ -25,6 +25,7 @@ import (
 	"github.com/modshop/modshop/modules/web/internal/store"
 	"github.com/modshop/modshop/platform/auth"
 	"github.com/modshop/modshop/platform/clock"
+	"github.com/modshop/modshop/platform/config"
 	"github.com/modshop/modshop/platform/database"
 	"github.com/modshop/modshop/platform/events"
 	"github.com/modshop/modshop/platform/httpx"
@@ -99,6 +100,13 @@ type siteIn struct {
 	// storefront: the browsing pages (home, categories, search, products)
 	Storefront catalog.Storefront
 	Search     search.Searcher
+
+	// Back office of products and stock (admin_catalog.go).
+	CatalogAdmin        catalog.Admin
+	CatalogBackOffice   catalog.BackOffice
+	InventoryAdmin      inventory.Admin
+	InventoryBackOffice inventory.BackOffice
+	Config              config.Config
 }
 
 func newSite(in siteIn) (*site.Site, error) {
@@ -110,5 +118,9 @@ func newSite(in siteIn) (*site.Site, error) {
 		Accounts: in.Accounts, Merger: in.Merger, History: in.History, // account pages
 		Shopping: in.Shopping, Shop: in.Shop, // cart, checkout and orders pages (cart.go)
 		Storefront: in.Storefront, Search: in.Search, // storefront
+
+		// Back office of products and stock (admin_catalog.go).
+		CatalogAdmin: in.CatalogAdmin, CatalogBackOffice: in.CatalogBackOffice,
+		InventoryAdmin: in.InventoryAdmin, InventoryBackOffice: in.InventoryBackOffice, Currency: in.Config.Currency,
 	})
 }

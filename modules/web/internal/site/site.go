@@ -72,6 +72,15 @@ type Deps struct {
 	// read cache, and the shop's search.
 	Storefront catalog.Storefront
 	Search     search.Searcher
+
+	// The back office of products and stock (admin_catalog.go): the
+	// catalog's and inventory's write sides and back-office reads, and the
+	// shop currency that prices are typed in.
+	CatalogAdmin        catalog.Admin
+	CatalogBackOffice   catalog.BackOffice
+	InventoryAdmin      inventory.Admin
+	InventoryBackOffice inventory.BackOffice
+	Currency            string
 }
 
 // Site serves the pages.

@@ -59,8 +59,36 @@ func cardsOf(items []catalog.ProductSummary) []card {
 }
 
 type homePage struct {
-	Categories []catalog.Category
-	Products   []card
+	Departments []department
+	Products    []card
+}
+
+// department is a top-level category with the categories right under it:
+// the home page shows the tree's first two levels, not one long list.
+type department struct {
+	catalog.Category
+	Children []catalog.Category
+}
+
+// departments groups categories under their top-level parents, in the
+// catalog's order.
+func departments(cats []catalog.Category) []department {
+	var out []department
+	at := map[string]int{}
+	for _, c := range cats {
+		if c.ParentID == nil {
+			at[c.ID] = len(out)
+			out = append(out, department{Category: c})
+		}
+	}
+	for _, c := range cats {
+		if c.ParentID != nil {
+			if i, ok := at[*c.ParentID]; ok {
+				out[i].Children = append(out[i].Children, c)
+			}
+		}
+	}
+	return out
 }
 
 func (s *Site) home(_ echo.Context, v *Visit) error {
@@ -72,7 +100,7 @@ func (s *Site) home(_ echo.Context, v *Visit) error {
 	if err != nil {
 		return err
 	}
-	return v.Render(http.StatusOK, "home", "Home", homePage{Categories: cats, Products: cardsOf(newest.Items)})
+	return v.Render(http.StatusOK, "home", "Home", homePage{Departments: departments(cats), Products: cardsOf(newest.Items)})
 }
 
 // option is one choice of a select.
