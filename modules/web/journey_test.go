@@ -279,7 +279,24 @@ func TestJourney(t *testing.T) {
 		if got := shopper.Text("#stock-SWT-M"); got != "Only 3 left" {
 			t.Fatalf("SWT-M before the change: %q", got)
 		}
-		setStockToZero(t, shop, admin, "SWT-M")
+		// The back office's stock pages: the list, the SKU, its form.
+		admin.Navigate("/admin/inventory", "#stock-levels")
+		check(t, admin, "admin-stock")
+		admin.Follow(`#stock-levels a[href="/admin/inventory/SWT-M"]`)
+		if got := admin.Text("#available"); got != "3 (low)" {
+			t.Fatalf("the admin's stock page says SWT-M has %q available", got)
+		}
+		check(t, admin, "")
+		admin.Fill("Change (e.g. 5 to add, -2 to remove)", "-3")
+		admin.Fill("Reason", "journey: the last three were damaged")
+		admin.Submit("#adjust")
+		if got := admin.Text(".flash"); got != "Adjusted SWT-M by -3: 0 on hand." {
+			t.Errorf("after the adjustment the notice is %q", got)
+		}
+		if got := admin.Text("#available"); got != "0 (out of stock)" || !strings.Contains(admin.Text("#ledger"), "the last three were damaged") {
+			t.Errorf("after the adjustment the stock page says %q available; ledger %q", got, admin.Text("#ledger"))
+		}
+		check(t, admin, "")
 		var level struct{ Available int64 }
 		testkit.Expect(t, shop.Get("/v1/admin/inventory/SWT-M", shop.AdminToken()), http.StatusOK).JSON(t, &level)
 		if level.Available != 0 {
@@ -340,7 +357,7 @@ func TestJourney(t *testing.T) {
 		}
 		check(t, shopper, "")
 
-		for _, path := range []string{"/admin/customers", "/admin/dead-letters"} {
+		for _, path := range []string{"/admin/products", "/admin/customers", "/admin/dead-letters"} {
 			admin.Navigate(path, "h1")
 			check(t, admin, "")
 		}
@@ -495,18 +512,4 @@ func value(t *testing.T, p *chrome.Page, sel string) string {
 		t.Fatalf("the value of %s on %s: %v", sel, p.URL(), err)
 	}
 	return v
-}
-
-// setStockToZero books the negative of SWT-M's available stock, as the
-// back office's stock page would.
-func setStockToZero(t *testing.T, shop *testkit.Shop, _ *chrome.Page, sku string) {
-	t.Helper()
-	var level struct{ Available int64 }
-	testkit.Expect(t, shop.Get("/v1/admin/inventory/"+sku, shop.AdminToken()), http.StatusOK).JSON(t, &level)
-	r := shop.Do(testkit.Req{Method: http.MethodPost, Path: "/v1/admin/inventory/" + sku + "/adjustments", Token: shop.AdminToken(),
-		Body:   map[string]any{"delta": -level.Available, "reason": "journey: sold out"},
-		Header: map[string]string{"Idempotency-Key": "journey-zero-" + sku + "-" + time.Now().Format(time.RFC3339Nano)}})
-	if r.Status != http.StatusCreated && r.Status != http.StatusOK {
-		t.Fatalf("adjusting %s: %d %s", sku, r.Status, r.Body)
-	}
 }
