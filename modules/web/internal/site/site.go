@@ -324,11 +324,13 @@ func (v *Visit) Rename(name string) error {
 }
 
 func (s *Site) setCookie(c echo.Context, name, value string, ttl time.Duration) {
+	//nolint:gosec // G124: Secure whenever the request came over TLS (or X-Forwarded-Proto says so); plain http on localhost must work too
 	c.SetCookie(&http.Cookie{Name: name, Value: value, Path: "/", MaxAge: int(ttl / time.Second), HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: c.Scheme() == "https"})
 }
 
 func (s *Site) clearCookie(c echo.Context, name string) {
+	//nolint:gosec // G124: as in setCookie
 	c.SetCookie(&http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: c.Scheme() == "https"})
 }
