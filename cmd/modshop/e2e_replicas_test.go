@@ -90,9 +90,9 @@ func TestReplicasOfSearch(t *testing.T) {
 	s := &replicaShop{fleet: newFleet(t, natsURL, false), shopDB: shopDB, balancer: newBalancer(t)}
 	s.startReplica = func(name string) *served {
 		env := []string{"MODSHOP_MODULES=search", "MODSHOP_DATABASE_URL=" + searchDB.URL}
-		for _, m := range app.Names(modules) {
-			if m != "search" {
-				env = append(env, "MODSHOP_REMOTE_"+strings.ToUpper(m)+"="+s.url("rest"))
+		for _, m := range modules {
+			if m.Name != "search" && m.Remote != nil { // web offers no api to call
+				env = append(env, "MODSHOP_REMOTE_"+strings.ToUpper(m.Name)+"="+s.url("rest"))
 			}
 		}
 		p := s.serve(name, env...)
