@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modshop/modshop/platform/testkit"
 )
@@ -17,7 +18,11 @@ func TestProbe(t *testing.T) {
 		}
 	}
 	t.Setenv("MODSHOP_DATA_DIR", t.TempDir())
-	ready := strings.TrimPrefix(testkit.Start(t, modules, testkit.Options{}).URL, "http://")
+	shop := testkit.Start(t, modules, testkit.Options{})
+	// Start returns once the process serves; its readiness checks (the
+	// search index catching up) may take a moment more.
+	testkit.Eventually(t, 30*time.Second, func() bool { return shop.Get("/readyz", "").Status == 200 }, "the shop did not become ready")
+	ready := strings.TrimPrefix(shop.URL, "http://")
 	_, readyPort, _ := strings.Cut(ready, ":")
 	down := serveBinary(t, "MODSHOP_HTTP_ADDR=127.0.0.1:0", "MODSHOP_DATA_DIR="+t.TempDir(),
 		"MODSHOP_DATABASE_URL=postgres://postgres@127.0.0.1:1/x?sslmode=disable", "MODSHOP_LOG_FORMAT=json")
