@@ -38,7 +38,7 @@ var modules = []app.Module{
 	{Name: customers.Name, Local: customers.Module, Remote: customers.Remote, Settings: app.ReadsSettings(customers.ReadSettings)},
 	{Name: payments.Name, Local: payments.Module, Remote: payments.Remote},
 	{Name: orders.Name, Local: orders.Module, Remote: orders.Remote, Needs: []string{cart.Name, inventory.Name, payments.Name}},
-	{Name: web.Name, Local: web.Module, Needs: web.Needs},
+	{Name: web.Name, Local: web.Module, Needs: web.Needs, Settings: app.ReadsSettings(web.ReadSettings)},
 }
 
 const usage = `modshop — an e-commerce backend, one binary of modules

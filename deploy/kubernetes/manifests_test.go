@@ -434,5 +434,6 @@ func moduleSettings() []string {
 	env := config.NewEnv(func(k string) string { names = append(names, k); return "" })
 	inventory.ReadSettings(env)
 	customers.ReadSettings(env)
+	web.ReadSettings(env)
 	return names
 }

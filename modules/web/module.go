@@ -53,6 +53,7 @@ var Module = fx.Module(Name,
 	modkit.Storage(Name),
 	modkit.Migrations(store.Migrations),
 	modkit.Describe(Descriptor),
+	modkit.Settings(ReadSettings),
 	fx.Provide(fx.Private, func(h *database.Handle) *store.Store { return store.New(h) }),
 	fx.Provide(fx.Private, newSite),
 	modkit.Routes(func(s *site.Site) httpx.RouteSet { return s.Routes() }),
@@ -82,6 +83,7 @@ type siteIn struct {
 	Keys      *auth.Keys
 	Log       *slog.Logger
 	Clock     clock.Clock `optional:"true"` // tests supply a fake one
+	Settings  Settings
 
 	// account pages (account.go): registration, sign-in, profile, address
 	// book, order history, guest cart merge
@@ -114,7 +116,7 @@ func newSite(in siteIn) (*site.Site, error) {
 		Catalog: in.Catalog, Carts: in.Carts, Customers: in.Customers, Orders: in.Orders,
 		Inventory: in.Inventory, Payments: in.Payments, Sessions: in.Sessions, Bus: in.Bus,
 		OrderDesk: in.OrderDesk, CustomerAccounts: in.CustomerAccounts, // back office (orders, customers)
-		CSRFKey: in.Keys.Derive("web.csrf"), Clock: in.Clock, Log: in.Log.With("module", Name),
+		CSRFKey: in.Keys.Derive("web.csrf"), PageCacheBytes: in.Settings.PageCacheMiB << 20, Clock: in.Clock, Log: in.Log.With("module", Name),
 		Accounts: in.Accounts, Merger: in.Merger, History: in.History, // account pages
 		Shopping: in.Shopping, Shop: in.Shop, // cart, checkout and orders pages (cart.go)
 		Storefront: in.Storefront, Search: in.Search, // storefront

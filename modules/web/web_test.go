@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modshop/modshop/modules/web/internal/site"
 	"github.com/modshop/modshop/platform/testkit"
@@ -93,4 +94,41 @@ func TestPagesStayWithinTheirWeight(t *testing.T) {
 			t.Errorf("%s weighs %d bytes with its CSS and JS, more than %d", path, total, PageBudget)
 		}
 	}
+}
+
+// A product page's content is rendered once per change of what it shows
+// and kept (fragments.go): each visitor still gets their own CSRF token in
+// the kept form, and a change of stock or price shows at once.
+func TestKeptProductPagesStayPersonalAndCurrent(t *testing.T) {
+	shop := startShop(t, testkit.Options{})
+	ann, bob := newBrowser(t, shop), newBrowser(t, shop)
+	tokens := map[string]string{}
+	for name, b := range map[string]*browser{"ann": ann, "bob": bob} {
+		for range 2 { // the second answer comes from the kept fragment
+			tokens[name] = b.csrf("/products/leather-boots")
+		}
+		if p := b.post("/products/leather-boots", "/cart/items", url.Values{"csrf": {tokens[name]}, "sku": {"BOOT-42"}, "quantity": {"1"}}); p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/cart" {
+			t.Fatalf("%s adds to the cart from a kept page: %d %s", name, p.Status, p.Header.Get("Location"))
+		}
+		b.get("/cart").expect(t, 200).contains(t, "BOOT-42")
+	}
+	if tokens["ann"] == tokens["bob"] {
+		t.Fatal("two visitors got the same CSRF token from the kept page")
+	}
+	if strings.Contains(ann.get("/products/leather-boots").Body, "csrf_hole") {
+		t.Fatal("the token's hole shows in the page")
+	}
+
+	admin := shop.AdminToken()
+	testkit.Expect(t, shop.Do(testkit.Req{Method: http.MethodPost, Path: "/v1/admin/inventory/BOOT-43/adjustments", Token: admin,
+		Body: map[string]any{"delta": -5, "reason": "counted"}, Header: map[string]string{"Idempotency-Key": "kept-1"}}), 201)
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		return strings.Contains(ann.get("/products/leather-boots").Body, `id="stock-BOOT-43">Out of stock`)
+	}, "the kept product page did not show the new stock")
+	var p struct{ Variants []struct{ ID, SKU string } }
+	testkit.Expect(t, shop.Get("/v1/products/leather-boots", ""), 200).JSON(t, &p)
+	testkit.Expect(t, shop.Do(testkit.Req{Method: http.MethodPatch, Path: "/v1/admin/variants/" + p.Variants[0].ID, Token: admin,
+		Body: map[string]any{"price": 13900}}), 200)
+	testkit.Eventually(t, 10*time.Second, func() bool { return strings.Contains(bob.get("/products/leather-boots").Body, "€139.00") },
+		"the kept product page did not show the new price")
 }

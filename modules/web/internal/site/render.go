@@ -65,14 +65,25 @@ type View struct {
 	Query     string // the search box's text
 	Path      string // the request's path (the current page in the navigation)
 	Data      any
+	// Content, when set, is the page's content rendered already (a kept
+	// fragment, fragments.go), shown instead of its "content" template.
+	Content template.HTML
 }
 
+func errNoTemplate(name string) error { return fmt.Errorf("no template %q", name) }
+
 func (s *Site) render(c echo.Context, v *Visit, status int, name, title string, data any) error {
+	return s.renderContent(c, v, status, name, title, data, "")
+}
+
+// renderContent renders the page in the layout, with its content rendered
+// already when content is not "".
+func (s *Site) renderContent(c echo.Context, v *Visit, status int, name, title string, data any, content template.HTML) error {
 	t, ok := s.views.pages[name]
 	if !ok {
-		return fmt.Errorf("no template %q", name)
+		return errNoTemplate(name)
 	}
-	view := View{Title: title, Data: data, Path: c.Request().URL.Path, Query: c.QueryParam("q")}
+	view := View{Title: title, Data: data, Path: c.Request().URL.Path, Query: c.QueryParam("q"), Content: content}
 	if v != nil {
 		view.Visitor, view.CSRF, view.Flash = v.Visitor, v.CSRF, v.flash
 		view.CartCount = s.cartCount(v)

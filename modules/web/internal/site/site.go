@@ -58,6 +58,9 @@ type Deps struct {
 	CSRFKey []byte
 	Clock   clock.Clock
 	Log     *slog.Logger
+	// PageCacheBytes bounds the product pages' content kept rendered
+	// (fragments.go); 0: 8 MiB.
+	PageCacheBytes int
 
 	// account pages (account.go)
 	Accounts customers.Accounts
@@ -85,8 +88,9 @@ type Deps struct {
 
 // Site serves the pages.
 type Site struct {
-	d     Deps
-	views *views
+	d         Deps
+	views     *views
+	fragments *fragments // kept content of product pages
 }
 
 // New makes the site; it fails when a template does not parse.
@@ -96,7 +100,10 @@ func New(d Deps) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Site{d: d, views: v}, nil
+	if d.PageCacheBytes <= 0 {
+		d.PageCacheBytes = 8 << 20
+	}
+	return &Site{d: d, views: v, fragments: newFragments(d.PageCacheBytes)}, nil
 }
 
 // SessionTTL is how long a sign-in lasts.

@@ -1,6 +1,9 @@
 package site
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
 // After sign-in the visitor goes back where they were, but only to a path
 // of this shop: anything that a browser would read as another origin goes
@@ -33,5 +36,34 @@ func TestValidID(t *testing.T) {
 		if got := validID(id); got != want {
 			t.Errorf("validID(%q) = %v, want %v", id, got, want)
 		}
+	}
+}
+
+// The kept fragments hold at most their bound in bytes, dropping the least
+// recently used first, and a kept key is answered as it was put.
+func TestFragmentsStayWithinTheirBound(t *testing.T) {
+	f := newFragments(100)
+	page := func(c byte) []byte { return bytes.Repeat([]byte{c}, 30) }
+	f.put("a", page('a'))
+	f.put("b", page('b'))
+	f.put("c", page('c'))
+	if _, ok := f.get("a"); !ok { // a is now the most recently used
+		t.Fatal("a was dropped within the bound")
+	}
+	f.put("d", page('d')) // 4 × 31 bytes > 100: the least recently used (b) goes
+	if _, ok := f.get("b"); ok {
+		t.Fatal("b should have been dropped")
+	}
+	for _, k := range []string{"a", "c", "d"} {
+		if html, ok := f.get(k); !ok || html[0] != k[0] {
+			t.Fatalf("%s: %q %v", k, html, ok)
+		}
+	}
+	if f.size > 100 || f.size != 3*31 {
+		t.Fatalf("size %d", f.size)
+	}
+	f.put("big", bytes.Repeat([]byte{'x'}, 200)) // larger than the bound: kept by nothing
+	if f.size > 100 {
+		t.Fatalf("size %d over the bound", f.size)
 	}
 }

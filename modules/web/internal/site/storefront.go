@@ -543,6 +543,24 @@ type variantRow struct {
 // MaxQuantity is the most of one variant a visitor adds at once.
 const MaxQuantity = 100
 
+// productKey names everything a product page's content shows: the product
+// at its version (which grows with every change of it), its category (which
+// changes on its own) and each variant's stock.
+func productKey(p catalog.ProductView) string {
+	var b strings.Builder
+	b.WriteString(p.ID)
+	b.WriteByte(':')
+	b.WriteString(strconv.FormatInt(p.Version, 10))
+	if c := p.Category; c != nil {
+		b.WriteString(":" + c.ID + ":" + c.Slug + ":" + c.Name)
+	}
+	for _, n := range p.Availability {
+		b.WriteByte(':')
+		b.WriteString(strconv.FormatInt(n, 10))
+	}
+	return b.String()
+}
+
 func (s *Site) product(c echo.Context, v *Visit) error {
 	slug := c.Param("slug")
 	if slug == "" || len(slug) > 200 {
@@ -574,5 +592,9 @@ func (s *Site) product(c echo.Context, v *Visit) error {
 		}
 		page.Variants = append(page.Variants, row)
 	}
-	return v.Render(http.StatusOK, "product", p.Title, page)
+	content, err := s.content(v, "product", productKey(p), page)
+	if err != nil {
+		return err
+	}
+	return s.renderContent(c, v, http.StatusOK, "product", p.Title, page, content)
 }
