@@ -112,7 +112,7 @@ prepare() {
 	catalog=$(realpath "$1")
 	install
 	log "fresh database $MEDUSA_DB"
-	psql -q -v ON_ERROR_STOP=1 -h "$PGHOST" -p "$PGPORT" -U postgres -d postgres <<-SQL
+	PGOPTIONS=--client-min-messages=warning psql -q -v ON_ERROR_STOP=1 -h "$PGHOST" -p "$PGPORT" -U postgres -d postgres >/dev/null <<-SQL
 	DO \$\$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'medusa')
 	  THEN CREATE ROLE medusa LOGIN PASSWORD 'medusa' CREATEDB; END IF; END\$\$;
 	SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$MEDUSA_DB' AND pid <> pg_backend_pid();
@@ -126,7 +126,7 @@ prepare() {
 	log "seeding $(node -p "require('$catalog').length") products"
 	BENCH_CATALOG=$catalog BENCH_OUT=$MEDUSA_DIR/bench-seed.json npx medusa exec ./src/scripts/seed.ts \
 		>"$MEDUSA_DIR/seed.log" 2>&1 || { tail -30 "$MEDUSA_DIR/seed.log"; exit 1; }
-	tail -1 "$MEDUSA_DIR/seed.log" >&2
+	grep -a "seed: " "$MEDUSA_DIR/seed.log" | tail -1 >&2
 	# The production build, served from .medusa/server as Medusa's docs
 	# deploy it; it uses the project's node_modules instead of an `npm ci`
 	# of its own (the same packages).
