@@ -18,8 +18,10 @@
 #    (seed.ts: the same products, SKUs, options and prices, stock managed),
 #    builds and starts it (one process, no Redis), and runs the same loads
 #    through its store API; then stops it.
-# 3. Prints one table: per load, each shop's rate, p50, p99 and errors, and
-#    modshop's rate as a multiple of Medusa's.
+# 3. Prints one table: per load, each shop's rate, p50, p99, errors and CPU
+#    per answer (the shop's process, and all PostgreSQL processes of the
+#    machine), modshop's rate as a multiple of Medusa's and Medusa's p50 as a
+#    multiple of modshop's.
 #
 # The loads, each DUR long, per shop:
 # - open loop at the same, low arrival rates for both (a request at each

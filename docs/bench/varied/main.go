@@ -267,11 +267,11 @@ func drive(t *target, cat *catalog, dur time.Duration, productRate, searchRate, 
 				}
 			})
 		}
-		cpu0, self0 := procCPU(t.pid), procCPU(os.Getpid())
+		cpu0, self0, pg0 := procCPU(t.pid), procCPU(os.Getpid()), pgCPU()
 		t0 := time.Now()
 		res := load(ph.rate, dur, ph.do)
 		wall := time.Since(t0)
-		cpu, self := procCPU(t.pid)-cpu0, procCPU(os.Getpid())-self0
+		cpu, self, pg := procCPU(t.pid)-cpu0, procCPU(os.Getpid())-self0, pgCPU()-pg0
 		prof.Wait()
 		per := func(d time.Duration) string {
 			if res.ok == 0 {
@@ -279,13 +279,16 @@ func drive(t *target, cat *catalog, dur time.Duration, productRate, searchRate, 
 			}
 			return fmt.Sprintf("%.3f", float64(d.Microseconds())/1000/float64(res.ok))
 		}
-		results = append(results, fmt.Sprintf("%-26s %5d/s for %s: sent %d, ok %d (%.0f/s), failed %d, dropped %d (in flight > 256); p50 %s p99 %s max %s; server CPU %.2f cores, %s cpu-ms/req; load generator %.2f cores; load average %s",
+		results = append(results, fmt.Sprintf("%-26s %5d/s for %s: sent %d, ok %d (%.1f/s), failed %d, dropped %d (in flight > 256); p50 %s p99 %s max %s; server CPU %.2f cores, %s cpu-ms/req; load generator %.2f cores; load average %s",
 			ph.name, ph.rate, dur, res.sent, res.ok, float64(res.ok)/wall.Seconds(), res.failed, res.dropped, res.q(0.5), res.q(0.99), res.q(1),
 			cpu.Seconds()/wall.Seconds(), per(cpu), self.Seconds()/wall.Seconds(), loadavg()))
 		if ph.key == "purchase" {
 			results = append(results, res.steps.lines()...)
 		}
-		record(t.shop, ph.name, fmt.Sprintf("open %d/s", ph.rate), float64(res.ok)/wall.Seconds(), res.q(0.5), res.q(0.99), res.failed+res.dropped)
+		// The rate is what was answered per second of the phase: the
+		// offered rate unless the shop failed, dropped or lagged behind.
+		record(t.shop, ph.name, fmt.Sprintf("open %d/s", ph.rate), float64(res.ok)/dur.Seconds(), res.q(0.5), res.q(0.99), res.failed+res.dropped,
+			perOp(cpu, res.ok), perOp(pg, res.ok))
 		sample(t, "after "+ph.name)
 	}
 	if opts.closed > 0 {
@@ -296,16 +299,17 @@ func drive(t *target, cat *catalog, dur time.Duration, productRate, searchRate, 
 	}
 	if opts.purchaseClosed > 0 {
 		d := cmp.Or(opts.closed, dur)
-		cpu0 := procCPU(t.pid)
+		cpu0, pg0 := procCPU(t.pid), pgCPU()
 		res, wall := purchaseLoop(t, skus, opts.purchaseClosed, d)
-		cpu := procCPU(t.pid) - cpu0
+		cpu, pg := procCPU(t.pid)-cpu0, pgCPU()-pg0
 		line := fmt.Sprintf("%-26s %d buyers for %s: ok %d (%.1f/s), failed %d; p50 %s p99 %s max %s; server CPU %.2f cores; load average %s",
 			"whole guest purchases", opts.purchaseClosed, d, res.ok, float64(res.ok)/wall.Seconds(), res.failed, res.q(0.5), res.q(0.99), res.q(1),
 			cpu.Seconds()/wall.Seconds(), loadavg())
 		fmt.Println(line)
 		closedResults = append(closedResults, line)
 		closedResults = append(closedResults, res.steps.lines()...)
-		record(t.shop, "whole guest purchases", fmt.Sprintf("closed, %d buyers", opts.purchaseClosed), float64(res.ok)/wall.Seconds(), res.q(0.5), res.q(0.99), res.failed)
+		record(t.shop, "whole guest purchases", fmt.Sprintf("closed, %d buyers", opts.purchaseClosed), float64(res.ok)/wall.Seconds(), res.q(0.5), res.q(0.99), res.failed,
+			perOp(cpu, res.ok), perOp(pg, res.ok))
 		sample(t, "after the purchases")
 	}
 	time.Sleep(after)
@@ -361,9 +365,9 @@ func closedLoop(t *target, cat *catalog, rng *rand.Rand) error {
 		for k, v := range t.header {
 			args = append(args, "-H", k+": "+v)
 		}
-		cpu0 := procCPU(t.pid)
+		cpu0, pg0 := procCPU(t.pid), pgCPU()
 		out, err := exec.Command("wrk", append(args, t.base, "--", file)...).CombinedOutput()
-		cpu := procCPU(t.pid) - cpu0
+		cpu, pg := procCPU(t.pid)-cpu0, pgCPU()-pg0
 		if err != nil {
 			return fmt.Errorf("wrk %s: %w: %s", r.name, err, out)
 		}
@@ -389,7 +393,8 @@ func closedLoop(t *target, cat *catalog, rng *rand.Rand) error {
 		if !strings.HasPrefix(r.name, "healthz") {
 			n1, _ := strconv.ParseInt(non2xx, 10, 64)
 			n2, _ := strconv.ParseInt(timeouts, 10, 64)
-			record(t.shop, r.name, "closed, wrk -c64", f, wrkDuration(p50), wrkDuration(p99), n1+n2)
+			n := int64(f * opts.closed.Seconds())
+			record(t.shop, r.name, "closed, wrk -c64", f, wrkDuration(p50), wrkDuration(p99), n1+n2, perOp(cpu, n), perOp(pg, n))
 		}
 	}
 	return nil
@@ -462,6 +467,30 @@ func procCPU(pid int) time.Duration {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(u+st) * 10 * time.Millisecond
+}
+
+// pgCPU is the CPU time all PostgreSQL processes of the machine have used
+// (on a shared machine, including what others make them do).
+func pgCPU() time.Duration {
+	var sum time.Duration
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "postgres" {
+			sum += procCPU(pid)
+		}
+	}
+	return sum
+}
+
+func perOp(cpu time.Duration, n int64) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	return cpu / time.Duration(n)
 }
 
 func freePort() (int, error) {

@@ -295,7 +295,9 @@ func topUp(t *target, skus []string, units int64) error {
 }
 
 // record appends a line of results for -table.
-func record(shop, load, mode string, perSec float64, p50, p99 time.Duration, errors int64) {
+// cpu and pg are the shop's CPU and all PostgreSQL processes' CPU per
+// answer.
+func record(shop, load, mode string, perSec float64, p50, p99 time.Duration, errors int64, cpu, pg time.Duration) {
 	if opts.results == "" {
 		return
 	}
@@ -305,27 +307,30 @@ func record(shop, load, mode string, perSec float64, p50, p99 time.Duration, err
 		return
 	}
 	defer f.Close()
-	fmt.Fprintf(f, "%s\t%s\t%s\t%.1f\t%d\t%d\t%d\n", shop, load, mode, perSec, p50.Microseconds(), p99.Microseconds(), errors)
+	fmt.Fprintf(f, "%s\t%s\t%s\t%.1f\t%d\t%d\t%d\t%d\t%d\n", shop, load, mode, perSec, p50.Microseconds(), p99.Microseconds(), errors,
+		cpu.Microseconds(), pg.Microseconds())
 }
 
 // printTable prints a -results file with one row per load and mode and
-// the shops side by side, with modshop's rate as a multiple of Medusa's.
+// the shops side by side, with modshop's rate as a multiple of Medusa's and
+// Medusa's p50 as a multiple of modshop's. (In an open loop both answer the
+// same offered rate, unless one falls behind; the latency tells them apart.)
 func printTable(file string) error {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
 	type cell struct {
-		rate     float64
-		p50, p99 time.Duration
-		errors   int64
+		rate              float64
+		p50, p99, cpu, pg time.Duration
+		errors            int64
 	}
 	type row struct{ load, mode string }
 	var rows []row
 	cells := map[row]map[string]cell{}
 	for line := range strings.Lines(string(b)) {
 		f := strings.Split(strings.TrimSpace(line), "\t")
-		if len(f) != 7 {
+		if len(f) != 9 {
 			continue
 		}
 		r := row{f[1], f[2]}
@@ -337,23 +342,29 @@ func printTable(file string) error {
 		p50, _ := strconv.ParseInt(f[4], 10, 64)
 		p99, _ := strconv.ParseInt(f[5], 10, 64)
 		n, _ := strconv.ParseInt(f[6], 10, 64)
-		cells[r][f[0]] = cell{rate, time.Duration(p50) * time.Microsecond, time.Duration(p99) * time.Microsecond, n}
+		cpu, _ := strconv.ParseInt(f[7], 10, 64)
+		pg, _ := strconv.ParseInt(f[8], 10, 64)
+		us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
+		cells[r][f[0]] = cell{rate, us(p50), us(p99), us(cpu), us(pg), n}
 	}
-	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', -1, 64) }
+	ms := func(d time.Duration) string {
+		return strconv.FormatFloat(float64(d.Round(10*time.Microsecond).Microseconds())/1000, 'f', -1, 64)
+	}
 	show := func(c cell, ok bool) string {
 		if !ok {
-			return fmt.Sprintf("%9s %9s %9s %6s", "-", "-", "-", "-")
+			return fmt.Sprintf("%8s %9s %9s %6s %15s", "-", "-", "-", "-", "-")
 		}
-		return fmt.Sprintf("%9.1f %9s %9s %6d", c.rate, ms(c.p50.Round(10*time.Microsecond)), ms(c.p99.Round(10*time.Microsecond)), c.errors)
+		return fmt.Sprintf("%8.1f %9s %9s %6d %15s", c.rate, ms(c.p50), ms(c.p99), c.errors, ms(c.cpu)+" / "+ms(c.pg))
 	}
-	fmt.Printf("%-26s %-18s | %-36s | %-36s | %s\n", "", "", "modshop", "Medusa", "modshop ÷")
-	fmt.Printf("%-26s %-18s | %9s %9s %9s %6s | %9s %9s %9s %6s | %s\n", "load", "mode", "per s", "p50 ms", "p99 ms", "errors", "per s", "p50 ms", "p99 ms", "errors", "Medusa")
+	fmt.Printf("%-26s %-18s | %-51s | %-51s | %s\n", "", "", "modshop", "Medusa", "modshop's advantage")
+	fmt.Printf("%-26s %-18s | %8s %9s %9s %6s %15s | %8s %9s %9s %6s %15s | %s\n", "load", "mode",
+		"per s", "p50 ms", "p99 ms", "errors", "cpu ms shop/pg", "per s", "p50 ms", "p99 ms", "errors", "cpu ms shop/pg", "rate × / p50 ×")
 	for _, r := range rows {
 		m, okM := cells[r]["modshop"]
 		d, okD := cells[r]["medusa"]
 		ratio := "-"
-		if okM && okD && d.rate > 0 {
-			ratio = fmt.Sprintf("%.1f×", m.rate/d.rate)
+		if okM && okD && d.rate > 0 && m.p50 > 0 {
+			ratio = fmt.Sprintf("%.1f× / %.0f×", m.rate/d.rate, float64(d.p50)/float64(m.p50))
 		}
 		fmt.Printf("%-26s %-18s | %s | %s | %s\n", r.load, r.mode, show(m, okM), show(d, okD), ratio)
 	}
