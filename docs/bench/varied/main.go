@@ -71,7 +71,8 @@ var opts struct {
 	phases, pprof, out string
 	closed             time.Duration
 
-	purchaseRate, purchaseClosed, purchaseSKUs int
+	purchaseClosed, purchaseSKUs               int
+	purchaseRate                               float64
 	medusa, medusaSeed, export, results, table string
 	pid                                        int
 }
@@ -89,7 +90,7 @@ func main() {
 	flag.StringVar(&opts.pprof, "pprof", "", "address the server serves pprof on (MODSHOP_BENCH_PPROF; needs a binary from pprofhook/build.sh): a CPU profile per phase goes to -out")
 	flag.StringVar(&opts.out, "out", "", "directory for CPU profiles and the path files of the closed loop (default: a temporary one)")
 	flag.DurationVar(&opts.closed, "closed", 0, "length of each closed-loop wrk run (0: no closed loop)")
-	flag.IntVar(&opts.purchaseRate, "purchase-rate", 20, "whole guest purchases started per second in the phase \"purchase\"")
+	flag.Float64Var(&opts.purchaseRate, "purchase-rate", 20, "whole guest purchases started per second in the phase \"purchase\" (may be below 1)")
 	flag.IntVar(&opts.purchaseClosed, "purchase-closed", 0, "buyers of a closed loop of purchases, for -closed (or -d if -closed is 0); 0: none")
 	flag.IntVar(&opts.purchaseSKUs, "purchase-skus", 2000, "how many random in-stock SKUs (Medusa: variants) purchases pick from")
 	flag.StringVar(&opts.medusa, "medusa", "", "base URL of a running Medusa v2 to load instead of starting modshop (needs -medusa-seed)")
@@ -219,17 +220,17 @@ func drive(t *target, cat *catalog, dur time.Duration, productRate, searchRate, 
 	skus := pick(func(r *rand.Rand) string { return cat.skus[r.IntN(len(cat.skus))] })
 	type phase struct {
 		key, name string
-		rate      int
+		rate      float64
 		do        func(*steps) error
 	}
 	all := []phase{
-		{"product", "random product pages", productRate, get(pick(func(r *rand.Rand) string {
+		{"product", "random product pages", float64(productRate), get(pick(func(r *rand.Rand) string {
 			return cat.products[r.IntN(len(cat.products))]
 		}))},
-		{"search", "random two-word searches", searchRate, get(pick(func(r *rand.Rand) string {
+		{"search", "random two-word searches", float64(searchRate), get(pick(func(r *rand.Rand) string {
 			return cat.search(cat.words[r.IntN(len(cat.words))] + " " + cat.words[r.IntN(len(cat.words))])
 		}))},
-		{"list", "random list pages", listRate, get(pick(func(r *rand.Rand) string {
+		{"list", "random list pages", float64(listRate), get(pick(func(r *rand.Rand) string {
 			return cat.cursors[r.IntN(len(cat.cursors))]
 		}))},
 		{"purchase", "whole guest purchases", opts.purchaseRate, func(st *steps) error { return t.purchase(skus(), st) }},
@@ -255,6 +256,24 @@ func drive(t *target, cat *catalog, dur time.Duration, productRate, searchRate, 
 			}
 		}
 	}
+	// A few unmeasured requests of each load first, one at a time: Medusa
+	// (Node.js) compiles its hot paths on first use, and both shops' pools
+	// and caches fill.
+	warm := time.Now()
+	for _, ph := range all {
+		inOpen := slices.ContainsFunc(phases, func(p phase) bool { return p.key == ph.key })
+		n := 0
+		switch {
+		case ph.key == "purchase" && (inOpen || opts.purchaseClosed > 0):
+			n = 3
+		case ph.key != "purchase" && (inOpen || opts.closed > 0):
+			n = 20
+		}
+		for range n {
+			_ = ph.do(&steps{})
+		}
+	}
+	fmt.Printf("warm-up: %s\n", time.Since(warm).Round(time.Millisecond))
 	var results []string
 	for _, ph := range phases {
 		var prof sync.WaitGroup
@@ -279,7 +298,7 @@ func drive(t *target, cat *catalog, dur time.Duration, productRate, searchRate, 
 			}
 			return fmt.Sprintf("%.3f", float64(d.Microseconds())/1000/float64(res.ok))
 		}
-		results = append(results, fmt.Sprintf("%-26s %5d/s for %s: sent %d, ok %d (%.1f/s), failed %d, dropped %d (in flight > 256); p50 %s p99 %s max %s; server CPU %.2f cores, %s cpu-ms/req; load generator %.2f cores; load average %s",
+		results = append(results, fmt.Sprintf("%-26s %5g/s for %s: sent %d, ok %d (%.1f/s), failed %d, dropped %d (in flight > 256); p50 %s p99 %s max %s; server CPU %.2f cores, %s cpu-ms/req; load generator %.2f cores; load average %s",
 			ph.name, ph.rate, dur, res.sent, res.ok, float64(res.ok)/wall.Seconds(), res.failed, res.dropped, res.q(0.5), res.q(0.99), res.q(1),
 			cpu.Seconds()/wall.Seconds(), per(cpu), self.Seconds()/wall.Seconds(), loadavg()))
 		if ph.key == "purchase" {
@@ -287,7 +306,7 @@ func drive(t *target, cat *catalog, dur time.Duration, productRate, searchRate, 
 		}
 		// The rate is what was answered per second of the phase: the
 		// offered rate unless the shop failed, dropped or lagged behind.
-		record(t.shop, ph.name, fmt.Sprintf("open %d/s", ph.rate), float64(res.ok)/dur.Seconds(), res.q(0.5), res.q(0.99), res.failed+res.dropped,
+		record(t.shop, ph.name, fmt.Sprintf("open %g/s", ph.rate), float64(res.ok)/dur.Seconds(), res.q(0.5), res.q(0.99), res.failed+res.dropped,
 			perOp(cpu, res.ok), perOp(pg, res.ok))
 		sample(t, "after "+ph.name)
 	}
@@ -727,14 +746,14 @@ func (r *result) q(p float64) time.Duration {
 // whatever the answers before it (open loop). Latency is measured from the
 // scheduled moment, so a late send counts against the server. At most 256
 // are in flight: beyond that one is dropped and counted.
-func load(rate int, d time.Duration, do func(*steps) error) *result {
+func load(rate float64, d time.Duration, do func(*steps) error) *result {
 	res := &result{steps: &steps{}}
 	var mu sync.Mutex
 	var inflight atomic.Int64
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	interval := time.Second / time.Duration(rate)
+	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
 	for i := 0; ; i++ {
 		at := start.Add(time.Duration(i) * interval)
