@@ -489,7 +489,10 @@ func procCPU(pid int) time.Duration {
 }
 
 // pgCPU is the CPU time all PostgreSQL processes of the machine have used
-// (on a shared machine, including what others make them do).
+// (on a shared machine, including what others make them do), with that of
+// their exited children (cutime+cstime: a backend that ends adds its time
+// to the postmaster's), so connections closing during a phase do not take
+// their time out of the sum.
 func pgCPU() time.Duration {
 	var sum time.Duration
 	dirs, _ := os.ReadDir("/proc")
@@ -499,10 +502,30 @@ func pgCPU() time.Duration {
 			continue
 		}
 		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "postgres" {
-			sum += procCPU(pid)
+			sum += procCPU(pid) + childCPU(pid)
 		}
 	}
 	return sum
+}
+
+// childCPU is the CPU time of a process's waited-for children
+// (/proc/PID/stat fields 16 and 17).
+func childCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+2:]
+	}
+	f := strings.Fields(s) // f[0] is field 3
+	if len(f) < 15 {
+		return 0
+	}
+	cu, _ := strconv.ParseInt(f[13], 10, 64)
+	cs, _ := strconv.ParseInt(f[14], 10, 64)
+	return time.Duration(cu+cs) * 10 * time.Millisecond
 }
 
 func perOp(cpu time.Duration, n int64) time.Duration {
