@@ -26,9 +26,26 @@
 // Every MODSHOP_* variable in the environment reaches the server, so
 // MODSHOP_DATABASE_URL=postgres://... measures on PostgreSQL (use an empty
 // database or schema: the program seeds it).
+//
+// Purchases (purchase.go): the phase "purchase" (-phases ...,purchase) starts
+// -purchase-rate whole guest purchases per second (open loop), and
+// -purchase-closed N runs N buyers in a closed loop for -closed (or -d). A
+// purchase is modshop's cart, item, checkout and order, each item a random
+// SKU of a pool of -purchase-skus in-stock SKUs topped up with stock first
+// (through the admin API, as the bootstrap admin the harness configures).
+//
+// Medusa (medusa.go): with -medusa URL -medusa-seed FILE the same loads run
+// against a running Medusa v2 store API instead of a modshop the harness
+// starts: product pages, searches and list pages of /store/products, and a
+// guest purchase (cart, line item, address, shipping method, payment
+// collection and session, complete). -export FILE writes the catalog read
+// back from modshop for Medusa's seed (sidebyside/seed.ts), -results FILE
+// appends one line per measured load, and -table FILE prints those lines as
+// one side-by-side table; docs/bench/sidebyside/run.sh runs it all.
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -53,6 +70,11 @@ import (
 var opts struct {
 	phases, pprof, out string
 	closed             time.Duration
+
+	purchaseClosed, purchaseSKUs               int
+	purchaseRate                               float64
+	medusa, medusaSeed, export, results, table string
+	pid                                        int
 }
 
 func main() {
@@ -68,7 +90,23 @@ func main() {
 	flag.StringVar(&opts.pprof, "pprof", "", "address the server serves pprof on (MODSHOP_BENCH_PPROF; needs a binary from pprofhook/build.sh): a CPU profile per phase goes to -out")
 	flag.StringVar(&opts.out, "out", "", "directory for CPU profiles and the path files of the closed loop (default: a temporary one)")
 	flag.DurationVar(&opts.closed, "closed", 0, "length of each closed-loop wrk run (0: no closed loop)")
+	flag.Float64Var(&opts.purchaseRate, "purchase-rate", 20, "whole guest purchases started per second in the phase \"purchase\" (may be below 1)")
+	flag.IntVar(&opts.purchaseClosed, "purchase-closed", 0, "buyers of a closed loop of purchases, for -closed (or -d if -closed is 0); 0: none")
+	flag.IntVar(&opts.purchaseSKUs, "purchase-skus", 2000, "how many random in-stock SKUs (Medusa: variants) purchases pick from")
+	flag.StringVar(&opts.medusa, "medusa", "", "base URL of a running Medusa v2 to load instead of starting modshop (needs -medusa-seed)")
+	flag.StringVar(&opts.medusaSeed, "medusa-seed", "", "the ids docs/bench/sidebyside/seed.ts wrote (publishable key, region, shipping option)")
+	flag.IntVar(&opts.pid, "pid", 0, "with -medusa: the process whose memory and CPU to sample")
+	flag.StringVar(&opts.export, "export", "", "write the catalog read back from modshop as JSON to this file (for Medusa's seed)")
+	flag.StringVar(&opts.results, "results", "", "append one tab-separated line per measured load to this file")
+	flag.StringVar(&opts.table, "table", "", "print the lines of a -results file as a side-by-side table and exit")
 	flag.Parse()
+	if opts.table != "" {
+		if err := printTable(opts.table); err != nil {
+			fmt.Fprintln(os.Stderr, "varied:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*bin, *n, *dur, *productRate, *searchRate, *listRate, *after, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "varied:", err)
 		os.Exit(1)
@@ -76,6 +114,14 @@ func main() {
 }
 
 func run(bin string, n int, dur time.Duration, productRate, searchRate, listRate int, after time.Duration, keep bool) error {
+	fmt.Printf("machine: %d cores, %s; load average %s\n", numCPU(), cpuModel(), loadavg())
+	if opts.medusa != "" {
+		t, cat, err := medusaTarget()
+		if err != nil {
+			return err
+		}
+		return drive(t, cat, dur, productRate, searchRate, listRate, after)
+	}
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return err
@@ -93,7 +139,9 @@ func run(bin string, n int, dur time.Duration, productRate, searchRate, listRate
 	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	env := append(os.Environ(), "MODSHOP_DATA_DIR="+filepath.Join(dir, "data"),
-		"MODSHOP_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port), "MODSHOP_LOG_LEVEL=warn")
+		"MODSHOP_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port), "MODSHOP_LOG_LEVEL=warn",
+		// the back-office account that tops up the purchases' stock
+		"MODSHOP_BOOTSTRAP_ADMIN_EMAIL="+benchAdminEmail, "MODSHOP_BOOTSTRAP_ADMIN_PASSWORD="+benchAdminPassword)
 	if opts.pprof != "" {
 		env = append(env, "MODSHOP_BENCH_PPROF="+opts.pprof)
 	}
@@ -104,7 +152,6 @@ func run(bin string, n int, dur time.Duration, productRate, searchRate, listRate
 		return err
 	}
 
-	fmt.Printf("machine: %d cores, %s; load average %s\n", numCPU(), cpuModel(), loadavg())
 	start := time.Now()
 	seed := exec.Command(bin, "seed", "--products", strconv.Itoa(n))
 	seed.Env, seed.Stdout, seed.Stderr = env, io.Discard, os.Stderr
@@ -124,55 +171,109 @@ func run(bin string, n int, dur time.Duration, productRate, searchRate, listRate
 		return err
 	}
 	defer func() { _ = serve.Process.Signal(os.Interrupt); _ = serve.Wait() }()
-	pid := serve.Process.Pid
-
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}}
-	if err := waitReady(c, base); err != nil {
+	t := &target{shop: "modshop", base: base, health: "/healthz", pid: serve.Process.Pid, c: newClient()}
+	if err := waitReady(t.c, base); err != nil {
 		return err
 	}
 	fmt.Printf("ready and indexed after %s\n", time.Since(start).Round(time.Millisecond))
 	time.Sleep(3 * time.Second)
-	fmt.Printf("\n%-34s %8s %8s %8s %9s %9s %9s %9s\n", "moment", "VmRSS", "VmHWM", "Anon", "HeapInuse", "HeapSys", "GoSys", "Caches")
-	sample(c, base, pid, "after indexing (idle)")
+	return drive(t, nil, dur, productRate, searchRate, listRate, after)
+}
 
-	cat, err := readCatalog(c, base)
-	if err != nil {
-		return err
+// drive reads the catalog back (unless given), then runs the open-loop
+// phases, the closed loops and the purchases, sampling memory between them.
+func drive(t *target, cat *catalog, dur time.Duration, productRate, searchRate, listRate int, after time.Duration) error {
+	if opts.out == "" {
+		dir, err := os.MkdirTemp("", "varied-out-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		opts.out = dir
 	}
-	fmt.Printf("catalog: %d slugs, %d title words, %d categories, %d list cursors (reading it: %s)\n",
-		len(cat.slugs), len(cat.words), len(cat.categories), len(cat.cursors), loadavg())
-	sample(c, base, pid, "after reading the catalog")
+	fmt.Printf("\n%-34s %8s %8s %8s %9s %9s %9s %9s\n", "moment", "VmRSS", "VmHWM", "Anon", "HeapInuse", "HeapSys", "GoSys", "Caches")
+	sample(t, "after indexing (idle)")
+	if cat == nil {
+		var err error
+		if cat, err = readCatalog(t.c, t.base); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("catalog: %d products, %d title words, %d categories, %d list pages, %d SKUs to buy (reading it: %s)\n",
+		len(cat.products), len(cat.words), len(cat.categories), len(cat.cursors), len(cat.skus), loadavg())
+	sample(t, "after reading the catalog")
+	if opts.export != "" {
+		if err := writeJSON(opts.export, cat.export); err != nil {
+			return err
+		}
+		fmt.Printf("catalog of %d products written to %s\n", len(cat.export), opts.export)
+	}
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	var mu sync.Mutex
 	pick := func(f func(r *rand.Rand) string) func() string {
 		return func() string { mu.Lock(); defer mu.Unlock(); return f(rng) }
 	}
+	get := func(path func() string) func(*steps) error {
+		return func(*steps) error { return t.get(path()) }
+	}
+	skus := pick(func(r *rand.Rand) string { return cat.skus[r.IntN(len(cat.skus))] })
 	type phase struct {
 		key, name string
-		rate      int
-		path      func() string
+		rate      float64
+		do        func(*steps) error
 	}
 	all := []phase{
-		{"product", "random product pages", productRate, pick(func(r *rand.Rand) string {
-			return "/v1/products/" + cat.slugs[r.IntN(len(cat.slugs))]
-		})},
-		{"search", "random two-word searches", searchRate, pick(func(r *rand.Rand) string {
-			q := cat.words[r.IntN(len(cat.words))] + " " + cat.words[r.IntN(len(cat.words))]
-			return "/v1/search?q=" + url.QueryEscape(q)
-		})},
-		{"list", "random list pages", listRate, pick(func(r *rand.Rand) string {
+		{"product", "random product pages", float64(productRate), get(pick(func(r *rand.Rand) string {
+			return cat.products[r.IntN(len(cat.products))]
+		}))},
+		{"search", "random two-word searches", float64(searchRate), get(pick(func(r *rand.Rand) string {
+			return cat.search(cat.words[r.IntN(len(cat.words))] + " " + cat.words[r.IntN(len(cat.words))])
+		}))},
+		{"list", "random list pages", float64(listRate), get(pick(func(r *rand.Rand) string {
 			return cat.cursors[r.IntN(len(cat.cursors))]
-		})},
+		}))},
+		{"purchase", "whole guest purchases", opts.purchaseRate, func(st *steps) error { return t.purchase(skus(), st) }},
 	}
 	var phases []phase
 	for key := range strings.SplitSeq(opts.phases, ",") {
-		i := slices.IndexFunc(all, func(p phase) bool { return p.key == strings.TrimSpace(key) })
+		if key = strings.TrimSpace(key); key == "" {
+			continue
+		}
+		i := slices.IndexFunc(all, func(p phase) bool { return p.key == key })
 		if i < 0 {
 			return fmt.Errorf("unknown phase %q", key)
 		}
 		phases = append(phases, all[i])
 	}
+	if slices.ContainsFunc(phases, func(p phase) bool { return p.key == "purchase" }) || opts.purchaseClosed > 0 {
+		if len(cat.skus) == 0 {
+			return errors.New("purchases: no SKU in stock to buy")
+		}
+		if t.shop == "modshop" {
+			if err := topUp(t, cat.skus, 1_000_000); err != nil {
+				return err
+			}
+		}
+	}
+	// A few unmeasured requests of each load first, one at a time: Medusa
+	// (Node.js) compiles its hot paths on first use, and both shops' pools
+	// and caches fill.
+	warm := time.Now()
+	for _, ph := range all {
+		inOpen := slices.ContainsFunc(phases, func(p phase) bool { return p.key == ph.key })
+		n := 0
+		switch {
+		case ph.key == "purchase" && (inOpen || opts.purchaseClosed > 0):
+			n = 3
+		case ph.key != "purchase" && (inOpen || opts.closed > 0):
+			n = 20
+		}
+		for range n {
+			_ = ph.do(&steps{})
+		}
+	}
+	fmt.Printf("warm-up: %s\n", time.Since(warm).Round(time.Millisecond))
 	var results []string
 	for _, ph := range phases {
 		var prof sync.WaitGroup
@@ -185,11 +286,11 @@ func run(bin string, n int, dur time.Duration, productRate, searchRate, listRate
 				}
 			})
 		}
-		cpu0, self0 := procCPU(pid), procCPU(os.Getpid())
+		cpu0, self0, pg0 := procCPU(t.pid), procCPU(os.Getpid()), pgCPU()
 		t0 := time.Now()
-		res := load(c, base, ph.rate, dur, ph.path)
+		res := load(ph.rate, dur, ph.do)
 		wall := time.Since(t0)
-		cpu, self := procCPU(pid)-cpu0, procCPU(os.Getpid())-self0
+		cpu, self, pg := procCPU(t.pid)-cpu0, procCPU(os.Getpid())-self0, pgCPU()-pg0
 		prof.Wait()
 		per := func(d time.Duration) string {
 			if res.ok == 0 {
@@ -197,25 +298,47 @@ func run(bin string, n int, dur time.Duration, productRate, searchRate, listRate
 			}
 			return fmt.Sprintf("%.3f", float64(d.Microseconds())/1000/float64(res.ok))
 		}
-		results = append(results, fmt.Sprintf("%-26s %5d/s for %s: sent %d, ok %d (%.0f/s), failed %d, dropped %d (in flight > 256); p50 %s p99 %s max %s; server CPU %.2f cores, %s cpu-ms/req; load generator %.2f cores; load average %s",
+		results = append(results, fmt.Sprintf("%-26s %5g/s for %s: sent %d, ok %d (%.1f/s), failed %d, dropped %d (in flight > 256); p50 %s p99 %s max %s; server CPU %.2f cores, %s cpu-ms/req; load generator %.2f cores; load average %s",
 			ph.name, ph.rate, dur, res.sent, res.ok, float64(res.ok)/wall.Seconds(), res.failed, res.dropped, res.q(0.5), res.q(0.99), res.q(1),
 			cpu.Seconds()/wall.Seconds(), per(cpu), self.Seconds()/wall.Seconds(), loadavg()))
-		sample(c, base, pid, "after "+ph.name)
+		if ph.key == "purchase" {
+			results = append(results, res.steps.lines()...)
+		}
+		// The rate is what was answered per second of the phase: the
+		// offered rate unless the shop failed, dropped or lagged behind.
+		record(t.shop, ph.name, fmt.Sprintf("open %g/s", ph.rate), float64(res.ok)/dur.Seconds(), res.q(0.5), res.q(0.99), res.failed+res.dropped,
+			perOp(cpu, res.ok), perOp(pg, res.ok))
+		sample(t, "after "+ph.name)
 	}
 	if opts.closed > 0 {
-		if err := closedLoop(base, pid, cat, rng); err != nil {
+		if err := closedLoop(t, cat, rng); err != nil {
 			return err
 		}
-		sample(c, base, pid, "after the closed loop")
+		sample(t, "after the closed loop")
+	}
+	if opts.purchaseClosed > 0 {
+		d := cmp.Or(opts.closed, dur)
+		cpu0, pg0 := procCPU(t.pid), pgCPU()
+		res, wall := purchaseLoop(t, skus, opts.purchaseClosed, d)
+		cpu, pg := procCPU(t.pid)-cpu0, pgCPU()-pg0
+		line := fmt.Sprintf("%-26s %d buyers for %s: ok %d (%.1f/s), failed %d; p50 %s p99 %s max %s; server CPU %.2f cores; load average %s",
+			"whole guest purchases", opts.purchaseClosed, d, res.ok, float64(res.ok)/wall.Seconds(), res.failed, res.q(0.5), res.q(0.99), res.q(1),
+			cpu.Seconds()/wall.Seconds(), loadavg())
+		fmt.Println(line)
+		closedResults = append(closedResults, line)
+		closedResults = append(closedResults, res.steps.lines()...)
+		record(t.shop, "whole guest purchases", fmt.Sprintf("closed, %d buyers", opts.purchaseClosed), float64(res.ok)/wall.Seconds(), res.q(0.5), res.q(0.99), res.failed,
+			perOp(cpu, res.ok), perOp(pg, res.ok))
+		sample(t, "after the purchases")
 	}
 	time.Sleep(after)
-	sample(c, base, pid, fmt.Sprintf("%s after the last phase", after))
+	sample(t, fmt.Sprintf("%s after the last phase", after))
 	fmt.Println("\nopen loop (latency from each request's scheduled moment):")
 	for _, r := range results {
 		fmt.Println("  " + r)
 	}
-	if opts.closed > 0 {
-		fmt.Println("\nclosed loop (wrk -t2 -c64):")
+	if len(closedResults) > 0 {
+		fmt.Println("\nclosed loop (wrk -t2 -c64; purchases: that many buyers, each starting its next purchase when the last ended):")
 		for _, r := range closedResults {
 			fmt.Println("  " + r)
 		}
@@ -229,7 +352,7 @@ var closedResults []string
 // script that sends a random line of the file per request. /healthz runs
 // through the same script (a file of one line), so the per-request cost of
 // the Lua script is the same on both sides of each share.
-func closedLoop(base string, pid int, cat *catalog, rng *rand.Rand) error {
+func closedLoop(t *target, cat *catalog, rng *rand.Rand) error {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return errors.New("-closed needs wrk (apt-get install wrk)")
 	}
@@ -239,22 +362,17 @@ func closedLoop(base string, pid int, cat *catalog, rng *rand.Rand) error {
 	}
 	var searches []string
 	for range 100_000 {
-		q := cat.words[rng.IntN(len(cat.words))] + " " + cat.words[rng.IntN(len(cat.words))]
-		searches = append(searches, "/v1/search?q="+url.QueryEscape(q))
-	}
-	var products []string
-	for _, s := range cat.slugs {
-		products = append(products, "/v1/products/"+s)
+		searches = append(searches, cat.search(cat.words[rng.IntN(len(cat.words))]+" "+cat.words[rng.IntN(len(cat.words))]))
 	}
 	runs := []struct {
 		name  string
 		paths []string
 	}{
-		{"healthz", []string{"/healthz"}},
-		{"random product pages", products},
+		{"healthz", []string{t.health}},
+		{"random product pages", cat.products},
 		{"random two-word searches", searches},
 		{"random list pages", cat.cursors},
-		{"healthz again", []string{"/healthz"}},
+		{"healthz again", []string{t.health}},
 	}
 	var health float64
 	for _, r := range runs {
@@ -262,13 +380,18 @@ func closedLoop(base string, pid int, cat *catalog, rng *rand.Rand) error {
 		if err := os.WriteFile(file, []byte(strings.Join(r.paths, "\n")+"\n"), 0o644); err != nil {
 			return err
 		}
-		cpu0 := procCPU(pid)
-		out, err := exec.Command("wrk", "-t2", "-c64", "-d"+opts.closed.String(), "--latency", "-s", script, base, "--", file).CombinedOutput()
-		cpu := procCPU(pid) - cpu0
+		args := []string{"-t2", "-c64", "-d" + opts.closed.String(), "--timeout", "10s", "--latency", "-s", script}
+		for k, v := range t.header {
+			args = append(args, "-H", k+": "+v)
+		}
+		cpu0, pg0 := procCPU(t.pid), pgCPU()
+		out, err := exec.Command("wrk", append(args, t.base, "--", file)...).CombinedOutput()
+		cpu, pg := procCPU(t.pid)-cpu0, pgCPU()-pg0
 		if err != nil {
 			return fmt.Errorf("wrk %s: %w: %s", r.name, err, out)
 		}
 		rps, p50, p99, non2xx := wrkField(out, "Requests/sec:", 1), wrkField(out, "50%", 1), wrkField(out, "99%", 1), wrkField(out, "Non-2xx", 4)
+		timeouts := strings.TrimSuffix(wrkField(out, "Socket", 9), ",")
 		f, _ := strconv.ParseFloat(rps, 64)
 		if r.name == "healthz" {
 			health = f
@@ -281,13 +404,17 @@ func closedLoop(base string, pid int, cat *catalog, rng *rand.Rand) error {
 		if f > 0 {
 			cpuPer = fmt.Sprintf("%.3f", cpu.Seconds()*1000/(f*opts.closed.Seconds()))
 		}
-		if non2xx == "" {
-			non2xx = "0"
-		}
-		line := fmt.Sprintf("%-26s %9s req/s  share of /healthz %6s  p50 %8s  p99 %8s  non-2xx %s  server %s cpu-ms/req  load average %s",
-			r.name, rps, share, p50, p99, non2xx, cpuPer, loadavg())
+		non2xx, timeouts = cmp.Or(non2xx, "0"), cmp.Or(timeouts, "0")
+		line := fmt.Sprintf("%-26s %9s req/s  share of %s %6s  p50 %8s  p99 %8s  non-2xx %s  timeouts %s  server %s cpu-ms/req  load average %s",
+			r.name, rps, t.health, share, p50, p99, non2xx, timeouts, cpuPer, loadavg())
 		fmt.Println(line)
 		closedResults = append(closedResults, line)
+		if !strings.HasPrefix(r.name, "healthz") {
+			n1, _ := strconv.ParseInt(non2xx, 10, 64)
+			n2, _ := strconv.ParseInt(timeouts, 10, 64)
+			n := int64(f * opts.closed.Seconds())
+			record(t.shop, r.name, "closed, wrk -c64", f, wrkDuration(p50), wrkDuration(p99), n1+n2, perOp(cpu, n), perOp(pg, n))
+		}
 	}
 	return nil
 }
@@ -359,6 +486,53 @@ func procCPU(pid int) time.Duration {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(u+st) * 10 * time.Millisecond
+}
+
+// pgCPU is the CPU time all PostgreSQL processes of the machine have used
+// (on a shared machine, including what others make them do), with that of
+// their exited children (cutime+cstime: a backend that ends adds its time
+// to the postmaster's), so connections closing during a phase do not take
+// their time out of the sum.
+func pgCPU() time.Duration {
+	var sum time.Duration
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "postgres" {
+			sum += procCPU(pid) + childCPU(pid)
+		}
+	}
+	return sum
+}
+
+// childCPU is the CPU time of a process's waited-for children
+// (/proc/PID/stat fields 16 and 17).
+func childCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+2:]
+	}
+	f := strings.Fields(s) // f[0] is field 3
+	if len(f) < 15 {
+		return 0
+	}
+	cu, _ := strconv.ParseInt(f[13], 10, 64)
+	cs, _ := strconv.ParseInt(f[14], 10, 64)
+	return time.Duration(cu+cs) * 10 * time.Millisecond
+}
+
+func perOp(cpu time.Duration, n int64) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	return cpu / time.Duration(n)
 }
 
 func freePort() (int, error) {
@@ -453,21 +627,61 @@ func outboxDepth(c *http.Client, base string) float64 {
 }
 
 type catalog struct {
-	slugs, words, categories []string
-	cursors                  []string // list page paths: first pages and pages behind cursors
+	words, categories []string
+	products          []string              // product page paths
+	cursors           []string              // list page paths: first pages and pages behind cursors
+	search            func(q string) string // the path of a search for q
+	skus              []string              // what a purchase puts in its cart: modshop SKUs, Medusa variant ids
+	export            []exportProduct       // the published catalog, for Medusa's seed
 }
 
-// readCatalog walks the product list to the end (slugs and title words), and
-// for every category (and none) and sort the first up to 25 pages of 20.
+// exportProduct is a published product as -export writes it, the input of
+// docs/bench/sidebyside/seed.ts.
+type exportProduct struct {
+	Slug        string          `json:"slug"`
+	Title       string          `json:"title"`
+	Description string          `json:"description"`
+	Variants    []exportVariant `json:"variants"`
+}
+
+type exportVariant struct {
+	SKU        string            `json:"sku"`
+	Title      string            `json:"title"`
+	Price      int64             `json:"price"` // cents, EUR
+	Attributes map[string]string `json:"attributes"`
+	Available  int64             `json:"-"`
+}
+
+// addWords adds a title's words of three letters or more to words.
+func addWords(words map[string]bool, title string) {
+	for w := range strings.FieldsSeq(strings.ToLower(title)) {
+		w = strings.Trim(w, ".,;:!?()\"'")
+		if len(w) >= 3 {
+			words[w] = true
+		}
+	}
+}
+
+// readCatalog walks the product list to the end (slugs, title words and
+// in-stock SKUs), and for every category (and none) and sort the first up
+// to 25 pages of 20.
 func readCatalog(c *http.Client, base string) (*catalog, error) {
-	cat := &catalog{}
+	cat := &catalog{search: func(q string) string { return "/v1/search?q=" + url.QueryEscape(q) }}
 	words := map[string]bool{}
 	type page struct {
 		Items []struct {
-			Slug, Title string
+			Slug, Title, Description string
+			Variants                 []struct {
+				SKU        string `json:"sku"`
+				Title      string `json:"title"`
+				Price      struct{ Amount int64 }
+				Attributes map[string]string `json:"attributes"`
+				Available  int64             `json:"available"`
+			}
 		}
 		NextCursor *string `json:"next_cursor"`
 	}
+	var inStock []string
 	next := ""
 	for {
 		var p page
@@ -479,13 +693,16 @@ func readCatalog(c *http.Client, base string) (*catalog, error) {
 			return nil, err
 		}
 		for _, it := range p.Items {
-			cat.slugs = append(cat.slugs, it.Slug)
-			for w := range strings.FieldsSeq(strings.ToLower(it.Title)) {
-				w = strings.Trim(w, ".,;:!?()\"'")
-				if len(w) >= 3 {
-					words[w] = true
+			cat.products = append(cat.products, "/v1/products/"+it.Slug)
+			addWords(words, it.Title)
+			e := exportProduct{Slug: it.Slug, Title: it.Title, Description: it.Description}
+			for _, v := range it.Variants {
+				e.Variants = append(e.Variants, exportVariant{SKU: v.SKU, Title: v.Title, Price: v.Price.Amount, Attributes: v.Attributes})
+				if v.Available > 0 {
+					inStock = append(inStock, v.SKU)
 				}
 			}
+			cat.export = append(cat.export, e)
 		}
 		if p.NextCursor == nil || *p.NextCursor == "" {
 			break
@@ -496,6 +713,8 @@ func readCatalog(c *http.Client, base string) (*catalog, error) {
 		cat.words = append(cat.words, w)
 	}
 	slices.Sort(cat.words)
+	rand.Shuffle(len(inStock), func(i, j int) { inStock[i], inStock[j] = inStock[j], inStock[i] })
+	cat.skus = inStock[:min(len(inStock), opts.purchaseSKUs)]
 	var cs struct {
 		Items []struct{ Slug string }
 	}
@@ -526,7 +745,7 @@ func readCatalog(c *http.Client, base string) (*catalog, error) {
 			}
 		}
 	}
-	if len(cat.slugs) == 0 || len(cat.words) == 0 {
+	if len(cat.products) == 0 || len(cat.words) == 0 {
 		return nil, errors.New("the catalog is empty")
 	}
 	return cat, nil
@@ -535,6 +754,7 @@ func readCatalog(c *http.Client, base string) (*catalog, error) {
 type result struct {
 	sent, ok, failed, dropped int64
 	lat                       []time.Duration
+	steps                     *steps
 }
 
 func (r *result) q(p float64) time.Duration {
@@ -545,18 +765,18 @@ func (r *result) q(p float64) time.Duration {
 	return r.lat[i].Round(10 * time.Microsecond)
 }
 
-// load sends rate requests per second for d, each at its scheduled moment
+// load starts do rate times per second for d, each at its scheduled moment
 // whatever the answers before it (open loop). Latency is measured from the
 // scheduled moment, so a late send counts against the server. At most 256
-// requests are in flight: beyond that a request is dropped and counted.
-func load(c *http.Client, base string, rate int, d time.Duration, path func() string) *result {
-	res := &result{}
+// are in flight: beyond that one is dropped and counted.
+func load(rate float64, d time.Duration, do func(*steps) error) *result {
+	res := &result{steps: &steps{}}
 	var mu sync.Mutex
 	var inflight atomic.Int64
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	interval := time.Second / time.Duration(rate)
+	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
 	for i := 0; ; i++ {
 		at := start.Add(time.Duration(i) * interval)
@@ -575,38 +795,35 @@ func load(c *http.Client, base string, rate int, d time.Duration, path func() st
 			continue
 		}
 		inflight.Add(1)
-		wg.Add(1)
-		p := path()
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer inflight.Add(-1)
-			resp, err := c.Get(base + p)
-			ok := err == nil && resp.StatusCode == 200
-			if err == nil {
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
+			err := do(res.steps)
 			lat := time.Since(at)
 			mu.Lock()
 			defer mu.Unlock()
-			if ok {
+			if err == nil {
 				res.ok++
 				res.lat = append(res.lat, lat)
 			} else {
 				res.failed++
+				res.steps.fail(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	slices.Sort(res.lat)
 	return res
 }
 
-func sample(c *http.Client, base string, pid int, moment string) {
-	status := procKB(fmt.Sprintf("/proc/%d/status", pid))
-	rollup := procKB(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-	m := metrics(c, base)
+func sample(t *target, moment string) {
+	status := procKB(fmt.Sprintf("/proc/%d/status", t.pid))
+	rollup := procKB(fmt.Sprintf("/proc/%d/smaps_rollup", t.pid))
 	mb := func(kb int64) string { return fmt.Sprintf("%.1f", float64(kb)/1024) }
+	if t.shop != "modshop" { // no Go runtime, no /metrics
+		fmt.Printf("%-34s %8s %8s %8s %9s %9s %9s %9s  (MB)\n", moment, mb(status["VmRSS"]), mb(status["VmHWM"]), mb(rollup["Anonymous"]), "-", "-", "-", "-")
+		return
+	}
+	m := metrics(t.c, t.base)
 	bmb := func(b float64) string { return fmt.Sprintf("%.1f", b/(1<<20)) }
 	fmt.Printf("%-34s %8s %8s %8s %9s %9s %9s %9s  (MB)\n", moment, mb(status["VmRSS"]), mb(status["VmHWM"]), mb(rollup["Anonymous"]),
 		bmb(m["go_memstats_heap_inuse_bytes"]), bmb(m["go_memstats_heap_sys_bytes"]-m["go_memstats_heap_released_bytes"]), bmb(m["go_memstats_sys_bytes"]),
